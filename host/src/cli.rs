@@ -1,0 +1,225 @@
+//! The `corridor` command line.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::runtime::{Call, Connector, Runtime, RuntimeConfig};
+use crate::{Policy, SqliteStore, SystemClock};
+
+/// Corridor: a payment host that runs corridor connectors as sandboxed
+/// WebAssembly components under per-connector policies.
+#[derive(Debug, Parser)]
+#[command(name = "corridor", version, propagate_version = true)]
+pub struct Cli {
+    /// Folder for the database (corridor.db) and the compiled-component cache.
+    #[arg(long, global = true, default_value = "data", env = "CORRIDOR_DATA_DIR")]
+    pub data_dir: PathBuf,
+
+    /// Folder holding one policy file per connector, <connector-id>.toml.
+    #[arg(
+        long,
+        global = true,
+        default_value = "policies",
+        env = "CORRIDOR_POLICY_DIR"
+    )]
+    pub policy_dir: PathBuf,
+
+    /// Log filter, e.g. "info" or "corridor_host=debug,connector=trace".
+    #[arg(long, global = true, default_value = "warn", env = "CORRIDOR_LOG")]
+    pub log: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load a connector and print what it says it is.
+    Describe {
+        /// The connector component (.wasm). Its policy is
+        /// <policy-dir>/<connector-id>.toml, the id taken from the file name
+        /// (alipay_mpesa.wasm → alipay-mpesa) unless --policy says otherwise.
+        component: PathBuf,
+        /// The policy file, instead of the one found by the component's name.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Load a connector and call one of its exports with a JSON input.
+    Invoke {
+        /// The connector component (.wasm).
+        component: PathBuf,
+        /// The export: describe, quote, begin-pay-in, handle-callback,
+        /// begin-pay-out, query-pay-out, query-pay-in or refund-pay-in.
+        export: String,
+        /// The export's input as JSON (the WIT record; fields in snake_case, as `{"send": {"amount_minor": 1000, "currency": "USD"}, "receive_currency": "KES"}`).
+        #[arg(long, default_value = "null")]
+        input: String,
+        /// The policy file, instead of the one found by the component's name.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Check policy files and report every problem.
+    CheckPolicy {
+        /// The policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Measure instantiate-and-call latency (p50/p99) and deadline precision.
+    Bench(crate::bench::BenchArgs),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::init_tls();
+    match cli.command {
+        Command::Describe { component, policy } => {
+            let connector = load(
+                &cli.data_dir,
+                &cli.policy_dir,
+                &component,
+                policy.as_deref(),
+            )
+            .await?;
+            let descriptor = connector.descriptor();
+            println!("{}", serde_json::to_string_pretty(descriptor)?);
+            eprintln!(
+                "sha256 {}  policy {}",
+                connector.sha256(),
+                connector.policy().source.display()
+            );
+            Ok(())
+        }
+        Command::Invoke {
+            component,
+            export,
+            input,
+            policy,
+        } => {
+            let input: serde_json::Value =
+                serde_json::from_str(&input).context("--input is not valid JSON")?;
+            let call = parse_call(&export, input)?;
+            let connector = load(
+                &cli.data_dir,
+                &cli.policy_dir,
+                &component,
+                policy.as_deref(),
+            )
+            .await?;
+            let output = connector.invoke(call).await?;
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            Ok(())
+        }
+        Command::CheckPolicy { files } => {
+            let mut failed = 0;
+            for file in &files {
+                match Policy::load(file) {
+                    Ok(policy) => println!(
+                        "{}: ok ({} config keys, {} allowed hosts)",
+                        file.display(),
+                        policy.config.len(),
+                        policy.http.allow.len()
+                    ),
+                    Err(error) => {
+                        eprintln!("{error}");
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} of {} policies did not validate", files.len());
+            }
+            Ok(())
+        }
+        Command::Bench(args) => crate::bench::run(args).await,
+    }
+}
+
+/// Builds a [`Call`] from an export name and its JSON input.
+pub fn parse_call(export: &str, input: serde_json::Value) -> anyhow::Result<Call> {
+    let value = if export == "describe" {
+        serde_json::Value::String(export.to_string())
+    } else {
+        serde_json::json!({ export: input })
+    };
+    serde_json::from_value(value)
+        .with_context(|| format!("{export:?} is not an export, or --input does not fit it"))
+}
+
+/// The connector id a component file implies: `alipay_mpesa.wasm` → `alipay-mpesa`.
+pub fn connector_id_of(component: &Path) -> anyhow::Result<String> {
+    let stem = component
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .with_context(|| format!("{} has no file name", component.display()))?;
+    Ok(stem.replace('_', "-"))
+}
+
+/// Opens the host's store and runtime in `data_dir`.
+pub fn open_runtime(data_dir: &Path) -> anyhow::Result<Runtime> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let store = SqliteStore::open(&data_dir.join("corridor.db"))?;
+    let config = RuntimeConfig {
+        cache_dir: Some(data_dir.join("cache")),
+        ..RuntimeConfig::default()
+    };
+    Runtime::new(config, Arc::new(store), Arc::new(SystemClock))
+        .map_err(|error| anyhow::anyhow!("{error:#}"))
+}
+
+async fn load(
+    data_dir: &Path,
+    policy_dir: &Path,
+    component: &Path,
+    policy: Option<&Path>,
+) -> anyhow::Result<Connector> {
+    let policy_path = match policy {
+        Some(path) => path.to_path_buf(),
+        None => policy_dir.join(format!("{}.toml", connector_id_of(component)?)),
+    };
+    if !policy_path.exists() {
+        return Err(crate::LoadError::NoPolicy {
+            connector: connector_id_of(component)?,
+            path: policy_path.display().to_string(),
+        }
+        .into());
+    }
+    let policy = Policy::load(&policy_path)?;
+    let runtime = open_runtime(data_dir)?;
+    Ok(runtime.load(component, policy).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_built_from_an_export_name_and_json() {
+        assert!(matches!(
+            parse_call("describe", serde_json::Value::Null),
+            Ok(Call::Describe)
+        ));
+        let quote = parse_call(
+            "quote",
+            serde_json::json!({"send": {"amount_minor": 1000, "currency": "USD"}, "receive_currency": "KES"}),
+        );
+        assert!(matches!(quote, Ok(Call::Quote(_))), "{quote:?}");
+        assert!(parse_call("nope", serde_json::Value::Null).is_err());
+        assert!(parse_call("quote", serde_json::json!({"send": 5})).is_err());
+    }
+
+    #[test]
+    fn the_connector_id_comes_from_the_file_name() {
+        assert_eq!(
+            connector_id_of(Path::new("x/alipay_mpesa.wasm"))
+                .ok()
+                .as_deref(),
+            Some("alipay-mpesa")
+        );
+    }
+}

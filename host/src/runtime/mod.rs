@@ -1,0 +1,520 @@
+//! The wasmtime runtime: one engine, one `InstancePre` per loaded connector, a
+//! fresh store and instance for every invocation.
+//!
+//! Limits per invocation come from the connector's policy: a wall-clock deadline
+//! (epoch interruption for time spent in wasm, a timer for time spent waiting on
+//! the host), a linear-memory cap (a resource limiter), and a bounded number of
+//! instances at once. A failed invocation discards its store; the next one starts
+//! clean.
+
+pub mod bindings;
+pub(crate) mod cache;
+mod error;
+pub(crate) mod limiter;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
+
+use self::bindings::ConnectorPre;
+use self::bindings::corridor::connector::types::{
+    CallbackOutcome, Descriptor, Failure, FxQuote, InboundRequest, PayInInstruction, PayInQuery,
+    PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
+    QuoteRequest, RefundReceipt, RefundRequest,
+};
+use self::cache::{ComponentCache, sha256_hex};
+use crate::capabilities::{Grants, InvocationState};
+use crate::clock::Clock;
+use crate::policy::Policy;
+use crate::store::KvStore;
+
+pub use self::error::{InvokeError, InvokeErrorKind, LoadError};
+
+/// Host-wide runtime settings: the size of the instance pool and the timer.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Connector instances alive at once, across all connectors: the pool's
+    /// slots. Default 128.
+    pub max_instances: u32,
+    /// The largest linear memory one instance may have, and the address space
+    /// reserved for each pooled memory; a policy may not grant more. Default 256 MiB.
+    pub max_memory_bytes: u64,
+    /// How often the epoch advances: the precision of deadlines. Default 10 ms.
+    pub epoch_tick: Duration,
+    /// How long an invocation waits for a free slot before failing with
+    /// `PoolExhausted`. Default 5 s.
+    pub pool_wait: Duration,
+    /// Where compiled components are cached. `None`: no disk cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            max_instances: 128,
+            max_memory_bytes: 256 << 20,
+            epoch_tick: Duration::from_millis(10),
+            pool_wait: Duration::from_secs(5),
+            cache_dir: None,
+        }
+    }
+}
+
+/// Core instances, memories and tables one component may hold in the pool. A
+/// Rust `wasm32-wasip2` component has a main module and a few adapter shims.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 8;
+
+/// The engine and everything shared by the connectors it runs.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    linker: Linker<InvocationState>,
+    cache: Option<ComponentCache>,
+    store: Arc<dyn KvStore>,
+    clock: Arc<dyn Clock>,
+}
+
+struct Shared {
+    engine: Engine,
+    config: RuntimeConfig,
+    slots: Arc<Semaphore>,
+}
+
+impl Runtime {
+    /// Builds the engine, its pooling allocator and the linker, and starts the
+    /// epoch timer (it stops when the runtime is dropped).
+    pub fn new(
+        config: RuntimeConfig,
+        store: Arc<dyn KvStore>,
+        clock: Arc<dyn Clock>,
+    ) -> wasmtime::Result<Runtime> {
+        assert!(config.max_instances > 0, "the pool needs at least one slot");
+        assert!(
+            !config.epoch_tick.is_zero(),
+            "the epoch tick must be positive"
+        );
+        let engine = Engine::new(&engine_config(&config))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Connector::add_to_linker::<InvocationState, HasSelf<InvocationState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        start_epoch_timer(&engine, config.epoch_tick);
+        let slots = Arc::new(Semaphore::new(config.max_instances as usize));
+        let cache = config.cache_dir.clone().map(ComponentCache::new);
+        Ok(Runtime {
+            shared: Arc::new(Shared {
+                engine,
+                config,
+                slots,
+            }),
+            linker,
+            cache,
+            store,
+            clock,
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Loads a component under its policy: compiles it (or takes it from the
+    /// cache), checks it against the connector world, and validates it by calling
+    /// `describe`, whose id must be the policy's.
+    pub async fn load(
+        &self,
+        component_path: &Path,
+        policy: Policy,
+    ) -> Result<Connector, LoadError> {
+        let wasm = std::fs::read(component_path).map_err(|source| LoadError::Read {
+            path: component_path.display().to_string(),
+            source,
+        })?;
+        self.load_bytes(wasm, policy).await
+    }
+
+    /// [`Runtime::load`] from the component's bytes.
+    pub async fn load_bytes(&self, wasm: Vec<u8>, policy: Policy) -> Result<Connector, LoadError> {
+        let connector = policy.id.clone();
+        if policy.limits.memory_bytes > self.shared.config.max_memory_bytes {
+            return Err(LoadError::Limits {
+                connector,
+                message: format!(
+                    "limits.memory_bytes = {} is more than this host's pool slot of {} bytes",
+                    policy.limits.memory_bytes, self.shared.config.max_memory_bytes
+                ),
+            });
+        }
+        let sha256 = sha256_hex(&wasm);
+        let engine = self.shared.engine.clone();
+        let cache = self.cache.clone();
+        let digest = sha256.clone();
+        // Compiling is CPU-bound and can take a while; keep it off the async workers.
+        let compiled = tokio::task::spawn_blocking(move || match cache {
+            Some(cache) => cache.load_or_compile(&engine, &wasm, &digest),
+            None => wasmtime::component::Component::new(&engine, &wasm)
+                .map(|component| (component, false)),
+        })
+        .await
+        .map_err(|error| LoadError::Compile {
+            connector: connector.clone(),
+            message: error.to_string(),
+        })?;
+        let (component, from_cache) = compiled.map_err(|error| LoadError::Compile {
+            connector: connector.clone(),
+            message: format!("{error:#}"),
+        })?;
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|error| LoadError::Link {
+                    connector: connector.clone(),
+                    message: format!("{error:#}"),
+                })?;
+        let pre = ConnectorPre::new(instance_pre).map_err(|error| LoadError::Link {
+            connector: connector.clone(),
+            message: format!("{error:#}"),
+        })?;
+        let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrent as usize));
+        let grants = Arc::new(Grants::new(policy, self.store.clone(), self.clock.clone()));
+        let mut loaded = Connector {
+            shared: self.shared.clone(),
+            pre,
+            grants,
+            concurrency,
+            sha256,
+            from_cache,
+            descriptor: None,
+        };
+        let descriptor = loaded.describe().await?;
+        if descriptor.id != loaded.id() {
+            return Err(LoadError::IdMismatch {
+                policy: loaded.id().to_string(),
+                described: descriptor.id,
+            });
+        }
+        tracing::info!(connector = loaded.id(), version = %descriptor.version, sha256 = %loaded.sha256, from_cache, "connector loaded");
+        loaded.descriptor = Some(descriptor);
+        Ok(loaded)
+    }
+}
+
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let instances = config.max_instances;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(instances * MEMORIES_PER_COMPONENT)
+        .total_tables(instances * TABLES_PER_COMPONENT)
+        .total_stacks(instances)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
+        // Keep a few slots' pages mapped so back-to-back invocations of the same
+        // connector reuse warm memory.
+        .max_unused_warm_slots(16);
+    let mut engine = Config::new();
+    engine
+        // Reserve exactly the slot size, plus the default guard region, for each
+        // linear memory: the pool's address space is then max_instances ×
+        // MEMORIES_PER_COMPONENT × (max_memory_bytes + guard), not 4 GiB a slot.
+        .memory_reservation(config.max_memory_bytes)
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    engine
+}
+
+/// Advances the engine's epoch every `tick` on a thread of its own, until the
+/// engine is dropped.
+fn start_epoch_timer(engine: &Engine, tick: Duration) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("corridor-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(tick);
+            }
+        });
+    if let Err(error) = spawned {
+        panic!("cannot start the epoch timer thread: {error}");
+    }
+}
+
+/// One call of a connector export, with its input. Serialises as
+/// `{"quote": {...}}`, or `"describe"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Call {
+    /// `describe`.
+    Describe,
+    /// `quote`.
+    Quote(QuoteRequest),
+    /// `begin-pay-in`.
+    BeginPayIn(PayInRequest),
+    /// `handle-callback`.
+    HandleCallback(InboundRequest),
+    /// `begin-pay-out`.
+    BeginPayOut(PayOutRequest),
+    /// `query-pay-out`.
+    QueryPayOut(PayOutQuery),
+    /// `query-pay-in`.
+    QueryPayIn(PayInQuery),
+    /// `refund-pay-in`.
+    RefundPayIn(RefundRequest),
+}
+
+impl Call {
+    /// The export's WIT name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Describe => "describe",
+            Call::Quote(_) => "quote",
+            Call::BeginPayIn(_) => "begin-pay-in",
+            Call::HandleCallback(_) => "handle-callback",
+            Call::BeginPayOut(_) => "begin-pay-out",
+            Call::QueryPayOut(_) => "query-pay-out",
+            Call::QueryPayIn(_) => "query-pay-in",
+            Call::RefundPayIn(_) => "refund-pay-in",
+        }
+    }
+}
+
+/// What an export returned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallOutput {
+    /// From `describe`.
+    Describe(Descriptor),
+    /// From `quote`.
+    Quote(Result<FxQuote, Failure>),
+    /// From `begin-pay-in`.
+    BeginPayIn(Result<PayInInstruction, Failure>),
+    /// From `handle-callback`.
+    HandleCallback(Result<CallbackOutcome, Failure>),
+    /// From `begin-pay-out`.
+    BeginPayOut(Result<PayOutStarted, Failure>),
+    /// From `query-pay-out`.
+    QueryPayOut(Result<PayOutStatus, Failure>),
+    /// From `query-pay-in`.
+    QueryPayIn(Result<PayInStatus, Failure>),
+    /// From `refund-pay-in`.
+    RefundPayIn(Result<RefundReceipt, Failure>),
+}
+
+/// A loaded connector: its compiled component, pre-linked, and its grants.
+pub struct Connector {
+    shared: Arc<Shared>,
+    pre: ConnectorPre<InvocationState>,
+    grants: Arc<Grants>,
+    concurrency: Arc<Semaphore>,
+    sha256: String,
+    from_cache: bool,
+    descriptor: Option<Descriptor>,
+}
+
+impl Connector {
+    /// The connector id.
+    pub fn id(&self) -> &str {
+        self.grants.connector_id()
+    }
+
+    /// The SHA-256 of the component's bytes.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Whether the compiled component came from the disk cache.
+    pub fn compiled_from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    /// The policy it runs under.
+    pub fn policy(&self) -> &Policy {
+        &self.grants.policy
+    }
+
+    /// What `describe` said when the connector was loaded.
+    pub fn descriptor(&self) -> &Descriptor {
+        match &self.descriptor {
+            Some(descriptor) => descriptor,
+            None => unreachable!("a Connector is handed out only after describe succeeded"),
+        }
+    }
+
+    /// Calls `describe` in a fresh instance.
+    pub async fn describe(&self) -> Result<Descriptor, InvokeError> {
+        match self.invoke(Call::Describe).await? {
+            CallOutput::Describe(descriptor) => Ok(descriptor),
+            other => unreachable!("describe returned {other:?}"),
+        }
+    }
+
+    /// Calls one export in a fresh store and instance, under the policy's limits.
+    pub async fn invoke(&self, call: Call) -> Result<CallOutput, InvokeError> {
+        let name = call.name();
+        let fail = |kind| InvokeError {
+            connector: self.id().to_string(),
+            call: name,
+            kind,
+        };
+        let queued = Instant::now();
+        let _permits = self.acquire_slot().await.map_err(|waited| {
+            fail(InvokeErrorKind::PoolExhausted {
+                waited_ms: millis(waited),
+            })
+        })?;
+        let deadline = self.grants.policy.limits.deadline;
+        let started = Instant::now();
+        let mut store = Store::new(
+            &self.shared.engine,
+            InvocationState::new(self.grants.clone(), name),
+        );
+        store.limiter(|state| &mut state.limiter);
+        // Check the clock on every epoch tick, and yield to the async runtime
+        // then too, so a spinning guest neither outlives its deadline by more
+        // than one tick nor holds a worker thread for long.
+        let stop_at = started + deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= stop_at {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let outcome = tokio::time::timeout(deadline, run(&self.pre, &mut store, call)).await;
+        let elapsed = started.elapsed();
+        let state = store.data();
+        log_guest_output(state);
+        let timeout = || InvokeErrorKind::Timeout {
+            deadline_ms: millis(deadline),
+            elapsed_ms: millis(elapsed),
+        };
+        let result = match outcome {
+            Err(_elapsed) => Err(timeout()),
+            Ok(Err(error)) => Err(classify(&error, state, timeout)),
+            Ok(Ok(_)) if !state.denials.is_empty() => {
+                Err(InvokeErrorKind::PolicyDenied(state.denials.join("; ")))
+            }
+            Ok(Ok(output)) => Ok(output),
+        };
+        tracing::debug!(
+            connector = self.id(),
+            call = name,
+            queued_us = (started - queued).as_micros() as u64,
+            run_us = elapsed.as_micros() as u64,
+            ok = result.is_ok(),
+            "invocation"
+        );
+        result.map_err(fail)
+    }
+
+    /// Waits for a slot of this connector and one of the pool, up to the
+    /// runtime's `pool_wait` in all. Returns how long it waited on failure.
+    async fn acquire_slot(&self) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Duration> {
+        let waiting = Instant::now();
+        let wait = self.shared.config.pool_wait;
+        let acquire = async {
+            let own = self.concurrency.clone().acquire_owned().await.ok()?;
+            let pool = self.shared.slots.clone().acquire_owned().await.ok()?;
+            Some((own, pool))
+        };
+        match tokio::time::timeout(wait, acquire).await {
+            Ok(Some(permits)) => Ok(permits),
+            _ => Err(waiting.elapsed()),
+        }
+    }
+}
+
+/// Instantiates and calls the export.
+async fn run(
+    pre: &ConnectorPre<InvocationState>,
+    store: &mut Store<InvocationState>,
+    call: Call,
+) -> wasmtime::Result<CallOutput> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    let exports = instance.connector();
+    Ok(match call {
+        Call::Describe => CallOutput::Describe(exports.call_describe(&mut *store).await?),
+        Call::Quote(request) => CallOutput::Quote(exports.call_quote(&mut *store, &request).await?),
+        Call::BeginPayIn(request) => {
+            CallOutput::BeginPayIn(exports.call_begin_pay_in(&mut *store, &request).await?)
+        }
+        Call::HandleCallback(request) => {
+            CallOutput::HandleCallback(exports.call_handle_callback(&mut *store, &request).await?)
+        }
+        Call::BeginPayOut(request) => {
+            CallOutput::BeginPayOut(exports.call_begin_pay_out(&mut *store, &request).await?)
+        }
+        Call::QueryPayOut(request) => {
+            CallOutput::QueryPayOut(exports.call_query_pay_out(&mut *store, &request).await?)
+        }
+        Call::QueryPayIn(request) => {
+            CallOutput::QueryPayIn(exports.call_query_pay_in(&mut *store, &request).await?)
+        }
+        Call::RefundPayIn(request) => {
+            CallOutput::RefundPayIn(exports.call_refund_pay_in(&mut *store, &request).await?)
+        }
+    })
+}
+
+/// Names the failure of an invocation that returned an error.
+fn classify(
+    error: &wasmtime::Error,
+    state: &InvocationState,
+    timeout: impl Fn() -> InvokeErrorKind,
+) -> InvokeErrorKind {
+    if state.limiter.memory_refused {
+        return InvokeErrorKind::MemoryLimit {
+            limit_bytes: state.limiter.memory_bytes(),
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => timeout(),
+        Some(trap) => InvokeErrorKind::Trap {
+            code: trap.to_string(),
+            message: format!("{error:?}"),
+        },
+        None if error.to_string().contains("maximum concurrent") => {
+            InvokeErrorKind::PoolExhausted { waited_ms: 0 }
+        }
+        None => InvokeErrorKind::Trap {
+            code: "error".into(),
+            message: format!("{error:#}"),
+        },
+    }
+}
+
+fn log_guest_output(state: &InvocationState) {
+    let connector = state.grants.connector_id();
+    for (stream, output) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+        let (text, dropped_bytes) = output.take();
+        if !text.is_empty() || dropped_bytes > 0 {
+            tracing::info!(target: "connector", connector, call = state.call, stream, dropped_bytes, "{}", text.trim_end());
+        }
+    }
+    if state.log_budget.dropped > 0 {
+        tracing::warn!(target: "connector", connector, call = state.call, dropped = state.log_budget.dropped, "log messages dropped past the policy's limit");
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

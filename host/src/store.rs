@@ -1,0 +1,322 @@
+//! The host's durable store.
+//!
+//! [`KvStore`] is what the connectors' `storage` capability needs: a key-value
+//! namespace per connector with compare-and-swap. [`SqliteStore`] is the embedded
+//! default: one file in the data directory, WAL mode, `synchronous=FULL` (a write
+//! is on disk when the call returns). A PostgreSQL backend implements the same
+//! trait when several hosts share one database.
+//!
+//! Calls block (SQLite does file I/O); async callers run them on the blocking pool.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The namespace holds its quota of keys already.
+    #[error("namespace {namespace:?} holds its quota of {max_keys} keys")]
+    QuotaExceeded {
+        /// The namespace.
+        namespace: String,
+        /// Its quota.
+        max_keys: u64,
+    },
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The database could not be opened.
+    #[error("cannot open the database at {path}: {source}")]
+    Open {
+        /// Where.
+        path: String,
+        /// Why.
+        source: rusqlite::Error,
+    },
+}
+
+/// A durable key-value store, one namespace per connector.
+pub trait KvStore: Send + Sync + 'static {
+    /// The value under `key`, or `None`.
+    fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Stores `value` under `key`. Adding a key beyond `max_keys` fails.
+    fn set(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &[u8],
+        max_keys: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Removes `key`, if present.
+    fn delete(&self, namespace: &str, key: &str) -> Result<(), StoreError>;
+
+    /// Atomically replaces the value under `key` with `new` (`None` deletes) if
+    /// the current value equals `expected` (`None`: absent). Returns whether it did.
+    fn compare_and_swap(
+        &self,
+        namespace: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+        max_keys: u64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// The embedded SQLite store.
+pub struct SqliteStore {
+    // One connection: SQLite serialises writers anyway, and every write here is a
+    // short transaction. Reads share it; they are microseconds.
+    connection: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS connector_kv (
+    namespace     TEXT    NOT NULL,
+    key           TEXT    NOT NULL,
+    value         BLOB    NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS connector_kv_count (
+    namespace TEXT    NOT NULL PRIMARY KEY,
+    keys      INTEGER NOT NULL CHECK (keys >= 0)
+) WITHOUT ROWID;
+";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let connection = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        SqliteStore::configure(connection)
+    }
+
+    /// An in-memory database, for tests and benchmarks that need no durability.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        SqliteStore::configure(Connection::open_in_memory()?)
+    }
+
+    fn configure(connection: Connection) -> Result<SqliteStore, StoreError> {
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.execute_batch(SCHEMA)?;
+        Ok(SqliteStore {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions
+        // roll back on drop), so a poisoned lock is safe to take over.
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn current(
+    transaction: &Connection,
+    namespace: &str,
+    key: &str,
+) -> rusqlite::Result<Option<Vec<u8>>> {
+    transaction
+        .query_row(
+            "SELECT value FROM connector_kv WHERE namespace = ?1 AND key = ?2",
+            params![namespace, key],
+            |row| row.get(0),
+        )
+        .optional()
+}
+
+/// Writes `new` over whatever is at `key` (known to be `existing`), keeping the
+/// per-namespace key count exact. Runs inside the caller's transaction.
+fn write(
+    transaction: &Connection,
+    namespace: &str,
+    key: &str,
+    existing: bool,
+    new: Option<&[u8]>,
+    max_keys: u64,
+) -> Result<(), StoreError> {
+    match (existing, new) {
+        (_, Some(value)) => {
+            if !existing {
+                let keys: i64 = transaction
+                    .query_row(
+                        "SELECT keys FROM connector_kv_count WHERE namespace = ?1",
+                        params![namespace],
+                        |row| row.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(0);
+                if u64::try_from(keys).unwrap_or(u64::MAX) >= max_keys {
+                    return Err(StoreError::QuotaExceeded {
+                        namespace: namespace.to_string(),
+                        max_keys,
+                    });
+                }
+                transaction.execute(
+                    "INSERT INTO connector_kv_count (namespace, keys) VALUES (?1, 1)
+                     ON CONFLICT (namespace) DO UPDATE SET keys = keys + 1",
+                    params![namespace],
+                )?;
+            }
+            transaction.execute(
+                "INSERT INTO connector_kv (namespace, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
+                params![namespace, key, value, now_ms()],
+            )?;
+        }
+        (true, None) => {
+            transaction.execute(
+                "DELETE FROM connector_kv WHERE namespace = ?1 AND key = ?2",
+                params![namespace, key],
+            )?;
+            transaction.execute(
+                "UPDATE connector_kv_count SET keys = keys - 1 WHERE namespace = ?1",
+                params![namespace],
+            )?;
+        }
+        (false, None) => {}
+    }
+    Ok(())
+}
+
+impl KvStore for SqliteStore {
+    fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(current(&self.lock(), namespace, key)?)
+    }
+
+    fn set(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &[u8],
+        max_keys: u64,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = current(&transaction, namespace, key)?.is_some();
+        write(
+            &transaction,
+            namespace,
+            key,
+            existing,
+            Some(value),
+            max_keys,
+        )?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    fn delete(&self, namespace: &str, key: &str) -> Result<(), StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = current(&transaction, namespace, key)?.is_some();
+        write(&transaction, namespace, key, existing, None, u64::MAX)?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    fn compare_and_swap(
+        &self,
+        namespace: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+        max_keys: u64,
+    ) -> Result<bool, StoreError> {
+        let mut connection = self.lock();
+        // IMMEDIATE takes the write lock at BEGIN, so the read and the write below
+        // are one atomic step even against other processes sharing the file.
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = current(&transaction, namespace, key)?;
+        if found.as_deref() != expected {
+            return Ok(false);
+        }
+        write(&transaction, namespace, key, found.is_some(), new, max_keys)?;
+        transaction.commit()?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_and_swap_succeeds_only_on_the_expected_value() {
+        let store = SqliteStore::in_memory().expect("open");
+        assert!(
+            store
+                .compare_and_swap("n", "k", None, Some(b"1"), 10)
+                .expect("cas")
+        );
+        assert!(
+            !store
+                .compare_and_swap("n", "k", None, Some(b"2"), 10)
+                .expect("cas")
+        );
+        assert!(
+            !store
+                .compare_and_swap("n", "k", Some(b"0"), Some(b"2"), 10)
+                .expect("cas")
+        );
+        assert!(
+            store
+                .compare_and_swap("n", "k", Some(b"1"), Some(b"2"), 10)
+                .expect("cas")
+        );
+        assert_eq!(
+            store.get("n", "k").expect("get").as_deref(),
+            Some(&b"2"[..])
+        );
+        assert!(
+            store
+                .compare_and_swap("n", "k", Some(b"2"), None, 10)
+                .expect("cas")
+        );
+        assert_eq!(store.get("n", "k").expect("get"), None);
+    }
+
+    #[test]
+    fn namespaces_are_separate_and_quotas_count_keys_not_writes() {
+        let store = SqliteStore::in_memory().expect("open");
+        store.set("a", "k", b"1", 1).expect("first key fits");
+        store
+            .set("a", "k", b"2", 1)
+            .expect("overwriting is not a new key");
+        assert!(matches!(
+            store.set("a", "j", b"1", 1),
+            Err(StoreError::QuotaExceeded { .. })
+        ));
+        store
+            .set("b", "k", b"x", 1)
+            .expect("another namespace has its own quota");
+        store.delete("a", "k").expect("delete");
+        store.delete("a", "k").expect("deleting twice is fine");
+        store
+            .set("a", "j", b"1", 1)
+            .expect("room again after the delete");
+        assert_eq!(
+            store.get("b", "k").expect("get").as_deref(),
+            Some(&b"x"[..])
+        );
+    }
+}
