@@ -159,7 +159,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "corridor bench: fresh store and instance per call, pooling allocator, {} iterations per case",
         args.iterations
     );
-    println!("{:<48} {:>10} {:>10} {:>10}", "case", "p50", "p99", "max");
+    println!("{:<66} {:>10} {:>10} {:>10}", "case", "p50", "p99", "max");
     print_row("instantiate + describe (trivial, no imports)", describe);
     print_row(
         "instantiate + quote (http, storage, clock, config, log once each)",
@@ -178,7 +178,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 fn print_row(case: &str, figures: Percentiles) {
     println!(
-        "{case:<48} {:>10} {:>10} {:>10}",
+        "{case:<66} {:>10} {:>10} {:>10}",
         show(figures.p50),
         show(figures.p99),
         show(figures.max)
