@@ -534,4 +534,3 @@ fn log_guest_output(state: &InvocationState) {
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
-
