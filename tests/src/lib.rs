@@ -90,3 +90,51 @@ pub async fn ok_server() -> String {
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{address}")
 }
+
+/// A callback received by a [`CallbackSink`].
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request path.
+    pub path: String,
+    /// The raw body.
+    pub body: String,
+}
+
+/// A loopback server standing in for a merchant's callback endpoint: records
+/// every POST and answers `reply`.
+pub struct CallbackSink {
+    /// Its base URL.
+    pub url: String,
+    receiver: tokio::sync::mpsc::UnboundedReceiver<Received>,
+}
+
+impl CallbackSink {
+    /// Starts a sink that answers every callback with `reply`.
+    pub async fn start(reply: &'static str) -> CallbackSink {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: String| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(Received {
+                    path: uri.path().to_string(),
+                    body,
+                });
+                reply
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        CallbackSink { url, receiver }
+    }
+
+    /// The next callback, waiting at most `within`.
+    pub async fn next(&mut self, within: Duration) -> Option<Received> {
+        tokio::time::timeout(within, self.receiver.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}

@@ -1,0 +1,280 @@
+//! Sandbox configuration: every credential, identity, balance and latency, with
+//! documented defaults. Load a TOML file to change any of them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultPlan;
+
+/// A latency profile: which default delays the simulators use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The delays the thesis measured or emulated (ledger register 5000 ms,
+    /// check 100 ms, …), so results compare with its Table 5-1.
+    #[default]
+    Thesis,
+    /// No added delay: for throughput tests.
+    Zero,
+}
+
+/// Everything the sandbox can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Seed of every random choice (fault injection, ids).
+    pub seed: u64,
+    /// Default latencies.
+    pub profile: Profile,
+    /// Address to bind every service to. Loopback only.
+    pub bind: String,
+    /// Divides every callback retry interval (Alipay's 2 min … 15 h schedule):
+    /// 1 is real time; tests use 1000 or more.
+    pub time_compression: u32,
+    /// The Alipay mapi gateway.
+    pub alipay: AlipayConfig,
+    /// M-PESA Daraja.
+    pub mpesa: MpesaConfig,
+    /// The Centiglobe ledger.
+    pub ledger: LedgerConfig,
+    /// FX rates.
+    pub fx: FxConfig,
+    /// Faults active from the start.
+    pub faults: FaultPlan,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            seed: 1,
+            profile: Profile::Thesis,
+            bind: "127.0.0.1".into(),
+            time_compression: 1,
+            alipay: AlipayConfig::default(),
+            mpesa: MpesaConfig::default(),
+            ledger: LedgerConfig::default(),
+            fx: FxConfig::default(),
+            faults: FaultPlan::default(),
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Reads a TOML file; unknown keys are errors.
+    pub fn load(path: &std::path::Path) -> anyhow::Result<SandboxConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+        toml::from_str(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+    }
+
+    /// A delay by profile: `thesis` under the thesis profile, none under zero.
+    pub fn delay(&self, configured: Option<u64>, thesis_ms: u64) -> Duration {
+        Duration::from_millis(configured.unwrap_or(match self.profile {
+            Profile::Thesis => thesis_ms,
+            Profile::Zero => 0,
+        }))
+    }
+}
+
+/// An Alipay merchant (partner).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partner {
+    /// 16 digits starting 2088.
+    pub id: String,
+    /// The MD5 signing key.
+    pub md5_key: String,
+    /// The merchant's RSA public key (PEM), for RSA and RSA2 signatures.
+    pub rsa_public_key_pem: String,
+}
+
+/// An Alipay buyer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buyer {
+    /// The login (an e-mail address).
+    pub login: String,
+    /// The payment password.
+    pub pay_password: String,
+    /// The CNY balance, "1000000.00".
+    pub cny_balance: String,
+}
+
+/// The Alipay simulator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlipayConfig {
+    /// The merchants.
+    pub partners: Vec<Partner>,
+    /// Alipay's own RSA private key (PEM), which signs notifications and replies.
+    pub alipay_private_key_pem: String,
+    /// The buyers.
+    pub buyers: Vec<Buyer>,
+    /// Delay before the first notification; default 300 ms (thesis profile).
+    pub notify_delay_ms: Option<u64>,
+    /// Intervals between notification attempts until one is answered `success`
+    /// (Alipay: 2 m, 10 m, 10 m, 1 h, 2 h, 6 h, 15 h), divided by `time_compression`.
+    pub notify_retry_s: Vec<u64>,
+}
+
+/// The merchant public key every default partner uses.
+pub const DEFAULT_MERCHANT_PUBLIC_KEY_PEM: &str = include_str!("../keys/merchant_public.pem");
+/// The default Alipay private key.
+pub const DEFAULT_ALIPAY_PRIVATE_KEY_PEM: &str = include_str!("../keys/alipay_private.pem");
+/// The default Daraja private key.
+pub const DEFAULT_MPESA_PRIVATE_KEY_PEM: &str = include_str!("../keys/mpesa_private.pem");
+/// The default Daraja certificate, published for clients.
+pub const DEFAULT_MPESA_CERTIFICATE_PEM: &str =
+    include_str!("../keys/mpesa_sandbox_certificate.cer");
+
+impl Default for AlipayConfig {
+    fn default() -> Self {
+        AlipayConfig {
+            partners: vec![Partner {
+                id: "2088101122136241".into(),
+                md5_key: "760bdzec6y9goq7ctyx96ezkz78287de".into(),
+                rsa_public_key_pem: DEFAULT_MERCHANT_PUBLIC_KEY_PEM.into(),
+            }],
+            alipay_private_key_pem: DEFAULT_ALIPAY_PRIVATE_KEY_PEM.into(),
+            buyers: vec![Buyer {
+                login: "alipaytest20091@gmail.com".into(),
+                pay_password: "111111".into(),
+                cny_balance: "1000000.00".into(),
+            }],
+            notify_delay_ms: None,
+            notify_retry_s: vec![120, 600, 600, 3600, 7200, 21600, 54000],
+        }
+    }
+}
+
+/// An M-PESA customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    /// 12 digits, 2547… or 2541….
+    pub msisdn: String,
+    /// The registered name.
+    pub name: String,
+    /// Registered for M-PESA (unregistered recipients get result 2040).
+    pub registered: bool,
+    /// The KES balance, "0.00".
+    pub balance: String,
+}
+
+/// The Daraja simulator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MpesaConfig {
+    /// The app's consumer key.
+    pub consumer_key: String,
+    /// The app's consumer secret.
+    pub consumer_secret: String,
+    /// Token lifetime, seconds (Daraja: 3599).
+    pub token_ttl_s: u64,
+    /// The B2C shortcode (PartyA).
+    pub shortcode: String,
+    /// The API initiator's user name.
+    pub initiator_name: String,
+    /// The API initiator's password, which `SecurityCredential` must decrypt to.
+    pub initiator_password: String,
+    /// The simulator's RSA private key (PEM) for `SecurityCredential`.
+    pub private_key_pem: String,
+    /// The certificate published for clients (PEM).
+    pub certificate_pem: String,
+    /// Smallest B2C amount, whole KES.
+    pub min_amount_kes: i64,
+    /// Largest B2C amount, whole KES (Daraja docs: 250 000; older: 150 000).
+    pub max_amount_kes: i64,
+    /// The B2C charge, KES cents (the thesis saw 33 KES).
+    pub b2c_charge_cents: i64,
+    /// Opening B2C utility account balance, "10000000.00".
+    pub utility_balance: String,
+    /// Opening working account balance.
+    pub working_balance: String,
+    /// Opening charges-paid account balance.
+    pub charges_paid_balance: String,
+    /// Known customers; any other valid MSISDN is a registered customer with a
+    /// zero balance.
+    pub customers: Vec<Customer>,
+    /// Delay before the `Result` callback; default 2500 ms (thesis profile).
+    pub result_delay_ms: Option<u64>,
+}
+
+impl Default for MpesaConfig {
+    fn default() -> Self {
+        MpesaConfig {
+            consumer_key: "corridor-sandbox-consumer-key".into(),
+            consumer_secret: "corridor-sandbox-consumer-secret".into(),
+            token_ttl_s: 3599,
+            shortcode: "600992".into(),
+            initiator_name: "testapi".into(),
+            initiator_password: "Safaricom999!*!".into(),
+            private_key_pem: DEFAULT_MPESA_PRIVATE_KEY_PEM.into(),
+            certificate_pem: DEFAULT_MPESA_CERTIFICATE_PEM.into(),
+            min_amount_kes: 10,
+            max_amount_kes: 250_000,
+            b2c_charge_cents: 3300,
+            utility_balance: "10000000.00".into(),
+            working_balance: "1000000.00".into(),
+            charges_paid_balance: "0.00".into(),
+            customers: vec![
+                Customer {
+                    msisdn: "254708374149".into(),
+                    name: "John Doe".into(),
+                    registered: true,
+                    balance: "0.00".into(),
+                },
+                Customer {
+                    msisdn: "254705912645".into(),
+                    name: "NICHOLAS JOHN SONGOK".into(),
+                    registered: true,
+                    balance: "0.00".into(),
+                },
+                Customer {
+                    msisdn: "254700000040".into(),
+                    name: "UNREGISTERED".into(),
+                    registered: false,
+                    balance: "0.00".into(),
+                },
+            ],
+            result_delay_ms: None,
+        }
+    }
+}
+
+/// The Centiglobe ledger.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    /// Latency of `register`; default 5000 ms (the thesis's emulation).
+    pub register_latency_ms: Option<u64>,
+    /// Latency of `check`; default 100 ms.
+    pub check_latency_ms: Option<u64>,
+}
+
+/// FX rates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FxConfig {
+    /// Rates as "FROM/TO" = "decimal": units of TO per unit of FROM.
+    pub rates: BTreeMap<String, String>,
+    /// How long a published rate is valid, seconds.
+    pub valid_for_s: u64,
+}
+
+impl Default for FxConfig {
+    fn default() -> Self {
+        // The thesis's day: 6.5943 CNY per USD, and its fixed factor of 100 KES
+        // per USD, so the demo's balances compare with its section 5.3.
+        let rates = [("USD/KES", "100.00"), ("USD/CNY", "6.5943")]
+            .into_iter()
+            .map(|(pair, rate)| (pair.to_string(), rate.to_string()))
+            .collect();
+        FxConfig {
+            rates,
+            valid_for_s: 60,
+        }
+    }
+}
