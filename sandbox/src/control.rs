@@ -22,6 +22,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/control/fx", get(rates).put(set_rates))
         .route("/control/balances", get(balances))
         .route("/control/ledger", get(ledger))
+        .route("/control/alipay/trades", get(trades))
         .with_state(world)
 }
 
@@ -77,9 +78,13 @@ async fn set_rates(State(world): State<Arc<World>>, body: String) -> Response {
 }
 
 async fn balances(State(world): State<Arc<World>>) -> Response {
-    Json(serde_json::json!({ "mpesa": world.mpesa.balances() })).into_response()
+    Json(serde_json::json!({ "mpesa": world.mpesa.balances(), "alipay_buyers_cny_fen": world.alipay.buyer_balances() })).into_response()
 }
 
 async fn ledger(State(world): State<Arc<World>>) -> Response {
     Json(lock(&world.ledger).records()).into_response()
+}
+
+async fn trades(State(world): State<Arc<World>>) -> Response {
+    Json(world.alipay.trades()).into_response()
 }

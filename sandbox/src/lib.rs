@@ -16,6 +16,8 @@
 //! | FX rates | `/v1/rates?base=USD` |
 //! | control | `/control/journal`, `/control/faults`, `/control/fx`, `/control/balances`, `/control/ledger` |
 
+pub mod alipay;
+pub mod clock;
 pub mod config;
 mod control;
 pub mod faults;
@@ -43,6 +45,7 @@ pub(crate) struct World {
     ledger: Mutex<ledger::Ledger>,
     fx: Mutex<fx::RateTable>,
     mpesa: mpesa::Daraja,
+    alipay: alipay::Alipay,
     http: reqwest::Client,
 }
 
@@ -130,6 +133,7 @@ impl Sandbox {
             ledger: Mutex::new(ledger::Ledger::default()),
             fx: Mutex::new(fx::RateTable::from_config(&config.fx.rates)?),
             mpesa: mpesa::Daraja::new(&config.mpesa, config.seed)?,
+            alipay: alipay::Alipay::new(&config.alipay, config.seed)?,
             http: reqwest::Client::builder()
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
@@ -151,7 +155,7 @@ impl Sandbox {
         let ledger_url = serve(ledger::router(world.clone())).await?;
         let fx_url = serve(fx::router(world.clone())).await?;
         let control_url = serve(control::router(world.clone())).await?;
-        let alipay_url = String::new();
+        let alipay_url = serve(alipay::router(world.clone())).await?;
         Ok(Sandbox {
             alipay_url,
             mpesa_url,
@@ -176,6 +180,16 @@ impl Sandbox {
     /// The Daraja accounts' balances.
     pub fn mpesa_balances(&self) -> mpesa::Balances {
         self.world.mpesa.balances()
+    }
+
+    /// The Alipay trades.
+    pub fn alipay_trades(&self) -> Vec<alipay::Trade> {
+        self.world.alipay.trades()
+    }
+
+    /// The Alipay buyers' CNY balances, fen.
+    pub fn alipay_buyer_balances(&self) -> std::collections::BTreeMap<String, i64> {
+        self.world.alipay.buyer_balances()
     }
 
     /// Replaces the fault plan.

@@ -5,6 +5,7 @@ mod cache;
 mod capabilities;
 mod cli;
 mod limits;
+mod sandbox_alipay;
 mod sandbox_mpesa;
 mod storage;
 

@@ -1,0 +1,735 @@
+//! The Alipay mapi gateway simulator (`/gateway.do`), the payer's step
+//! (`/sandbox/pay`, standing in for the wallet's password prompt), and the
+//! asynchronous notifications.
+//!
+//! Faithful where a connector can tell: requests by GET or form POST; MD5, RSA
+//! (SHA1withRSA) and RSA2 (SHA256withRSA) signatures over the sorted `k=v&…`
+//! string without `sign`, `sign_type` and empty values; mapi's error codes;
+//! notifications signed the way the request was, retried on Alipay's schedule
+//! until the reply body is exactly `success`; `notify_verify`; the XML of
+//! `single_trade_query`; `forex_refund` crediting the buyer.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use md5::{Digest, Md5};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde::{Deserialize, Serialize};
+use sha1::Sha1;
+use sha2::Sha256;
+
+use crate::World;
+use crate::config::AlipayConfig;
+use crate::faults::{InjectedError, lock};
+use crate::journal::Direction;
+use crate::money::{format_minor, parse_minor};
+
+/// How a request or notification is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignType {
+    /// `lowercase_hex(md5(content + key))`.
+    #[serde(rename = "MD5")]
+    Md5,
+    /// `base64(SHA1withRSA(content))`.
+    #[serde(rename = "RSA")]
+    Rsa,
+    /// `base64(SHA256withRSA(content))`.
+    #[serde(rename = "RSA2")]
+    Rsa2,
+}
+
+impl SignType {
+    fn parse(text: &str) -> Option<SignType> {
+        match text {
+            "MD5" => Some(SignType::Md5),
+            "RSA" => Some(SignType::Rsa),
+            "RSA2" => Some(SignType::Rsa2),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            SignType::Md5 => "MD5",
+            SignType::Rsa => "RSA",
+            SignType::Rsa2 => "RSA2",
+        }
+    }
+}
+
+/// The string mapi signs: every parameter but `sign`, `sign_type` and empty
+/// values, sorted by key, joined as `k=v&…` with raw (not URL-encoded) values.
+pub fn signing_content(params: &BTreeMap<String, String>) -> String {
+    params
+        .iter()
+        .filter(|(key, value)| {
+            key.as_str() != "sign" && key.as_str() != "sign_type" && !value.is_empty()
+        })
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+struct PartnerKeys {
+    md5_key: String,
+    rsa_public_key: RsaPublicKey,
+}
+
+/// A trade, from the merchant's request to payment and refunds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trade {
+    /// The merchant.
+    pub partner: String,
+    /// The merchant's reference.
+    pub out_trade_no: String,
+    /// Alipay's trade number; assigned when the buyer pays.
+    pub trade_no: Option<String>,
+    /// `WAIT_BUYER_PAY`, `TRADE_FINISHED` or `TRADE_CLOSED`.
+    pub trade_status: String,
+    /// The settlement currency.
+    pub currency: String,
+    /// The amount in `currency`, minor units.
+    pub total_fee_minor: i64,
+    /// What the buyer was charged, CNY fen.
+    pub charged_cny_fen: i64,
+    /// Refunded so far, in `currency` minor units.
+    pub refunded_minor: i64,
+    /// The buyer who paid.
+    pub buyer: Option<String>,
+    /// Where notifications go.
+    #[serde(skip)]
+    notify_url: String,
+    #[serde(skip)]
+    sign_type: SignType,
+    #[serde(skip)]
+    request: BTreeMap<String, String>,
+}
+
+struct AlipayState {
+    trades: Vec<Trade>,
+    buyers: BTreeMap<String, (String, i64)>,
+    notify_ids: BTreeMap<String, String>,
+    refunds: BTreeMap<(String, String), i64>,
+    random: StdRng,
+}
+
+/// The Alipay simulator's state.
+pub(crate) struct Alipay {
+    partners: BTreeMap<String, PartnerKeys>,
+    signing_key: RsaPrivateKey,
+    state: Mutex<AlipayState>,
+}
+
+impl Alipay {
+    pub fn new(config: &AlipayConfig, seed: u64) -> anyhow::Result<Alipay> {
+        let mut partners = BTreeMap::new();
+        for partner in &config.partners {
+            anyhow::ensure!(
+                partner.id.len() == 16
+                    && partner.id.starts_with("2088")
+                    && partner.id.chars().all(|c| c.is_ascii_digit()),
+                "alipay.partners: {:?} is not 16 digits starting 2088",
+                partner.id
+            );
+            let rsa_public_key = RsaPublicKey::from_public_key_pem(&partner.rsa_public_key_pem)
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "alipay.partners[{}].rsa_public_key_pem: {error}",
+                        partner.id
+                    )
+                })?;
+            partners.insert(
+                partner.id.clone(),
+                PartnerKeys {
+                    md5_key: partner.md5_key.clone(),
+                    rsa_public_key,
+                },
+            );
+        }
+        let signing_key = RsaPrivateKey::from_pkcs8_pem(&config.alipay_private_key_pem)
+            .map_err(|error| anyhow::anyhow!("alipay.alipay_private_key_pem: {error}"))?;
+        let mut buyers = BTreeMap::new();
+        for buyer in &config.buyers {
+            let balance = parse_minor(&buyer.cny_balance).ok_or_else(|| {
+                anyhow::anyhow!("alipay.buyers[{}].cny_balance: not an amount", buyer.login)
+            })?;
+            buyers.insert(buyer.login.clone(), (buyer.pay_password.clone(), balance));
+        }
+        let state = AlipayState {
+            trades: Vec::new(),
+            buyers,
+            notify_ids: BTreeMap::new(),
+            refunds: BTreeMap::new(),
+            random: StdRng::seed_from_u64(seed ^ 0x616c_6970_6179),
+        };
+        Ok(Alipay {
+            partners,
+            signing_key,
+            state: Mutex::new(state),
+        })
+    }
+
+    /// The trades, for the control API and tests.
+    pub fn trades(&self) -> Vec<Trade> {
+        lock(&self.state).trades.clone()
+    }
+
+    /// Buyers' CNY balances in fen.
+    pub fn buyer_balances(&self) -> BTreeMap<String, i64> {
+        lock(&self.state)
+            .buyers
+            .iter()
+            .map(|(login, (_, balance))| (login.clone(), *balance))
+            .collect()
+    }
+
+    fn verify(&self, params: &BTreeMap<String, String>) -> Result<&PartnerKeys, &'static str> {
+        let partner = params
+            .get("partner")
+            .and_then(|id| self.partners.get(id))
+            .ok_or("ILLEGAL_PARTNER")?;
+        let sign_type = params
+            .get("sign_type")
+            .and_then(|text| SignType::parse(text))
+            .ok_or("ILLEGAL_SIGN_TYPE")?;
+        let sign = params
+            .get("sign")
+            .filter(|sign| !sign.is_empty())
+            .ok_or("ILLEGAL_SIGN")?;
+        let content = signing_content(params);
+        let valid = match sign_type {
+            SignType::Md5 => {
+                let digest = hex::encode(Md5::digest(format!("{content}{}", partner.md5_key)));
+                digest.eq_ignore_ascii_case(sign)
+            }
+            SignType::Rsa | SignType::Rsa2 => {
+                let signature = base64::engine::general_purpose::STANDARD
+                    .decode(sign)
+                    .ok()
+                    .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok());
+                signature.is_some_and(|signature| match sign_type {
+                    SignType::Rsa => VerifyingKey::<Sha1>::new(partner.rsa_public_key.clone())
+                        .verify(content.as_bytes(), &signature)
+                        .is_ok(),
+                    _ => VerifyingKey::<Sha256>::new(partner.rsa_public_key.clone())
+                        .verify(content.as_bytes(), &signature)
+                        .is_ok(),
+                })
+            }
+        };
+        if valid {
+            Ok(partner)
+        } else {
+            Err("ILLEGAL_SIGN")
+        }
+    }
+
+    /// Signs `params` as Alipay: MD5 with the partner's key, RSA/RSA2 with Alipay's own key.
+    fn sign(
+        &self,
+        partner: &str,
+        sign_type: SignType,
+        params: &BTreeMap<String, String>,
+    ) -> String {
+        let content = signing_content(params);
+        match sign_type {
+            SignType::Md5 => {
+                let key = self
+                    .partners
+                    .get(partner)
+                    .map_or("", |keys| keys.md5_key.as_str());
+                hex::encode(Md5::digest(format!("{content}{key}")))
+            }
+            SignType::Rsa => base64::engine::general_purpose::STANDARD.encode(
+                SigningKey::<Sha1>::new(self.signing_key.clone())
+                    .sign(content.as_bytes())
+                    .to_bytes(),
+            ),
+            SignType::Rsa2 => base64::engine::general_purpose::STANDARD.encode(
+                SigningKey::<Sha256>::new(self.signing_key.clone())
+                    .sign(content.as_bytes())
+                    .to_bytes(),
+            ),
+        }
+    }
+}
+
+pub(crate) fn router(world: Arc<World>) -> Router {
+    Router::new()
+        .route("/gateway.do", any(gateway))
+        .route("/sandbox/pay", post(pay))
+        .with_state(world)
+}
+
+fn xml_error(code: &str) -> Response {
+    xml(format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>F</is_success><error>{code}</error></alipay>"
+    ))
+}
+
+fn xml(body: String) -> Response {
+    ([("content-type", "text/xml; charset=utf-8")], body).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn gateway(
+    State(world): State<Arc<World>>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: String,
+) -> Response {
+    // GET carries the parameters in the query, a form POST in the body.
+    let raw = if method == Method::POST && !body.is_empty() {
+        body
+    } else {
+        query.unwrap_or_default()
+    };
+    world.journal.record(
+        "alipay",
+        Direction::Received,
+        format!("{method} /gateway.do"),
+        0,
+        raw.clone(),
+    );
+    if let Some(fault) = world.gate("alipay.gateway", Duration::ZERO).await {
+        return match fault {
+            InjectedError::Busy => xml_error("SYSTEM_EXCEPTION"),
+            InjectedError::ServerError => (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "server error",
+            )
+                .into_response(),
+        };
+    }
+    let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(&raw) else {
+        return xml_error("ILLEGAL_ARGUMENT");
+    };
+    let params: BTreeMap<String, String> = pairs.into_iter().collect();
+    match params.get("service").map(String::as_str) {
+        // notify_verify is not signed: it asks about a notification id.
+        Some("notify_verify") => notify_verify(&world, &params),
+        Some(
+            service @ ("create_forex_trade"
+            | "create_forex_trade_wap"
+            | "single_trade_query"
+            | "forex_refund"
+            | "forex_rate_file"),
+        ) => {
+            if let Err(code) = world.alipay.verify(&params) {
+                return xml_error(code);
+            }
+            match service {
+                "single_trade_query" => single_trade_query(&world, &params),
+                "forex_refund" => forex_refund(&world, &params),
+                "forex_rate_file" => forex_rate_file(&world),
+                _ => create_forex_trade(&world, &params),
+            }
+        }
+        _ => xml_error("ILLEGAL_SERVICE"),
+    }
+}
+
+fn create_forex_trade(world: &World, params: &BTreeMap<String, String>) -> Response {
+    let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
+    let out_trade_no = get("out_trade_no");
+    let currency = get("currency");
+    let valid_currency = currency.len() == 3
+        && currency.chars().all(|c| c.is_ascii_uppercase())
+        && currency != "CNY";
+    let notify_url_ok = reqwest::Url::parse(get("notify_url"))
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https"));
+    let (total_fee, rmb_fee) = (get("total_fee"), get("rmb_fee"));
+    // Exactly one of total_fee (in currency) and rmb_fee (in CNY).
+    let amount = match (total_fee.is_empty(), rmb_fee.is_empty()) {
+        (false, true) => parse_minor(total_fee),
+        (true, false) => parse_minor(rmb_fee),
+        _ => None,
+    };
+    let amount_ok = amount.is_some_and(|minor| (1..=100_000_000).contains(&minor));
+    if out_trade_no.is_empty()
+        || out_trade_no.len() > 64
+        || get("subject").is_empty()
+        || !valid_currency
+        || !notify_url_ok
+        || !amount_ok
+    {
+        return xml_error("ILLEGAL_ARGUMENT");
+    }
+    let amount = amount.unwrap_or_default();
+    let partner = get("partner").to_string();
+    let sign_type = SignType::parse(get("sign_type")).unwrap_or(SignType::Md5);
+    let rate = lock(&world.fx).rate(currency, "CNY");
+    let Some(rate) = rate else {
+        return xml_error("ILLEGAL_CURRENCY");
+    };
+    let (total_fee_minor, cny_fen) = if total_fee.is_empty() {
+        (0, amount)
+    } else {
+        (amount, rate.convert(amount))
+    };
+    let business: BTreeMap<String, String> = params
+        .iter()
+        .filter(|(key, _)| !["sign", "sign_type"].contains(&key.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut state = lock(&world.alipay.state);
+    if let Some(existing) = state
+        .trades
+        .iter()
+        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no)
+    {
+        // The same order again (a payer reopening the cashier) is the same
+        // trade; anything else under a used out_trade_no is refused.
+        if existing.request != business || existing.trade_status != "WAIT_BUYER_PAY" {
+            return xml_error("DUPLICATE_OUT_TRADE_NO");
+        }
+    } else {
+        state.trades.push(Trade {
+            partner: partner.clone(),
+            out_trade_no: out_trade_no.to_string(),
+            trade_no: None,
+            trade_status: "WAIT_BUYER_PAY".into(),
+            currency: currency.to_string(),
+            total_fee_minor,
+            charged_cny_fen: cny_fen,
+            refunded_minor: 0,
+            buyer: None,
+            notify_url: get("notify_url").to_string(),
+            sign_type,
+            request: business,
+        });
+    }
+    drop(state);
+    let page = format!(
+        "<!doctype html><html><head><title>Alipay cashier (sandbox)</title></head><body>\
+         <h1>Alipay cashier</h1><p>{subject}</p><p>{amount} {currency} = {cny} CNY at {rate}</p>\
+         <form method=\"post\" action=\"/sandbox/pay\"><input type=\"hidden\" name=\"partner\" value=\"{partner}\">\
+         <input type=\"hidden\" name=\"out_trade_no\" value=\"{out_trade_no}\"></form></body></html>",
+        subject = escape(get("subject")),
+        amount = format_minor(total_fee_minor),
+        cny = format_minor(cny_fen),
+        partner = escape(&partner),
+        out_trade_no = escape(out_trade_no),
+    );
+    ([("content-type", "text/html; charset=utf-8")], page).into_response()
+}
+
+/// The payer's step: what the buyer does in the wallet (the thesis's PayTask).
+#[derive(Debug, Deserialize)]
+pub struct PayRequest {
+    /// The merchant.
+    pub partner: String,
+    /// The trade.
+    pub out_trade_no: String,
+    /// The buyer's login.
+    pub login: String,
+    /// The buyer's payment password.
+    pub pay_password: String,
+}
+
+/// The wallet's result: `resultStatus` 9000 success, 4000 failed, 6001 cancelled.
+fn wallet_result(status: &str, memo: &str) -> Response {
+    Json(serde_json::json!({ "resultStatus": status, "memo": memo, "result": "" })).into_response()
+}
+
+async fn pay(State(world): State<Arc<World>>, body: String) -> Response {
+    world.journal.record(
+        "alipay",
+        Direction::Received,
+        "POST /sandbox/pay".into(),
+        0,
+        body.clone(),
+    );
+    let request: PayRequest =
+        match serde_json::from_str(&body).or_else(|_| serde_urlencoded::from_str(&body)) {
+            Ok(request) => request,
+            Err(_) => return wallet_result("4000", "bad request"),
+        };
+    let trade = {
+        let mut guard = lock(&world.alipay.state);
+        let state = &mut *guard;
+        let Some((password, balance)) = state.buyers.get_mut(&request.login) else {
+            return wallet_result("4000", "unknown buyer");
+        };
+        if *password != request.pay_password {
+            return wallet_result("4000", "wrong payment password");
+        }
+        let Some(trade) = state.trades.iter_mut().find(|trade| {
+            trade.partner == request.partner && trade.out_trade_no == request.out_trade_no
+        }) else {
+            return wallet_result("4000", "trade not found");
+        };
+        if trade.trade_status != "WAIT_BUYER_PAY" {
+            return wallet_result("4000", "the trade is not awaiting payment");
+        }
+        if *balance < trade.charged_cny_fen {
+            return wallet_result("4000", "insufficient balance");
+        }
+        *balance -= trade.charged_cny_fen;
+        let now = crate::now_ms();
+        let digits: u64 = state.random.gen_range(1_000_000_000_000..9_999_999_999_999);
+        trade.trade_no = Some(format!(
+            "{}2100100{digits}",
+            crate::clock::local_time(now, 8, "yyyyMMddHHmmss")[..8].to_owned()
+        ));
+        trade.trade_status = "TRADE_FINISHED".into();
+        trade.buyer = Some(request.login.clone());
+        trade.clone()
+    };
+    tokio::spawn(notify_until_acknowledged(world.clone(), trade));
+    wallet_result("9000", "")
+}
+
+/// The notification for a paid trade, signed as the trade's request was.
+fn notification(world: &World, trade: &Trade) -> BTreeMap<String, String> {
+    let notify_id = {
+        let mut state = lock(&world.alipay.state);
+        let id: String = (0..34)
+            .map(|_| char::from(b"abcdef0123456789"[state.random.gen_range(0..16)]))
+            .collect();
+        state.notify_ids.insert(id.clone(), trade.partner.clone());
+        id
+    };
+    let amount = if trade.total_fee_minor > 0 {
+        trade.total_fee_minor
+    } else {
+        trade.charged_cny_fen
+    };
+    let mut params: BTreeMap<String, String> = [
+        ("notify_id", notify_id),
+        (
+            "notify_time",
+            crate::clock::local_time(crate::now_ms(), 8, "yyyy-MM-dd HH:mm:ss"),
+        ),
+        ("notify_type", "trade_status_sync".to_string()),
+        ("out_trade_no", trade.out_trade_no.clone()),
+        ("trade_no", trade.trade_no.clone().unwrap_or_default()),
+        ("trade_status", trade.trade_status.clone()),
+        ("total_fee", format_minor(amount)),
+        ("currency", trade.currency.clone()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect();
+    let sign = world.alipay.sign(&trade.partner, trade.sign_type, &params);
+    params.insert("sign".into(), sign);
+    params.insert("sign_type".into(), trade.sign_type.name().into());
+    params
+}
+
+/// Posts the notification until the merchant answers exactly `success`, on
+/// Alipay's retry schedule (compressed by `time_compression`).
+async fn notify_until_acknowledged(world: Arc<World>, trade: Trade) {
+    let compression = u64::from(world.config.time_compression.max(1));
+    let first = world.config.delay(world.config.alipay.notify_delay_ms, 300);
+    let waits = std::iter::once(first).chain(
+        world
+            .config
+            .alipay
+            .notify_retry_s
+            .iter()
+            .map(|seconds| Duration::from_millis(seconds * 1000 / compression)),
+    );
+    for wait in waits {
+        let decision = world.faults.decide_callback("alipay", wait);
+        tokio::time::sleep(decision.delay).await;
+        if !decision.send {
+            continue;
+        }
+        let body = serde_urlencoded::to_string(notification(&world, &trade)).unwrap_or_default();
+        let mut acknowledged = false;
+        for _ in 0..if decision.duplicate { 2 } else { 1 } {
+            let reply = world
+                .post_callback(
+                    "alipay",
+                    &trade.notify_url,
+                    "application/x-www-form-urlencoded",
+                    body.clone(),
+                )
+                .await;
+            acknowledged |= reply.is_some_and(|(_, text)| text.trim() == "success");
+        }
+        if acknowledged {
+            return;
+        }
+    }
+    tracing::info!(
+        out_trade_no = trade.out_trade_no,
+        "notification never acknowledged; retries exhausted"
+    );
+}
+
+fn notify_verify(world: &World, params: &BTreeMap<String, String>) -> Response {
+    let (Some(partner), Some(notify_id)) = (params.get("partner"), params.get("notify_id")) else {
+        return "ILLEGAL_ARGUMENT".into_response();
+    };
+    let known = lock(&world.alipay.state).notify_ids.get(notify_id) == Some(partner);
+    (if known { "true" } else { "false" }).into_response()
+}
+
+fn single_trade_query(world: &World, params: &BTreeMap<String, String>) -> Response {
+    let partner = params.get("partner").cloned().unwrap_or_default();
+    let out_trade_no = params.get("out_trade_no").filter(|value| !value.is_empty());
+    let trade_no = params.get("trade_no").filter(|value| !value.is_empty());
+    if out_trade_no.is_none() && trade_no.is_none() {
+        return xml_error("ILLEGAL_ARGUMENT");
+    }
+    let trade = lock(&world.alipay.state)
+        .trades
+        .iter()
+        .find(|trade| {
+            trade.partner == partner
+                && (Some(&trade.out_trade_no) == out_trade_no
+                    || trade.trade_no.as_ref() == trade_no)
+        })
+        .cloned();
+    let Some(trade) = trade else {
+        return xml_error("TRADE_NOT_EXIST");
+    };
+    let fields: BTreeMap<String, String> = [
+        ("out_trade_no", trade.out_trade_no.clone()),
+        ("trade_no", trade.trade_no.clone().unwrap_or_default()),
+        ("trade_status", trade.trade_status.clone()),
+        ("currency", trade.currency.clone()),
+        ("total_fee", format_minor(trade.total_fee_minor)),
+        ("forex_total_fee", format_minor(trade.total_fee_minor)),
+        ("rmb_fee", format_minor(trade.charged_cny_fen)),
+        ("refund_fee", format_minor(trade.refunded_minor)),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect();
+    let sign_type = SignType::parse(
+        params
+            .get("sign_type")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )
+    .unwrap_or(SignType::Md5);
+    let sign = world.alipay.sign(&partner, sign_type, &fields);
+    let request: String = params
+        .iter()
+        .filter(|(key, _)| key.as_str() != "sign")
+        .map(|(key, value)| format!("<param name=\"{}\">{}</param>", escape(key), escape(value)))
+        .collect();
+    let trade_xml: String = fields
+        .iter()
+        .map(|(key, value)| format!("<{key}>{}</{key}>", escape(value)))
+        .collect();
+    xml(format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success><request>{request}</request>\
+         <response><trade>{trade_xml}</trade></response><sign>{sign}</sign><sign_type>{}</sign_type></alipay>",
+        sign_type.name()
+    ))
+}
+
+fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> Response {
+    let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
+    let (out_return_no, out_trade_no, partner) = (
+        get("out_return_no"),
+        get("out_trade_no"),
+        get("partner").to_string(),
+    );
+    let return_amount = get("return_amount");
+    let return_rmb_amount = get("return_rmb_amount");
+    if out_return_no.is_empty()
+        || out_return_no.len() > 64
+        || out_trade_no.is_empty()
+        || get("currency") == "CNY"
+    {
+        return xml_error("ILLEGAL_ARGUMENT");
+    }
+    let amount = match (return_amount.is_empty(), return_rmb_amount.is_empty()) {
+        (false, _) => parse_minor(return_amount).map(|minor| (minor, false)),
+        (true, false) => parse_minor(return_rmb_amount).map(|fen| (fen, true)),
+        (true, true) => None,
+    };
+    let Some((amount, in_cny)) = amount.filter(|(minor, _)| *minor > 0) else {
+        return xml_error("ILLEGAL_ARGUMENT");
+    };
+    let mut guard = lock(&world.alipay.state);
+    let state = &mut *guard;
+    if let Some(previous) = state
+        .refunds
+        .get(&(partner.clone(), out_return_no.to_string()))
+    {
+        // The same refund again: already done, nothing moves twice.
+        return if *previous == amount {
+            xml("<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>".into())
+        } else {
+            xml_error("DUPLICATE_OUT_RETURN_NO")
+        };
+    }
+    let Some(trade) = state
+        .trades
+        .iter_mut()
+        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no)
+    else {
+        return xml_error("TRADE_NOT_EXIST");
+    };
+    if trade.trade_status != "TRADE_FINISHED" {
+        return xml_error("TRADE_STATUS_NOT_AVAILD");
+    }
+    let paid = if in_cny || trade.total_fee_minor == 0 {
+        trade.charged_cny_fen
+    } else {
+        trade.total_fee_minor
+    };
+    if trade.refunded_minor + amount > paid {
+        return xml_error("RETURN_AMOUNT_EXCEED");
+    }
+    // The buyer gets back the CNY they paid, pro rata; a full refund returns
+    // exactly what was charged.
+    let cny_back = if in_cny {
+        amount
+    } else {
+        i64::try_from(i128::from(trade.charged_cny_fen) * i128::from(amount) / i128::from(paid))
+            .unwrap_or(0)
+    };
+    trade.refunded_minor += amount;
+    let buyer = trade.buyer.clone().unwrap_or_default();
+    if let Some((_, balance)) = state.buyers.get_mut(&buyer) {
+        *balance += cny_back;
+    }
+    state
+        .refunds
+        .insert((partner, out_return_no.to_string()), amount);
+    xml(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>"
+            .into(),
+    )
+}
+
+fn forex_rate_file(world: &World) -> Response {
+    let now = crate::now_ms();
+    let stamp = crate::clock::local_time(now, 8, "yyyyMMddHHmmss");
+    let (date, time) = stamp.split_at(8);
+    let table = lock(&world.fx).clone();
+    let lines: Vec<String> = table
+        .rates
+        .iter()
+        .filter_map(|(pair, rate)| {
+            pair.strip_suffix("/CNY")
+                .map(|currency| format!("{date}|{time}|{currency}|{rate}"))
+        })
+        .collect();
+    ([("content-type", "text/plain")], lines.join("\n")).into_response()
+}
