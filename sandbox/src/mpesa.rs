@@ -128,7 +128,7 @@ impl Daraja {
             customers,
             payments: Vec::new(),
             failed_credentials: 0,
-            random: StdRng::seed_from_u64(seed ^ 0x6d70_6573_61),
+            random: StdRng::seed_from_u64(seed ^ 0x006d_7065_7361),
             sequence: 0,
         };
         Ok(Daraja {
