@@ -200,6 +200,10 @@ pub struct MpesaConfig {
     pub customers: Vec<Customer>,
     /// Delay before the `Result` callback; default 2500 ms (thesis profile).
     pub result_delay_ms: Option<u64>,
+    /// The M-PESA Express (STK push) shortcode.
+    pub stk_shortcode: String,
+    /// The M-PESA Express passkey: `Password = base64(shortcode + passkey + timestamp)`.
+    pub stk_passkey: String,
 }
 
 impl Default for MpesaConfig {
@@ -240,6 +244,8 @@ impl Default for MpesaConfig {
                 },
             ],
             result_delay_ms: None,
+            stk_shortcode: "174379".into(),
+            stk_passkey: "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919".into(),
         }
     }
 }

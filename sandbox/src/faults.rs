@@ -50,6 +50,9 @@ pub struct CallbackFaults {
     /// Extra random delay (0..=jitter_ms); with several callbacks in flight this
     /// reorders them.
     pub jitter_ms: u64,
+    /// Percentage (0–100) of M-PESA requests that time out in the queue: the
+    /// request is not processed and the `QueueTimeOutURL` is called instead.
+    pub queue_timeout_percent: u8,
 }
 
 /// Every knob, by endpoint name.
@@ -80,6 +83,8 @@ pub struct CallbackDecision {
     pub duplicate: bool,
     /// Extra delay.
     pub delay: Duration,
+    /// Time the request out in the queue instead of processing it.
+    pub queue_timeout: bool,
 }
 
 /// The live plan and the seeded random source behind it.
@@ -144,10 +149,13 @@ impl Faults {
         } else {
             0
         };
+        let queue_timeout = faults.queue_timeout_percent > 0
+            && random.gen_range(0..100u8) < faults.queue_timeout_percent;
         CallbackDecision {
             send: !dropped,
             duplicate,
             delay: base_delay + Duration::from_millis(faults.delay_ms + jitter),
+            queue_timeout,
         }
     }
 }

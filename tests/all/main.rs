@@ -6,6 +6,7 @@ mod capabilities;
 mod cli;
 mod limits;
 mod sandbox_alipay;
+mod sandbox_faults;
 mod sandbox_mpesa;
 mod storage;
 

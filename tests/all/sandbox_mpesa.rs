@@ -12,9 +12,9 @@ use rsa::{Pkcs1v15Encrypt, RsaPublicKey};
 use serde_json::{Value, json};
 use x509_cert::der::{DecodePem, Encode};
 
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
-async fn sandbox(adjust: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
+pub(crate) async fn sandbox(adjust: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
     let mut config = SandboxConfig {
         profile: Profile::Zero,
         ..SandboxConfig::default()
@@ -23,12 +23,12 @@ async fn sandbox(adjust: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
     Sandbox::start(config).await.expect("the sandbox starts")
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     corridor_host::init_tls();
     reqwest::Client::new()
 }
 
-async fn token(client: &reqwest::Client, base: &str) -> String {
+pub(crate) async fn token(client: &reqwest::Client, base: &str) -> String {
     let basic = base64::engine::general_purpose::STANDARD
         .encode("corridor-sandbox-consumer-key:corridor-sandbox-consumer-secret");
     let response = client
@@ -68,7 +68,11 @@ async fn sandbox_token_ttl(client: &reqwest::Client, base: &str) -> String {
 
 /// The client's side of SecurityCredential: fetch the published certificate,
 /// encrypt the password with RSA PKCS#1 v1.5, base64.
-async fn security_credential(client: &reqwest::Client, base: &str, password: &str) -> String {
+pub(crate) async fn security_credential(
+    client: &reqwest::Client,
+    base: &str,
+    password: &str,
+) -> String {
     let pem = client
         .get(format!("{base}/sandbox/certificate.cer"))
         .send()
@@ -94,7 +98,13 @@ fn rand_source() -> impl rsa::rand_core::CryptoRngCore {
     rsa::rand_core::OsRng
 }
 
-fn b2c_body(originator: &str, credential: &str, party_b: &str, amount: &str, sink: &str) -> Value {
+pub(crate) fn b2c_body(
+    originator: &str,
+    credential: &str,
+    party_b: &str,
+    amount: &str,
+    sink: &str,
+) -> Value {
     json!({
         "OriginatorConversationID": originator,
         "InitiatorName": "testapi",
@@ -110,7 +120,12 @@ fn b2c_body(originator: &str, credential: &str, party_b: &str, amount: &str, sin
     })
 }
 
-async fn post(client: &reqwest::Client, url: String, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
     let response = client
         .post(url)
         .bearer_auth(token)
@@ -122,7 +137,7 @@ async fn post(client: &reqwest::Client, url: String, token: &str, body: &Value) 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn parameter<'a>(result: &'a Value, key: &str) -> Option<&'a Value> {
+pub(crate) fn parameter<'a>(result: &'a Value, key: &str) -> Option<&'a Value> {
     result["Result"]["ResultParameters"]["ResultParameter"]
         .as_array()?
         .iter()

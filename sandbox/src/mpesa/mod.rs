@@ -26,6 +26,10 @@ use rsa::{Pkcs1v15Encrypt, RsaPrivateKey};
 use serde::Serialize;
 use serde_json::Value;
 
+mod c2b;
+mod reversal;
+mod stk;
+
 use crate::World;
 use crate::config::MpesaConfig;
 use crate::faults::{InjectedError, lock};
@@ -78,6 +82,8 @@ struct State_ {
     failed_credentials: u32,
     random: StdRng,
     sequence: u64,
+    c2b: c2b::C2bState,
+    stk: Vec<stk::StkRequest>,
 }
 
 /// Daraja's state.
@@ -130,6 +136,8 @@ impl Daraja {
             failed_credentials: 0,
             random: StdRng::seed_from_u64(seed ^ 0x006d_7065_7361),
             sequence: 0,
+            c2b: c2b::C2bState::default(),
+            stk: Vec::new(),
         };
         Ok(Daraja {
             config: config.clone(),
@@ -178,6 +186,13 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         )
         .route("/mpesa/accountbalance/v1/query", post(account_balance))
         .route("/sandbox/certificate.cer", get(certificate))
+        .route("/mpesa/reversal/v1/request", post(reversal::request))
+        .route("/mpesa/c2b/v1/registerurl", post(c2b::register))
+        .route("/mpesa/c2b/v2/registerurl", post(c2b::register))
+        .route("/mpesa/c2b/v1/simulate", post(c2b::simulate_v1))
+        .route("/mpesa/c2b/v2/simulate", post(c2b::simulate_v2))
+        .route("/mpesa/stkpush/v1/processrequest", post(stk::push))
+        .route("/mpesa/stkpushquery/v1/query", post(stk::query))
         .with_state(world)
 }
 
@@ -465,6 +480,22 @@ fn receipt(random: &mut StdRng) -> String {
     format!("S{tail}")
 }
 
+/// Marks a request that timed out in the queue: not processed, nothing moved.
+fn expire(daraja: &Daraja, originator: &str) {
+    let mut state = lock(&daraja.state);
+    if let Some(payment) = state
+        .payments
+        .iter_mut()
+        .find(|payment| payment.originator_conversation_id == originator)
+    {
+        assert_eq!(payment.status, "Pending", "a payment is settled once");
+        payment.status = "Expired";
+        payment.result_code = 1037;
+        payment.result_desc = "The request timed out in the queue.".into();
+        payment.finalised_ms = Some(crate::now_ms());
+    }
+}
+
 /// Decides a B2C's result code and moves the money, once.
 fn settle(daraja: &Daraja, request: &B2cRequest, originator: &str) -> Payment {
     let mut guard = lock(&daraja.state);
@@ -616,6 +647,20 @@ async fn deliver_b2c_result(world: Arc<World>, request: B2cRequest, originator: 
     let base_delay = world.config.delay(world.config.mpesa.result_delay_ms, 2500);
     let decision = world.faults.decide_callback("mpesa", base_delay);
     tokio::time::sleep(decision.delay).await;
+    if decision.queue_timeout {
+        expire(&world.mpesa, &originator);
+        // Daraja does not document this body; integrations model it as an
+        // echo of the original request.
+        world
+            .post_callback(
+                "mpesa",
+                &request.queue_timeout_url,
+                "application/json",
+                request.raw.to_string(),
+            )
+            .await;
+        return;
+    }
     let payment = settle(&world.mpesa, &request, &originator);
     if !decision.send {
         tracing::info!(originator, "b2c result dropped by the fault plan");
@@ -633,8 +678,6 @@ async fn deliver_b2c_result(world: Arc<World>, request: B2cRequest, originator: 
             )
             .await;
     }
-    let _ = &request.queue_timeout_url;
-    let _ = &request.raw;
 }
 
 async fn transaction_status(
