@@ -82,6 +82,9 @@ pub enum Command {
         /// Seed for every random choice, so a run replays.
         #[arg(long)]
         seed: Option<u64>,
+        /// Fixed ports: Alipay on this one; M-PESA, ledger, FX and control on the next four.
+        #[arg(long)]
+        port_base: Option<u16>,
     },
 }
 
@@ -152,7 +155,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             profile,
             seed,
-        } => run_sandbox(config.as_deref(), profile.as_deref(), seed).await,
+            port_base,
+        } => run_sandbox(config.as_deref(), profile.as_deref(), seed, port_base).await,
     }
 }
 
@@ -160,6 +164,7 @@ async fn run_sandbox(
     config: Option<&Path>,
     profile: Option<&str>,
     seed: Option<u64>,
+    port_base: Option<u16>,
 ) -> anyhow::Result<()> {
     let mut config = match config {
         Some(path) => corridor_sandbox::SandboxConfig::load(path)?,
@@ -174,6 +179,9 @@ async fn run_sandbox(
     }
     if let Some(seed) = seed {
         config.seed = seed;
+    }
+    if port_base.is_some() {
+        config.port_base = port_base;
     }
     let sandbox = corridor_sandbox::Sandbox::start(config).await?;
     println!(

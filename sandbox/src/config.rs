@@ -30,6 +30,9 @@ pub struct SandboxConfig {
     pub profile: Profile,
     /// Address to bind every service to. Loopback only.
     pub bind: String,
+    /// Fixed ports: Alipay on this one, M-PESA, ledger, FX and control on the
+    /// next four. `None`: any free ports (what tests use).
+    pub port_base: Option<u16>,
     /// Divides every callback retry interval (Alipay's 2 min … 15 h schedule):
     /// 1 is real time; tests use 1000 or more.
     pub time_compression: u32,
@@ -51,6 +54,7 @@ impl Default for SandboxConfig {
             seed: 1,
             profile: Profile::Thesis,
             bind: "127.0.0.1".into(),
+            port_base: None,
             time_compression: 1,
             alipay: AlipayConfig::default(),
             mpesa: MpesaConfig::default(),

@@ -141,8 +141,17 @@ impl Sandbox {
             config,
         });
         let mut tasks = Vec::new();
-        let mut serve = async |router: Router| -> anyhow::Result<String> {
-            let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+        let port_base = world.config.port_base;
+        let mut serve = async |router: Router, offset: u16| -> anyhow::Result<String> {
+            let port = match port_base {
+                Some(base) => base
+                    .checked_add(offset)
+                    .ok_or_else(|| anyhow::anyhow!("port_base {base} + {offset} is past 65535"))?,
+                None => 0,
+            };
+            let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, port))
+                .await
+                .map_err(|error| anyhow::anyhow!("cannot listen on {ip}:{port}: {error}"))?;
             let address = listener.local_addr()?;
             tasks.push(tokio::spawn(async move {
                 if let Err(error) = axum::serve(listener, router).await {
@@ -151,11 +160,11 @@ impl Sandbox {
             }));
             Ok(format!("http://{address}"))
         };
-        let mpesa_url = serve(mpesa::router(world.clone())).await?;
-        let ledger_url = serve(ledger::router(world.clone())).await?;
-        let fx_url = serve(fx::router(world.clone())).await?;
-        let control_url = serve(control::router(world.clone())).await?;
-        let alipay_url = serve(alipay::router(world.clone())).await?;
+        let alipay_url = serve(alipay::router(world.clone()), 0).await?;
+        let mpesa_url = serve(mpesa::router(world.clone()), 1).await?;
+        let ledger_url = serve(ledger::router(world.clone()), 2).await?;
+        let fx_url = serve(fx::router(world.clone()), 3).await?;
+        let control_url = serve(control::router(world.clone()), 4).await?;
         Ok(Sandbox {
             alipay_url,
             mpesa_url,

@@ -432,3 +432,42 @@ async fn the_ledger_registers_once_per_reference_and_fx_rates_change_through_con
     );
     assert!(sandbox.describe().contains("/gateway.do"));
 }
+
+#[tokio::test]
+async fn account_balance_reports_the_accounts_in_darajas_pipe_format() {
+    let sandbox = sandbox(|_| {}).await;
+    let client = client();
+    let mut sink = CallbackSink::start("ok").await;
+    let token = token(&client, &sandbox.mpesa_url).await;
+    let credential = security_credential(&client, &sandbox.mpesa_url, "Safaricom999!*!").await;
+    let query = json!({
+        "Initiator": "testapi", "SecurityCredential": credential, "CommandID": "AccountBalance", "PartyA": "600992",
+        "IdentifierType": "4", "Remarks": "ok", "QueueTimeOutURL": format!("{}/timeout", sink.url), "ResultURL": format!("{}/balance", sink.url),
+    });
+    assert_eq!(
+        post(
+            &client,
+            format!("{}/mpesa/accountbalance/v1/query", sandbox.mpesa_url),
+            &token,
+            &query
+        )
+        .await
+        .0,
+        200
+    );
+    let result: Value =
+        serde_json::from_str(&sink.next(WAIT).await.expect("balance result").body).expect("json");
+    assert_eq!(
+        result["Result"]["ResultCode"],
+        json!("0"),
+        "a string in this API"
+    );
+    let summary = parameter(&result, "AccountBalance")
+        .and_then(Value::as_str)
+        .expect("summary");
+    assert!(
+        summary.contains("Utility Account|KES|10000000.00|10000000.00|0.00|0.00"),
+        "{summary}"
+    );
+    assert_eq!(summary.split('&').count(), 5);
+}
