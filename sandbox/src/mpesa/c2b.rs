@@ -14,10 +14,9 @@ use rand::Rng;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{error, is_msisdn, is_url, receipt, text};
+use super::{accept, error, is_msisdn, is_url, receipt, text};
 use crate::World;
 use crate::faults::lock;
-use crate::journal::Direction;
 use crate::money::{format_minor, parse_minor};
 
 #[derive(Debug, Clone)]
@@ -62,18 +61,18 @@ pub(super) async fn register(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    world.journal.record(
-        "mpesa",
-        Direction::Received,
-        "POST /mpesa/c2b/registerurl".into(),
-        0,
-        body.clone(),
-    );
-    if !world.mpesa.token_is_valid(&headers) {
-        return error(&world, "404.001.03", "Invalid Access Token");
-    }
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error(&world, "400.002.05", "Invalid request payload");
+    let request = match accept(
+        &world,
+        &headers,
+        "POST /mpesa/c2b/registerurl",
+        &body,
+        None,
+        ("400.002.05", "Invalid request payload"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let field = |name: &str| text(&request, name).filter(|value| !value.trim().is_empty());
     let Some(short_code) = field("ShortCode") else {
@@ -117,18 +116,18 @@ pub(super) async fn simulate_v2(
 }
 
 async fn simulate(world: Arc<World>, headers: HeaderMap, body: String, version: u8) -> Response {
-    world.journal.record(
-        "mpesa",
-        Direction::Received,
-        format!("POST /mpesa/c2b/v{version}/simulate"),
-        0,
-        body.clone(),
-    );
-    if !world.mpesa.token_is_valid(&headers) {
-        return error(&world, "404.001.03", "Invalid Access Token");
-    }
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error(&world, "400.002.05", "Invalid request payload");
+    let request = match accept(
+        &world,
+        &headers,
+        &format!("POST /mpesa/c2b/v{version}/simulate"),
+        &body,
+        None,
+        ("400.002.05", "Invalid request payload"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let field = |name: &str| text(&request, name).filter(|value| !value.trim().is_empty());
     let Some(short_code) = field("ShortCode") else {

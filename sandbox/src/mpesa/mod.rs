@@ -286,6 +286,35 @@ async fn generate_token(
     Json(serde_json::json!({ "access_token": token, "expires_in": world.mpesa.config.token_ttl_s.to_string() })).into_response()
 }
 
+/// The prologue of an authenticated Daraja call: journal the request, apply
+/// the endpoint's faults (if it has a name), check the bearer token, and parse
+/// the JSON body (`bad_body` is the error for a body that is not JSON).
+async fn accept(
+    world: &World,
+    headers: &HeaderMap,
+    path: &str,
+    body: &str,
+    faults: Option<&str>,
+    bad_body: (&str, &str),
+) -> Result<Value, Response> {
+    world.journal.record(
+        "mpesa",
+        Direction::Received,
+        path.to_string(),
+        0,
+        body.to_string(),
+    );
+    if let Some(endpoint) = faults
+        && let Some(fault) = world.gate(endpoint, Duration::ZERO).await
+    {
+        return Err(injected(world, fault));
+    }
+    if !world.mpesa.token_is_valid(headers) {
+        return Err(error(world, "404.001.03", "Invalid Access Token"));
+    }
+    serde_json::from_str(body).map_err(|_| error(world, bad_body.0, bad_body.1))
+}
+
 /// A JSON field as text, whether the client sent a string or a number.
 fn text(body: &Value, field: &str) -> Option<String> {
     match body.get(field)? {
@@ -685,21 +714,18 @@ async fn transaction_status(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    world.journal.record(
-        "mpesa",
-        Direction::Received,
-        "POST /mpesa/transactionstatus/v1/query".into(),
-        0,
-        body.clone(),
-    );
-    if let Some(fault) = world.gate("mpesa.transaction-status", Duration::ZERO).await {
-        return injected(&world, fault);
-    }
-    if !world.mpesa.token_is_valid(&headers) {
-        return error(&world, "404.001.03", "Invalid Access Token");
-    }
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error(&world, "400.002.05", "Invalid request payload");
+    let request = match accept(
+        &world,
+        &headers,
+        "POST /mpesa/transactionstatus/v1/query",
+        &body,
+        Some("mpesa.transaction-status"),
+        ("400.002.05", "Invalid request payload"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let field = |name: &str| text(&request, name).filter(|value| !value.trim().is_empty());
     let (Some(initiator), Some(credential), Some(result_url)) = (
@@ -831,18 +857,18 @@ async fn account_balance(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    world.journal.record(
-        "mpesa",
-        Direction::Received,
-        "POST /mpesa/accountbalance/v1/query".into(),
-        0,
-        body.clone(),
-    );
-    if !world.mpesa.token_is_valid(&headers) {
-        return error(&world, "404.001.03", "Invalid Access Token");
-    }
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error(&world, "400.002.05", "Invalid request payload");
+    let request = match accept(
+        &world,
+        &headers,
+        "POST /mpesa/accountbalance/v1/query",
+        &body,
+        None,
+        ("400.002.05", "Invalid request payload"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let Some(result_url) = text(&request, "ResultURL").filter(|url| is_url(url)) else {
         return error(&world, "400.002.05", "Invalid request payload");

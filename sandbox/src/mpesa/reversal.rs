@@ -8,30 +8,28 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
-use super::{error, is_url, text};
+use super::{accept, error, is_url, text};
 use crate::World;
 use crate::faults::lock;
-use crate::journal::Direction;
 
 pub(super) async fn request(
     State(world): State<Arc<World>>,
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    world.journal.record(
-        "mpesa",
-        Direction::Received,
-        "POST /mpesa/reversal/v1/request".into(),
-        0,
-        body.clone(),
-    );
-    if !world.mpesa.token_is_valid(&headers) {
-        return error(&world, "404.001.03", "Invalid Access Token");
-    }
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error(&world, "400.002.02", "Bad Request - Invalid Body");
+    let request = match accept(
+        &world,
+        &headers,
+        "POST /mpesa/reversal/v1/request",
+        &body,
+        None,
+        ("400.002.02", "Bad Request - Invalid Body"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let field = |name: &str| text(&request, name).filter(|value| !value.trim().is_empty());
     let Some(transaction_id) = field("TransactionID") else {

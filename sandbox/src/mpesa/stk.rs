@@ -13,10 +13,9 @@ use base64::Engine as _;
 use rand::Rng;
 use serde_json::Value;
 
-use super::{error, is_msisdn, is_url, receipt, text};
+use super::{accept, error, is_msisdn, is_url, receipt, text};
 use crate::World;
 use crate::faults::lock;
-use crate::journal::Direction;
 use crate::money::parse_minor;
 
 #[derive(Debug, Clone)]
@@ -46,18 +45,18 @@ pub(super) async fn push(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    world.journal.record(
-        "mpesa",
-        Direction::Received,
-        "POST /mpesa/stkpush/v1/processrequest".into(),
-        0,
-        body.clone(),
-    );
-    if !world.mpesa.token_is_valid(&headers) {
-        return error(&world, "404.001.03", "Invalid Access Token");
-    }
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error(&world, "400.002.02", "Bad Request - Invalid Body");
+    let request = match accept(
+        &world,
+        &headers,
+        "POST /mpesa/stkpush/v1/processrequest",
+        &body,
+        None,
+        ("400.002.02", "Bad Request - Invalid Body"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     if !password_is_valid(&world, &request) {
         return error(&world, "500.001.1001", "Wrong credentials");
@@ -158,18 +157,18 @@ pub(super) async fn query(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    world.journal.record(
-        "mpesa",
-        Direction::Received,
-        "POST /mpesa/stkpushquery/v1/query".into(),
-        0,
-        body.clone(),
-    );
-    if !world.mpesa.token_is_valid(&headers) {
-        return error(&world, "404.001.03", "Invalid Access Token");
-    }
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return error(&world, "400.002.02", "Bad Request - Invalid Body");
+    let request = match accept(
+        &world,
+        &headers,
+        "POST /mpesa/stkpushquery/v1/query",
+        &body,
+        None,
+        ("400.002.02", "Bad Request - Invalid Body"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     if !password_is_valid(&world, &request) {
         return error(&world, "500.001.1001", "Wrong credentials");
