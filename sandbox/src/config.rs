@@ -288,3 +288,52 @@ impl Default for FxConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_overrides_defaults_and_refuses_unknown_keys() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let good = folder.path().join("sandbox.toml");
+        std::fs::write(
+            &good,
+            "profile = \"zero\"\nseed = 7\n[mpesa]\nb2c_charge_cents = 2240\n",
+        )
+        .expect("write");
+        let config = SandboxConfig::load(&good).expect("valid");
+        assert_eq!(
+            (config.profile, config.seed, config.mpesa.b2c_charge_cents),
+            (Profile::Zero, 7, 2240)
+        );
+        assert_eq!(
+            config.mpesa.initiator_name, "testapi",
+            "the rest keeps its defaults"
+        );
+
+        let bad = folder.path().join("typo.toml");
+        std::fs::write(&bad, "[mpesa]\nb2c_charge = 1\n").expect("write");
+        let message = SandboxConfig::load(&bad)
+            .expect_err("unknown key")
+            .to_string();
+        assert!(
+            message.contains("typo.toml") && message.contains("unknown field `b2c_charge`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_sandbox_refuses_to_listen_beyond_loopback() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = SandboxConfig {
+            bind: "0.0.0.0".into(),
+            ..SandboxConfig::default()
+        };
+        let refused = runtime.block_on(crate::Sandbox::start(config));
+        assert!(refused.is_err_and(|error| error.to_string().contains("loopback only")));
+    }
+}
