@@ -84,7 +84,10 @@ pub fn signing_content(params: &BTreeMap<String, String>) -> String {
 
 struct PartnerKeys {
     md5_key: String,
-    rsa_public_key: RsaPublicKey,
+    /// The merchant's public key, for RSA (SHA1) signatures.
+    rsa_verifier: VerifyingKey<Sha1>,
+    /// The same key, for RSA2 (SHA256) signatures.
+    rsa2_verifier: VerifyingKey<Sha256>,
 }
 
 /// A trade, from the merchant's request to payment and refunds.
@@ -128,7 +131,10 @@ struct AlipayState {
 /// The Alipay simulator's state.
 pub(crate) struct Alipay {
     partners: BTreeMap<String, PartnerKeys>,
-    signing_key: RsaPrivateKey,
+    /// Alipay's own key, for RSA (SHA1) signatures.
+    rsa_signer: SigningKey<Sha1>,
+    /// The same key, for RSA2 (SHA256) signatures.
+    rsa2_signer: SigningKey<Sha256>,
     state: Mutex<AlipayState>,
 }
 
@@ -154,7 +160,8 @@ impl Alipay {
                 partner.id.clone(),
                 PartnerKeys {
                     md5_key: partner.md5_key.clone(),
-                    rsa_public_key,
+                    rsa_verifier: VerifyingKey::new(rsa_public_key.clone()),
+                    rsa2_verifier: VerifyingKey::new(rsa_public_key),
                 },
             );
         }
@@ -176,7 +183,8 @@ impl Alipay {
         };
         Ok(Alipay {
             partners,
-            signing_key,
+            rsa_signer: SigningKey::new(signing_key.clone()),
+            rsa2_signer: SigningKey::new(signing_key),
             state: Mutex::new(state),
         })
     }
@@ -220,10 +228,12 @@ impl Alipay {
                     .ok()
                     .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok());
                 signature.is_some_and(|signature| match sign_type {
-                    SignType::Rsa => VerifyingKey::<Sha1>::new(partner.rsa_public_key.clone())
+                    SignType::Rsa => partner
+                        .rsa_verifier
                         .verify(content.as_bytes(), &signature)
                         .is_ok(),
-                    _ => VerifyingKey::<Sha256>::new(partner.rsa_public_key.clone())
+                    _ => partner
+                        .rsa2_verifier
                         .verify(content.as_bytes(), &signature)
                         .is_ok(),
                 })
@@ -252,16 +262,10 @@ impl Alipay {
                     .map_or("", |keys| keys.md5_key.as_str());
                 hex::encode(Md5::digest(format!("{content}{key}")))
             }
-            SignType::Rsa => base64::engine::general_purpose::STANDARD.encode(
-                SigningKey::<Sha1>::new(self.signing_key.clone())
-                    .sign(content.as_bytes())
-                    .to_bytes(),
-            ),
-            SignType::Rsa2 => base64::engine::general_purpose::STANDARD.encode(
-                SigningKey::<Sha256>::new(self.signing_key.clone())
-                    .sign(content.as_bytes())
-                    .to_bytes(),
-            ),
+            SignType::Rsa => base64::engine::general_purpose::STANDARD
+                .encode(self.rsa_signer.sign(content.as_bytes()).to_bytes()),
+            SignType::Rsa2 => base64::engine::general_purpose::STANDARD
+                .encode(self.rsa2_signer.sign(content.as_bytes()).to_bytes()),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -82,12 +83,15 @@ impl ComponentCache {
     fn store(&self, entry: &Path, artifact: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         // Write to temporary names and rename: a reader never sees half a file,
-        // and concurrent writers of the same entry write identical bytes. The
-        // digest lands last, so an artifact without one is never trusted.
+        // and concurrent writers of the same entry write identical bytes. Each
+        // write has its own temporary names (process id and a counter), so two
+        // writers never share one. The digest lands last, so an artifact without
+        // one is never trusted.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
         let unique = format!(
             "{}.{}",
             std::process::id(),
-            sha256_hex(entry.as_os_str().as_encoded_bytes())
+            WRITES.fetch_add(1, Ordering::Relaxed)
         );
         let artifact_tmp = entry.with_extension(format!("tmp-{unique}"));
         std::fs::write(&artifact_tmp, artifact)?;

@@ -508,7 +508,12 @@ fn classify(
             code: trap.to_string(),
             message: format!("{error:?}"),
         },
-        None if error.to_string().contains("maximum concurrent") => {
+        // The slot semaphores keep this from happening; if the pool is full
+        // anyway (it is shared with nothing else), say so.
+        None if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some() =>
+        {
             InvokeErrorKind::PoolExhausted { waited_ms: 0 }
         }
         None => InvokeErrorKind::Trap {

@@ -527,12 +527,14 @@ fn expire(daraja: &Daraja, originator: &str) {
 
 /// Decides a B2C's result code and moves the money, once.
 fn settle(daraja: &Daraja, request: &B2cRequest, originator: &str) -> Payment {
+    // The RSA decryption runs before the lock is taken: it is the slow part, and
+    // every other Daraja request waits on that lock.
+    let credential_matches = daraja.credential_matches(&request.initiator, &request.credential);
     let mut guard = lock(&daraja.state);
     let state = &mut *guard;
     let config = &daraja.config;
     let locked = state.failed_credentials >= LOCK_AFTER_FAILURES;
-    let credential_ok =
-        !locked && daraja.credential_matches(&request.initiator, &request.credential);
+    let credential_ok = !locked && credential_matches;
     if !locked {
         state.failed_credentials = if credential_ok {
             0
