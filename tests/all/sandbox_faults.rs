@@ -9,7 +9,7 @@ use corridor_tests::CallbackSink;
 use serde_json::{Value, json};
 
 use crate::sandbox_mpesa::{
-    WAIT, b2c_body, client, parameter, post, sandbox, security_credential, token,
+    WAIT, b2c_body, client, parameter, post, sandbox, security_credential, submit_b2c, token,
 };
 
 fn plan(endpoint: Option<(&str, EndpointFaults)>, callbacks: Option<CallbackFaults>) -> FaultPlan {
@@ -46,24 +46,11 @@ async fn a_busy_endpoint_answers_spike_arrest_and_records_nothing() {
         "10",
         "http://127.0.0.1:9",
     );
-    let (status, error) = post(
-        &client,
-        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
-        &token,
-        &body,
-    )
-    .await;
+    let (status, error) = submit_b2c(&client, &sandbox, &token, &body).await;
     assert_eq!((status, &error["errorCode"]), (500, &json!("500.003.02")));
     sandbox.set_faults(FaultPlan::default());
     assert_eq!(
-        post(
-            &client,
-            format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
-            &token,
-            &body
-        )
-        .await
-        .0,
+        submit_b2c(&client, &sandbox, &token, &body).await.0,
         200,
         "the id was not used"
     );
@@ -153,9 +140,9 @@ async fn a_queue_timeout_calls_the_timeout_url_and_status_says_expired() {
             ..Default::default()
         }),
     ));
-    post(
+    submit_b2c(
         &client,
-        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
+        &sandbox,
         &token,
         &b2c_body("corridor-f3", &credential, "254708374149", "10", &sink.url),
     )
@@ -198,9 +185,9 @@ async fn a_b2c_payment_cannot_be_reversed_through_the_api() {
     let mut sink = CallbackSink::start("ok").await;
     let token = token(&client, &sandbox.mpesa_url).await;
     let credential = security_credential(&client, &sandbox.mpesa_url, "Safaricom999!*!").await;
-    post(
+    submit_b2c(
         &client,
-        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
+        &sandbox,
         &token,
         &b2c_body("corridor-f4", &credential, "254708374149", "10", &sink.url),
     )

@@ -28,7 +28,8 @@ pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-pub(crate) async fn token(client: &reqwest::Client, base: &str) -> String {
+/// Asks for a token with the sandbox app's credentials; returns the grant.
+pub(crate) async fn oauth(client: &reqwest::Client, base: &str) -> Value {
     let basic = base64::engine::general_purpose::STANDARD
         .encode("corridor-sandbox-consumer-key:corridor-sandbox-consumer-secret");
     let response = client
@@ -40,30 +41,36 @@ pub(crate) async fn token(client: &reqwest::Client, base: &str) -> String {
         .await
         .expect("oauth");
     assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("json");
+    let grant: Value = response.json().await.expect("json");
     assert!(
-        body["expires_in"].is_string(),
-        "expires_in is a string on the wire: {body}"
+        grant["expires_in"].is_string(),
+        "expires_in is a string on the wire: {grant}"
     );
-    body["access_token"].as_str().expect("token").to_string()
+    grant
 }
 
-async fn sandbox_token_ttl(client: &reqwest::Client, base: &str) -> String {
-    let body: Value = client
-        .get(format!(
-            "{base}/oauth/v1/generate?grant_type=client_credentials"
-        ))
-        .basic_auth(
-            "corridor-sandbox-consumer-key",
-            Some("corridor-sandbox-consumer-secret"),
-        )
-        .send()
-        .await
-        .expect("oauth")
-        .json()
-        .await
-        .expect("json");
-    body["expires_in"].as_str().expect("a string").to_string()
+/// A fresh access token (which supersedes any earlier one).
+pub(crate) async fn token(client: &reqwest::Client, base: &str) -> String {
+    oauth(client, base).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+/// Submits a B2C v3 payment request.
+pub(crate) async fn submit_b2c(
+    client: &reqwest::Client,
+    sandbox: &Sandbox,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
+    post(
+        client,
+        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
+        token,
+        body,
+    )
+    .await
 }
 
 /// The client's side of SecurityCredential: fetch the published certificate,
@@ -150,9 +157,9 @@ async fn a_b2c_pays_the_recipient_and_posts_the_full_result() {
     let sandbox = sandbox(|_| {}).await;
     let client = client();
     let mut sink = CallbackSink::start("{\"ResultCode\":0}").await;
-    // Fetched first: every new token supersedes the previous one.
-    assert_eq!(sandbox_token_ttl(&client, &sandbox.mpesa_url).await, "3599");
-    let token = token(&client, &sandbox.mpesa_url).await;
+    let grant = oauth(&client, &sandbox.mpesa_url).await;
+    assert_eq!(grant["expires_in"], json!("3599"));
+    let token = grant["access_token"].as_str().expect("token").to_string();
     let credential = security_credential(&client, &sandbox.mpesa_url, "Safaricom999!*!").await;
     let before = sandbox.mpesa_balances();
 
@@ -163,13 +170,7 @@ async fn a_b2c_pays_the_recipient_and_posts_the_full_result() {
         "1000",
         &sink.url,
     );
-    let (status, ack) = post(
-        &client,
-        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
-        &token,
-        &body,
-    )
-    .await;
+    let (status, ack) = submit_b2c(&client, &sandbox, &token, &body).await;
     assert_eq!(status, 200, "{ack}");
     assert_eq!(ack["ResponseCode"], json!("0"));
     assert_eq!(ack["OriginatorConversationID"], json!("corridor-t1-b2c-1"));
@@ -229,13 +230,7 @@ async fn a_wrong_initiator_password_ends_in_result_2001_and_moves_nothing() {
         "100",
         &sink.url,
     );
-    let (status, _) = post(
-        &client,
-        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
-        &token,
-        &body,
-    )
-    .await;
+    let (status, _) = submit_b2c(&client, &sandbox, &token, &body).await;
     assert_eq!(
         status, 200,
         "accepted first; the credential is checked when processed"
@@ -326,13 +321,7 @@ async fn invalid_b2c_fields_get_400_002_02_and_create_nothing() {
     let client = client();
     let token = token(&client, &sandbox.mpesa_url).await;
     let body = b2c_body("corridor-t5", "x", "0708374149", "10", "http://127.0.0.1:9");
-    let (status, error) = post(
-        &client,
-        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
-        &token,
-        &body,
-    )
-    .await;
+    let (status, error) = submit_b2c(&client, &sandbox, &token, &body).await;
     assert_eq!(status, 400);
     assert_eq!(error["errorCode"], json!("400.002.02"));
     assert_eq!(error["errorMessage"], json!("Bad Request - Invalid PartyB"));
@@ -344,17 +333,7 @@ async fn invalid_b2c_fields_get_400_002_02_and_create_nothing() {
         "10",
         "http://127.0.0.1:9",
     );
-    assert_eq!(
-        post(
-            &client,
-            format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
-            &token,
-            &body
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(submit_b2c(&client, &sandbox, &token, &body).await.0, 200);
 }
 
 #[tokio::test]
@@ -396,13 +375,7 @@ async fn transaction_status_reports_a_completed_b2c_by_its_originator_id() {
         "200",
         &sink.url,
     );
-    post(
-        &client,
-        format!("{}/mpesa/b2c/v3/paymentrequest", sandbox.mpesa_url),
-        &token,
-        &body,
-    )
-    .await;
+    submit_b2c(&client, &sandbox, &token, &body).await;
     sink.next(WAIT).await.expect("the b2c result");
 
     let query = json!({
