@@ -335,5 +335,11 @@ mod tests {
         };
         let refused = runtime.block_on(crate::Sandbox::start(config));
         assert!(refused.is_err_and(|error| error.to_string().contains("loopback only")));
+        let overflowing = SandboxConfig {
+            port_base: Some(65_534),
+            ..SandboxConfig::default()
+        };
+        let refused = runtime.block_on(crate::Sandbox::start(overflowing));
+        assert!(refused.is_err_and(|error| error.to_string().contains("past 65535")));
     }
 }

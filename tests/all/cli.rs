@@ -93,6 +93,17 @@ async fn invoking_an_unknown_export_is_a_clear_error() {
     );
 }
 
+#[tokio::test]
+async fn input_that_is_not_json_is_a_clear_error() {
+    let error = run(cli(&["invoke", "x.wasm", "quote", "--input", "{not json"]))
+        .await
+        .expect_err("bad input");
+    assert!(
+        error.to_string().contains("--input is not valid JSON"),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_policy_file_with_a_typo_fails_with_the_file_and_key() {
     let folder = tempfile::tempdir().expect("temp dir");
