@@ -1,42 +1,254 @@
-//! The component glue: the WIT bindings and the export implementation.
+//! The component glue: reads the settings through `config`, performs the
+//! rails' requests through `http`, keeps the OAuth token and the few facts
+//! that must outlive one call in `storage`. Nothing else does I/O.
 
-// The generated bindings are the only unsafe code in the connector: the
-// canonical-ABI glue that wit-bindgen writes.
+// `export!` expands to the canonical-ABI export glue, which is unsafe code.
 #![allow(unsafe_code)]
 
-use crate::CONNECTOR_ID;
-
-wit_bindgen::generate!({
-    path: "../wit",
-    world: "connector",
-});
-
-use corridor::connector::types::{
-    AmountLimit, CallbackOutcome, Descriptor, Failure, FailureKind, FxQuote, InboundRequest, Money,
-    PayInInstruction, PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest,
-    PayOutStarted, PayOutStatus, QuoteRequest, RefundReceipt, RefundRequest,
+use crate::alipay::{self, AlipaySettings};
+use crate::bindings::corridor::connector::http::{self, Request, Response};
+use crate::bindings::corridor::connector::types::{
+    CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest, PayInInstruction,
+    PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
+    QuoteRequest, RefundReceipt, RefundRequest,
 };
-use exports::connector::Guest;
+use crate::bindings::corridor::connector::{clock, config, log, storage};
+use crate::bindings::exports::connector::Guest;
+use crate::failure::{from_http, read_only, retryable};
+use crate::mpesa::oauth::{self, Token};
+use crate::mpesa::{self, MpesaSettings, Rejection};
+use crate::quote::{self, QuoteSettings};
+use crate::settings::Settings;
+use crate::{CONNECTOR_ID, routes};
 
 struct AlipayMpesa;
 
-/// The refusal for flows this version does not carry yet. `failed` rather than
-/// `unknown`: nothing was sent anywhere.
-fn not_supported(operation: &str) -> Failure {
-    Failure {
-        kind: FailureKind::Failed,
-        code: "not-supported".to_string(),
-        message: format!(
-            "{CONNECTOR_ID} {}: {operation} is not implemented yet",
-            env!("CARGO_PKG_VERSION")
-        ),
+/// Storage keys.
+const TOKEN_KEY: &str = "mpesa/token";
+const TOKEN_LOCK_KEY: &str = "mpesa/token-lock";
+/// How long one instance may hold the token refresh.
+const TOKEN_LOCK_MS: u64 = 10_000;
+/// How long an instance waits for another's refresh, in polls of 20 ms.
+const TOKEN_WAIT_POLLS: u32 = 500;
+
+fn order_key(reference: &str) -> String {
+    format!("alipay/order/{reference}")
+}
+
+/// Daraja's `OriginatorConversationID` of our pay-out reference (differs under v1).
+fn originator_key(reference: &str) -> String {
+    format!("mpesa/originator/{reference}")
+}
+
+/// Our pay-out reference of a Daraja `OriginatorConversationID` (v1 only).
+fn reference_key(originator: &str) -> String {
+    format!("mpesa/reference/{originator}")
+}
+
+fn lookup(key: &str) -> Option<String> {
+    config::get(key)
+}
+
+fn settings() -> Settings<'static> {
+    Settings::new(&lookup)
+}
+
+fn send(request: &Request) -> Result<Response, Failure> {
+    http::send(request).map_err(|error| from_http(&error))
+}
+
+fn storage_failure(error: storage::StorageError) -> Failure {
+    retryable("storage", format!("{error:?}"))
+}
+
+fn get_text(key: &str) -> Result<Option<String>, Failure> {
+    Ok(storage::get(key)
+        .map_err(storage_failure)?
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+fn set_text(key: &str, value: &str) -> Result<(), Failure> {
+    storage::set(key, value.as_bytes()).map_err(storage_failure)
+}
+
+// ---- M-PESA: the token, cached in storage and refreshed by one instance ----
+
+fn cached_token(now_ms: u64, rejected: Option<&str>) -> Option<Token> {
+    let bytes = storage::get(TOKEN_KEY).ok().flatten()?;
+    let token: Token = serde_json::from_slice(&bytes).ok()?;
+    (token.is_fresh(now_ms) && Some(token.access_token.as_str()) != rejected).then_some(token)
+}
+
+/// A token Daraja should accept. Each new token invalidates the previous one,
+/// so exactly one instance refreshes (a compare-and-swap lock in storage) and
+/// the others wait for its result. `rejected` is a token Daraja just refused.
+fn access_token(settings: &MpesaSettings, rejected: Option<&str>) -> Result<String, Failure> {
+    for _ in 0..TOKEN_WAIT_POLLS {
+        let now_ms = clock::now_ms();
+        if let Some(token) = cached_token(now_ms, rejected) {
+            return Ok(token.access_token);
+        }
+        let lock = storage::get(TOKEN_LOCK_KEY).map_err(storage_failure)?;
+        let lock_expired = lock
+            .as_deref()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
+            .is_none_or(|until_ms| until_ms <= now_ms);
+        let mine = (now_ms + TOKEN_LOCK_MS).to_string().into_bytes();
+        if lock_expired
+            && storage::compare_and_swap(TOKEN_LOCK_KEY, lock.as_deref(), Some(&mine))
+                .map_err(storage_failure)?
+        {
+            let refreshed = refresh_token(settings, rejected);
+            let _ = storage::compare_and_swap(TOKEN_LOCK_KEY, Some(&mine), None);
+            return refreshed;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Err(retryable(
+        "oauth-busy",
+        "another instance is refreshing the token",
+    ))
+}
+
+fn refresh_token(settings: &MpesaSettings, rejected: Option<&str>) -> Result<String, Failure> {
+    // Someone may have refreshed between our look and our lock.
+    if let Some(token) = cached_token(clock::now_ms(), rejected) {
+        return Ok(token.access_token);
+    }
+    let response = send(&oauth::request(settings)).map_err(read_only)?;
+    let token = oauth::parse(&response, clock::now_ms())?;
+    let stored =
+        serde_json::to_string(&token).map_err(|error| retryable("storage", error.to_string()))?;
+    set_text(TOKEN_KEY, &stored)?;
+    log::write(log::Level::Info, "fetched a new Daraja access token");
+    Ok(token.access_token)
+}
+
+fn security_credential(settings: &MpesaSettings) -> Result<String, Failure> {
+    let key = mpesa::credential::certificate_key(&settings.certificate_pem)?;
+    mpesa::credential::security_credential(
+        &settings.initiator_password,
+        &key,
+        &mut rand_core::OsRng,
+    )
+}
+
+/// Sends a Daraja request built for a token; if Daraja refuses the token (a
+/// refusal means nothing was processed), refreshes it and sends once more.
+fn with_token<T>(
+    settings: &MpesaSettings,
+    build: impl Fn(&str) -> Result<Request, Failure>,
+    parse: impl Fn(&Response) -> Result<T, Rejection>,
+) -> Result<T, Failure> {
+    let mut rejected: Option<String> = None;
+    for _ in 0..2 {
+        let token = access_token(settings, rejected.as_deref())?;
+        match parse(&send(&build(&token)?)?) {
+            Ok(value) => return Ok(value),
+            Err(Rejection::Failed(failure)) => return Err(failure),
+            Err(Rejection::TokenRejected) => {
+                log::write(
+                    log::Level::Warn,
+                    "Daraja refused the access token; refreshing it",
+                );
+                rejected = Some(token);
+            }
+        }
+    }
+    Err(retryable(
+        "404.001.03",
+        "Daraja refused two fresh access tokens",
+    ))
+}
+
+// ---- callbacks ----
+
+fn ignored(
+    reply: crate::bindings::corridor::connector::types::Reply,
+    reason: String,
+) -> CallbackOutcome {
+    log::write(
+        log::Level::Warn,
+        &format!("callback not acted on: {reason}"),
+    );
+    CallbackOutcome {
+        reply,
+        events: vec![],
+        ignored: Some(reason),
     }
 }
 
-fn usd(amount_minor: i64) -> Money {
-    Money {
-        amount_minor,
-        currency: "USD".to_string(),
+fn alipay_notification(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
+    let alipay = AlipaySettings::from_settings(&settings())?;
+    let params = alipay::notify::parameters(&request.body, &request.query);
+    let notification = match alipay::notify::verify(&alipay, &params) {
+        Ok(notification) => notification,
+        Err(reason) => return Ok(ignored(alipay::notify::reply(false), reason)),
+    };
+    let confirmation = send(&alipay::notify::notify_verify_request(
+        &alipay,
+        &notification.notify_id,
+    ))
+    .map_err(read_only)?;
+    if !alipay::notify::notify_verify_confirms(&confirmation.body) {
+        return Ok(ignored(
+            alipay::notify::reply(false),
+            "notify_verify did not confirm the notification".into(),
+        ));
+    }
+    let events = alipay::notify::events(&notification);
+    Ok(CallbackOutcome {
+        reply: alipay::notify::reply(true),
+        events,
+        ignored: None,
+    })
+}
+
+/// Puts our reference back on events that carry Daraja's own originator id (v1).
+fn with_our_references(events: Vec<Event>) -> Result<Vec<Event>, Failure> {
+    let ours = |originator: &str| -> Result<String, Failure> {
+        Ok(get_text(&reference_key(originator))?.unwrap_or_else(|| originator.to_string()))
+    };
+    events
+        .into_iter()
+        .map(|event| {
+            Ok(match event {
+                Event::PayOutSucceeded(mut receipt) => {
+                    receipt.reference = ours(&receipt.reference)?;
+                    Event::PayOutSucceeded(receipt)
+                }
+                Event::PayOutFailed(mut failure) => {
+                    failure.reference = failure.reference.as_deref().map(ours).transpose()?;
+                    Event::PayOutFailed(failure)
+                }
+                Event::PayOutUnknown(mut failure) => {
+                    failure.reference = failure.reference.as_deref().map(ours).transpose()?;
+                    Event::PayOutUnknown(failure)
+                }
+                other => other,
+            })
+        })
+        .collect()
+}
+
+fn mpesa_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
+    let parsed = if request.route == routes::MPESA_TIMEOUT {
+        mpesa::callback::queue_timeout_events(&request.body)
+    } else {
+        let kind = request
+            .query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("kind="))
+            .unwrap_or(mpesa::b2c::RESULT_KIND);
+        mpesa::callback::result_events(&request.body, kind)
+    };
+    match parsed {
+        Ok(events) => Ok(CallbackOutcome {
+            reply: mpesa::callback::reply(),
+            events: with_our_references(events)?,
+            ignored: None,
+        }),
+        Err(reason) => Ok(ignored(mpesa::callback::reply(), reason)),
     }
 }
 
@@ -46,43 +258,127 @@ impl Guest for AlipayMpesa {
             id: CONNECTOR_ID.to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             rails: vec!["alipay".to_string(), "mpesa".to_string()],
-            send_currencies: vec!["USD".to_string()],
-            pay_in_currencies: vec!["CNY".to_string()],
-            pay_out_currencies: vec!["KES".to_string()],
-            limits: vec![AmountLimit {
-                min: usd(100),
-                max: usd(100_000),
-            }],
+            send_currencies: vec![quote::SEND_CURRENCY.to_string()],
+            pay_in_currencies: vec![quote::PAY_IN_CURRENCY.to_string()],
+            pay_out_currencies: vec![quote::PAY_OUT_CURRENCY.to_string()],
+            limits: quote::limits(),
         }
     }
 
-    fn quote(_request: QuoteRequest) -> Result<FxQuote, Failure> {
-        Err(not_supported("quote"))
+    fn quote(request: QuoteRequest) -> Result<FxQuote, Failure> {
+        let quote_settings = QuoteSettings::from_settings(&settings())?;
+        let response = send(&quote::rates_request(
+            &quote_settings,
+            &request.send.currency,
+        ))
+        .map_err(read_only)?;
+        let rates = quote::parse_rates(&response)?;
+        quote::build(
+            &request,
+            &rates,
+            &quote_settings,
+            &quote_settings.rates_url,
+            clock::now_ms(),
+        )
     }
 
-    fn begin_pay_in(_request: PayInRequest) -> Result<PayInInstruction, Failure> {
-        Err(not_supported("begin-pay-in"))
+    fn begin_pay_in(request: PayInRequest) -> Result<PayInInstruction, Failure> {
+        // The same reference gets the same signed order, so a payer who
+        // reopens it reopens the same Alipay trade.
+        let url = match get_text(&order_key(&request.reference))? {
+            Some(url) => url,
+            None => {
+                let url = alipay::order::payment_url(
+                    &AlipaySettings::from_settings(&settings())?,
+                    &request,
+                    clock::now_ms(),
+                )?;
+                set_text(&order_key(&request.reference), &url)?;
+                url
+            }
+        };
+        let order_string = url.split_once('?').map(|(_, query)| query.to_string());
+        Ok(PayInInstruction {
+            payment_url: Some(url),
+            order_string,
+            provider_reference: None,
+        })
     }
 
-    fn handle_callback(_request: InboundRequest) -> Result<CallbackOutcome, Failure> {
-        Err(not_supported("handle-callback"))
+    fn handle_callback(request: InboundRequest) -> Result<CallbackOutcome, Failure> {
+        match request.route.as_str() {
+            routes::ALIPAY_NOTIFY => alipay_notification(&request),
+            routes::MPESA_RESULT | routes::MPESA_TIMEOUT => mpesa_callback(&request),
+            other => Ok(ignored(
+                crate::bindings::corridor::connector::types::Reply {
+                    status: 404,
+                    headers: vec![],
+                    body: b"unknown route".to_vec(),
+                },
+                format!("no callback route {other:?}"),
+            )),
+        }
     }
 
-    fn begin_pay_out(_request: PayOutRequest) -> Result<PayOutStarted, Failure> {
-        Err(not_supported("begin-pay-out"))
+    fn begin_pay_out(request: PayOutRequest) -> Result<PayOutStarted, Failure> {
+        let mpesa = MpesaSettings::from_settings(&settings())?;
+        let credential = security_credential(&mpesa)?;
+        let accepted = with_token(
+            &mpesa,
+            |token| mpesa::b2c::request(&mpesa, token, &credential, &request),
+            |response| mpesa::b2c::parse(&mpesa, response, &request),
+        )?;
+        if accepted.originator_conversation_id != request.reference {
+            // v1: Daraja named the request itself; remember both ways.
+            set_text(
+                &originator_key(&request.reference),
+                &accepted.originator_conversation_id,
+            )?;
+            set_text(
+                &reference_key(&accepted.originator_conversation_id),
+                &request.reference,
+            )?;
+        }
+        Ok(accepted.started)
     }
 
-    fn query_pay_out(_request: PayOutQuery) -> Result<PayOutStatus, Failure> {
-        Err(not_supported("query-pay-out"))
+    fn query_pay_out(request: PayOutQuery) -> Result<PayOutStatus, Failure> {
+        let mpesa = MpesaSettings::from_settings(&settings())?;
+        let originator = get_text(&originator_key(&request.reference))?
+            .unwrap_or_else(|| request.reference.clone());
+        let credential = security_credential(&mpesa)?;
+        with_token(
+            &mpesa,
+            |token| {
+                Ok(mpesa::status::request(
+                    &mpesa,
+                    token,
+                    &credential,
+                    &request,
+                    &originator,
+                ))
+            },
+            mpesa::status::parse,
+        )
+        .map_err(read_only)
     }
 
-    fn query_pay_in(_request: PayInQuery) -> Result<PayInStatus, Failure> {
-        Err(not_supported("query-pay-in"))
+    fn query_pay_in(request: PayInQuery) -> Result<PayInStatus, Failure> {
+        let alipay = AlipaySettings::from_settings(&settings())?;
+        let response =
+            send(&alipay::query::request(&alipay, &request.reference)?).map_err(read_only)?;
+        alipay::query::parse(&alipay, &response, &request.reference).map_err(read_only)
     }
 
-    fn refund_pay_in(_request: RefundRequest) -> Result<RefundReceipt, Failure> {
-        Err(not_supported("refund-pay-in"))
+    fn refund_pay_in(request: RefundRequest) -> Result<RefundReceipt, Failure> {
+        let alipay = AlipaySettings::from_settings(&settings())?;
+        let response = send(&alipay::refund::request(
+            &alipay,
+            &request,
+            clock::now_ms(),
+        )?)?;
+        alipay::refund::parse(&response, &request)
     }
 }
 
-export!(AlipayMpesa);
+crate::bindings::export!(AlipayMpesa with_types_in crate::bindings);

@@ -1,11 +1,40 @@
 //! The Alipay → M-PESA corridor connector.
 //!
 //! Built for `wasm32-wasip2` into a component that the Corridor host loads under
-//! `policies/alipay-mpesa.toml`. This first version only describes itself; the
-//! Alipay and M-PESA rails arrive as modules of their own.
+//! `policies/alipay-mpesa.toml`. One module per rail and a thin glue:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`alipay`] | mapi signing (MD5, RSA, RSA2), the `create_forex_trade_wap` order, notifications, `single_trade_query`, `forex_refund` |
+//! | [`mpesa`] | Daraja OAuth, `SecurityCredential`, B2C v3/v1, the `Result` and queue-timeout callbacks, Transaction Status |
+//! | [`quote`] | USD → KES (and CNY for the payer) from the configured rates source |
+//! | `component` | the only module that does I/O: the WIT imports, token caching, the export |
+//!
+//! Everything but `component` is sans-IO: functions that build requests and
+//! parse responses, unit-tested natively.
+
+pub mod alipay;
+pub mod bindings;
+pub mod failure;
+pub mod money;
+pub mod mpesa;
+pub mod quote;
+pub mod settings;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
 
 /// The connector id: crate, policy file, callback path and log target.
 pub const CONNECTOR_ID: &str = "alipay-mpesa";
+
+/// The host's callback routes (the segment after `/callbacks/alipay-mpesa/`)
+/// and what arrives on each in this corridor.
+pub mod routes {
+    /// The `notify-url`: Alipay's asynchronous trade notification.
+    pub const ALIPAY_NOTIFY: &str = "pay-in";
+    /// The `result-url`: Daraja's `Result` for a B2C or a Transaction Status query.
+    pub const MPESA_RESULT: &str = "pay-out";
+    /// The `timeout-url`: Daraja's `QueueTimeOutURL` call.
+    pub const MPESA_TIMEOUT: &str = "pay-out-timeout";
+}

@@ -1,0 +1,220 @@
+//! The B2C payment request and its acknowledgement. One request per
+//! transfer: its `OriginatorConversationID` is the host's pay-out reference.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{B2cVersion, MpesaSettings, Rejection, rejection};
+use crate::bindings::corridor::connector::http::{Method, Request, Response};
+use crate::bindings::corridor::connector::types::{
+    Failure, PayOutAccepted, PayOutRequest, PayOutStarted,
+};
+use crate::failure::{failed, unknown};
+use crate::money::format_whole;
+
+/// The query-string mark on the `ResultURL` of a B2C, so its result is told
+/// apart from a Transaction Status result arriving on the same route.
+pub const RESULT_KIND: &str = "b2c";
+
+/// A 12-digit Kenyan MSISDN (2547… or 2541…).
+pub fn is_msisdn(text: &str) -> bool {
+    text.len() == 12
+        && (text.starts_with("2547") || text.starts_with("2541"))
+        && text.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `url` with `kind=<kind>` added to its query.
+pub fn marked(url: &str, kind: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}kind={kind}")
+}
+
+/// The B2C request. Checks what Daraja would refuse, so a refusal is `failed`
+/// before anything is sent.
+pub fn request(
+    settings: &MpesaSettings,
+    token: &str,
+    credential: &str,
+    payout: &PayOutRequest,
+) -> Result<Request, Failure> {
+    let amount = &payout.amount;
+    if amount.currency != "KES" {
+        return Err(failed(
+            "unsupported-currency",
+            format!("M-PESA pays KES, not {}", amount.currency),
+        ));
+    }
+    if amount.amount_minor <= 0 || amount.amount_minor % 100 != 0 {
+        return Err(failed(
+            "400.002.02",
+            "Bad Request - Invalid Amount: B2C pays whole shillings",
+        ));
+    }
+    if !is_msisdn(&payout.recipient) {
+        return Err(failed(
+            "400.002.02",
+            format!("Bad Request - Invalid PartyB: {:?}", payout.recipient),
+        ));
+    }
+    let mut remarks: String = payout.remarks.chars().take(100).collect();
+    if remarks.chars().count() < 2 {
+        remarks = "Corridor transfer".into();
+    }
+    let mut body = json!({
+        "InitiatorName": settings.initiator_name,
+        "SecurityCredential": credential,
+        "CommandID": settings.command_id,
+        "Amount": format_whole(amount.amount_minor),
+        "PartyA": settings.shortcode,
+        "PartyB": payout.recipient,
+        "Remarks": remarks,
+        "QueueTimeOutURL": payout.timeout_url,
+        "ResultURL": marked(&payout.result_url, RESULT_KIND),
+        "Occassion": payout.transfer_id.chars().take(100).collect::<String>(),
+    });
+    let path = match settings.b2c_version {
+        B2cVersion::V3 => {
+            body["OriginatorConversationID"] = json!(payout.reference);
+            "/mpesa/b2c/v3/paymentrequest"
+        }
+        B2cVersion::V1 => "/mpesa/b2c/v1/paymentrequest",
+    };
+    Ok(Request {
+        method: Method::Post,
+        url: format!("{}{path}", settings.base_url),
+        headers: vec![
+            ("authorization".into(), format!("Bearer {token}")),
+            ("content-type".into(), "application/json".into()),
+        ],
+        body: body.to_string().into_bytes(),
+        timeout_ms: None,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Acknowledgement {
+    #[serde(rename = "ConversationID")]
+    conversation_id: String,
+    #[serde(rename = "OriginatorConversationID", default)]
+    originator_conversation_id: String,
+    response_code: serde_json::Value,
+    #[serde(default)]
+    response_description: String,
+}
+
+/// An accepted B2C, with Daraja's ids.
+pub struct Accepted {
+    /// What the host gets.
+    pub started: PayOutStarted,
+    /// The `OriginatorConversationID` Daraja works with (ours under v3,
+    /// Daraja's own under v1).
+    pub originator_conversation_id: String,
+}
+
+/// Reads the acknowledgement.
+pub fn parse(
+    settings: &MpesaSettings,
+    response: &Response,
+    payout: &PayOutRequest,
+) -> Result<Accepted, Rejection> {
+    if response.status != 200 {
+        return Err(rejection(response));
+    }
+    let acknowledgement: Acknowledgement =
+        serde_json::from_slice(&response.body).map_err(|error| {
+            Rejection::Failed(unknown(
+                "bad-response",
+                format!("the B2C acknowledgement is not understood: {error}"),
+            ))
+        })?;
+    let code = match &acknowledgement.response_code {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    if code != "0" {
+        return Err(Rejection::Failed(failed(
+            &code,
+            acknowledgement.response_description,
+        )));
+    }
+    if settings.b2c_version == B2cVersion::V3
+        && acknowledgement.originator_conversation_id != payout.reference
+    {
+        return Err(Rejection::Failed(unknown(
+            "bad-response",
+            "the acknowledgement names another OriginatorConversationID",
+        )));
+    }
+    Ok(Accepted {
+        started: PayOutStarted::Accepted(PayOutAccepted {
+            provider_reference: acknowledgement.conversation_id,
+        }),
+        originator_conversation_id: acknowledgement.originator_conversation_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::corridor::connector::types::FailureKind;
+    use crate::failure::failed as failed_kind;
+    use crate::money::money;
+    use crate::mpesa::testing::{response, settings};
+
+    fn payout() -> PayOutRequest {
+        PayOutRequest {
+            transfer_id: "t1".into(),
+            reference: "COR-t1-B2C".into(),
+            recipient: "254708374149".into(),
+            amount: money(100_000, "KES"),
+            remarks: "Corridor transfer".into(),
+            result_url: "http://127.0.0.1:9/callbacks/alipay-mpesa/mpesa-result/t1/x".into(),
+            timeout_url: "http://127.0.0.1:9/callbacks/alipay-mpesa/mpesa-timeout/t1/x".into(),
+        }
+    }
+
+    #[test]
+    fn the_v3_request_carries_the_reference_and_whole_shillings() {
+        let request = request(&settings(), "tok", "cred", &payout()).expect("request");
+        assert!(request.url.ends_with("/mpesa/b2c/v3/paymentrequest"));
+        let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+        assert_eq!(body["OriginatorConversationID"], "COR-t1-B2C");
+        assert_eq!(body["Amount"], "1000");
+        assert!(
+            body["ResultURL"]
+                .as_str()
+                .is_some_and(|url| url.ends_with("?kind=b2c"))
+        );
+        let mut cents = payout();
+        cents.amount = money(100_050, "KES");
+        assert!(super::request(&settings(), "tok", "cred", &cents).is_err());
+    }
+
+    #[test]
+    fn a_duplicate_is_unknown_and_spike_arrest_is_retryable() {
+        let duplicate = response(
+            500,
+            r#"{"requestId":"1","errorCode":"500.002.1001","errorMessage":"Duplicate OriginatorConversationID."}"#,
+        );
+        assert!(
+            matches!(parse(&settings(), &duplicate, &payout()), Err(Rejection::Failed(failure)) if failure.kind == FailureKind::Unknown)
+        );
+        let busy = response(
+            500,
+            r#"{"requestId":"1","errorCode":"500.003.02","errorMessage":"Spike arrest"}"#,
+        );
+        assert!(
+            matches!(parse(&settings(), &busy, &payout()), Err(Rejection::Failed(failure)) if failure.kind == FailureKind::Retryable)
+        );
+        let token = response(
+            404,
+            r#"{"requestId":"1","errorCode":"404.001.03","errorMessage":"Invalid Access Token"}"#,
+        );
+        assert!(matches!(
+            parse(&settings(), &token, &payout()),
+            Err(Rejection::TokenRejected)
+        ));
+        let _ = failed_kind("x", "y");
+    }
+}

@@ -1,0 +1,338 @@
+//! Daraja's callbacks: the `Result` of a B2C or of a Transaction Status query,
+//! and the `QueueTimeOutURL` call. They are unsigned: the host only accepts
+//! them on a per-transfer secret path and checks every value they carry.
+//!
+//! Value types are mixed on the wire (`ResultCode` a number or a string,
+//! parameters without a `Value`, `ResultParameter` an object or a list).
+
+use serde_json::Value;
+
+use crate::bindings::corridor::connector::types::{
+    Event, Failure, PayOutFailure, PayOutReceipt, Reply,
+};
+use crate::failure::{failed, unknown};
+use crate::money::{money, parse_minor};
+
+/// B2C result codes that mean the payment definitively did not happen. Any
+/// other non-zero code is not understood and stays unresolved (`unknown`):
+/// a code we do not know must never trigger a refund.
+const DEFINITIVE_FAILURES: &[&str] = &[
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "11",
+    "12",
+    "13",
+    "14",
+    "21",
+    "2001",
+    "2006",
+    "2028",
+    "2040",
+    "8006",
+    "SFC_IC0003",
+];
+
+/// The reply Daraja expects.
+pub fn reply() -> Reply {
+    Reply {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#.to_vec(),
+    }
+}
+
+/// A JSON value as text: strings as they are, numbers in their digits.
+fn as_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// The `Result` object's fields and parameters.
+struct DarajaResult<'a> {
+    result: &'a Value,
+    parameters: Vec<(String, Option<String>)>,
+}
+
+impl DarajaResult<'_> {
+    fn field(&self, name: &str) -> Option<String> {
+        self.result.get(name).and_then(as_text)
+    }
+
+    fn parameter(&self, key: &str) -> Option<String> {
+        self.parameters
+            .iter()
+            .find(|(name, _)| name == key)
+            .and_then(|(_, value)| value.clone())
+    }
+
+    fn has_parameter(&self, key: &str) -> bool {
+        self.parameters.iter().any(|(name, _)| name == key)
+    }
+}
+
+fn read(body: &Value) -> Result<DarajaResult<'_>, String> {
+    let result = body.get("Result").ok_or("no Result object")?;
+    let listed = result
+        .get("ResultParameters")
+        .and_then(|parameters| parameters.get("ResultParameter"));
+    let items: Vec<&Value> = match listed {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(item @ Value::Object(_)) => vec![item],
+        _ => vec![],
+    };
+    let parameters = items
+        .into_iter()
+        .filter_map(|item| {
+            Some((
+                item.get("Key").and_then(as_text)?,
+                item.get("Value").and_then(as_text),
+            ))
+        })
+        .collect();
+    Ok(DarajaResult { result, parameters })
+}
+
+/// `"254708374149 - John Doe"` → `"254708374149"`.
+fn msisdn_of(public_name: &str) -> String {
+    public_name
+        .split(" - ")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Whole shillings ("1000", 1000, "1000.00") → cents.
+fn shillings(text: &str) -> Option<i64> {
+    parse_minor(text)
+}
+
+/// Reads a `Result` callback. `kind` is the `kind=` mark this connector put on
+/// the `ResultURL` (`b2c` or `status`). `Err` says why it establishes nothing.
+pub fn result_events(body: &[u8], kind: &str) -> Result<Vec<Event>, String> {
+    let json: Value =
+        serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
+    let result = read(&json)?;
+    let code = result.field("ResultCode").ok_or("no ResultCode")?;
+    match kind {
+        super::status::RESULT_KIND => status_events(&result, &code),
+        _ => b2c_events(&result, &code),
+    }
+}
+
+fn b2c_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, String> {
+    let reference = result
+        .field("OriginatorConversationID")
+        .ok_or("no OriginatorConversationID")?;
+    let conversation_id = result.field("ConversationID");
+    if code == "0" {
+        let amount = result
+            .parameter("TransactionAmount")
+            .and_then(|text| shillings(&text))
+            .ok_or("no TransactionAmount")?;
+        let recipient = result
+            .parameter("ReceiverPartyPublicName")
+            .map(|name| msisdn_of(&name))
+            .ok_or("no ReceiverPartyPublicName")?;
+        let receipt = result
+            .parameter("TransactionReceipt")
+            .or_else(|| result.field("TransactionID"))
+            .ok_or("no TransactionReceipt")?;
+        return Ok(vec![Event::PayOutSucceeded(PayOutReceipt {
+            reference,
+            provider_transaction_id: receipt,
+            recipient,
+            amount: money(amount, "KES"),
+            fee: None,
+        })]);
+    }
+    let description = result.field("ResultDesc").unwrap_or_default();
+    let failure = pay_out_failure(code, &description);
+    let failure = PayOutFailure {
+        reference: Some(reference),
+        provider_reference: conversation_id,
+        failure,
+    };
+    Ok(vec![if failure.failure.kind
+        == crate::bindings::corridor::connector::types::FailureKind::Failed
+    {
+        Event::PayOutFailed(failure)
+    } else {
+        Event::PayOutUnknown(failure)
+    }])
+}
+
+fn pay_out_failure(code: &str, description: &str) -> Failure {
+    if DEFINITIVE_FAILURES.contains(&code) {
+        failed(code, description.to_string())
+    } else {
+        unknown(
+            code,
+            format!("result {code} is not understood as final: {description}"),
+        )
+    }
+}
+
+fn status_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, String> {
+    if code != "0" {
+        // The query failed (its own credential, throttling): nothing is known
+        // about the payment. The host queries again later.
+        return Err(format!("the status query itself failed with {code}"));
+    }
+    let reference = result
+        .parameter("OriginatorConversationID")
+        .ok_or("no OriginatorConversationID parameter")?;
+    let status = result
+        .parameter("TransactionStatus")
+        .ok_or("no TransactionStatus")?;
+    match status.as_str() {
+        "Completed" => {
+            let amount = result
+                .parameter("Amount")
+                .and_then(|text| shillings(&text))
+                .ok_or("no Amount")?;
+            let recipient = result
+                .parameter("CreditPartyName")
+                .map(|name| msisdn_of(&name))
+                .ok_or("no CreditPartyName")?;
+            let receipt = result.parameter("ReceiptNo").ok_or("no ReceiptNo")?;
+            let fee = result
+                .parameter("DebitPartyCharges")
+                .and_then(|charges| charges.rsplit('|').next().and_then(parse_minor))
+                .map(|cents| money(cents, "KES"));
+            Ok(vec![Event::PayOutSucceeded(PayOutReceipt {
+                reference,
+                provider_transaction_id: receipt,
+                recipient,
+                amount: money(amount, "KES"),
+                fee,
+            })])
+        }
+        "Declined" | "Cancelled" | "Expired" => {
+            let code = result
+                .parameter("ResultCode")
+                .filter(|code| code != "0")
+                .unwrap_or_else(|| status.clone());
+            let description = format!("Transaction Status says {status}");
+            let failure = if status == "Declined" {
+                pay_out_failure(&code, &description)
+            } else {
+                failed(&status, description)
+            };
+            let failure = PayOutFailure {
+                reference: Some(reference),
+                provider_reference: result.parameter("ConversationID"),
+                failure,
+            };
+            Ok(vec![if failure.failure.kind
+                == crate::bindings::corridor::connector::types::FailureKind::Failed
+            {
+                Event::PayOutFailed(failure)
+            } else {
+                Event::PayOutUnknown(failure)
+            }])
+        }
+        _ if result.has_parameter("TransactionStatus") => {
+            Err(format!("the payment is still {status}"))
+        }
+        _ => Err("no TransactionStatus".into()),
+    }
+}
+
+/// Reads a `QueueTimeOutURL` call: the request sat in Daraja's queue too long.
+/// Not proof of failure: the outcome is unknown until queried.
+pub fn queue_timeout_events(body: &[u8]) -> Result<Vec<Event>, String> {
+    let json: Value =
+        serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
+    let source = json.get("Result").unwrap_or(&json);
+    let reference = source
+        .get("OriginatorConversationID")
+        .and_then(as_text)
+        .ok_or("no OriginatorConversationID")?;
+    Ok(vec![Event::PayOutUnknown(PayOutFailure {
+        reference: Some(reference),
+        provider_reference: source.get("ConversationID").and_then(as_text),
+        failure: unknown("queue-timeout", "the request timed out in Daraja's queue"),
+    })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUCCESS: &str = r#"{"Result":{"ResultType":0,"ResultCode":0,"ResultDesc":"ok","OriginatorConversationID":"COR-t1-B2C","ConversationID":"AG_1","TransactionID":"SG632NMUAB",
+        "ResultParameters":{"ResultParameter":[{"Key":"TransactionAmount","Value":1000},{"Key":"TransactionReceipt","Value":"SG632NMUAB"},
+        {"Key":"ReceiverPartyPublicName","Value":"254708374149 - John Doe"},{"Key":"B2CUtilityAccountAvailableFunds","Value":8959269.60},{"Key":"TransactionReason"}]},
+        "ReferenceData":{"ReferenceItem":{"Key":"QueueTimeoutURL","Value":"x"}}}}"#;
+
+    #[test]
+    fn a_successful_b2c_result_is_a_pay_out_success_in_cents() {
+        let events = result_events(SUCCESS.as_bytes(), "b2c").expect("events");
+        match &events[..] {
+            [Event::PayOutSucceeded(receipt)] => {
+                assert_eq!(receipt.amount.amount_minor, 100_000);
+                assert_eq!(receipt.recipient, "254708374149");
+                assert_eq!(receipt.reference, "COR-t1-B2C");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn known_failures_are_definitive_and_unknown_codes_are_not() {
+        let failure = |code: &str| {
+            format!(
+                r#"{{"Result":{{"ResultType":0,"ResultCode":{code},"ResultDesc":"x","OriginatorConversationID":"COR-t1-B2C","ConversationID":"AG_1","TransactionID":"NLJ0000000"}}}}"#
+            )
+        };
+        assert!(matches!(
+            &result_events(failure("2001").as_bytes(), "b2c").expect("events")[..],
+            [Event::PayOutFailed(_)]
+        ));
+        assert!(matches!(
+            &result_events(failure("\"SFC_IC0003\"").as_bytes(), "b2c").expect("events")[..],
+            [Event::PayOutFailed(_)]
+        ));
+        assert!(matches!(
+            &result_events(failure("17").as_bytes(), "b2c").expect("events")[..],
+            [Event::PayOutUnknown(_)]
+        ));
+        assert!(
+            result_events(failure("2001").as_bytes(), "status").is_err(),
+            "a failed query says nothing of the payment"
+        );
+    }
+
+    #[test]
+    fn a_completed_status_carries_the_receipt_and_the_fee() {
+        let body = r#"{"Result":{"ResultType":0,"ResultCode":0,"ResultDesc":"ok","OriginatorConversationID":"1-2-2","ConversationID":"AG_2","TransactionID":"MBN0000000",
+            "ResultParameters":{"ResultParameter":[{"Key":"CreditPartyName","Value":"254708374149 - John Doe"},{"Key":"OriginatorConversationID","Value":"COR-t1-B2C"},
+            {"Key":"DebitPartyCharges","Value":"Fee For B2C Payment|KES|33.00"},{"Key":"TransactionStatus","Value":"Completed"},{"Key":"Amount","Value":"1000"},{"Key":"ReceiptNo","Value":"SG632NMUAB"}]}}}"#;
+        match &result_events(body.as_bytes(), "status").expect("events")[..] {
+            [Event::PayOutSucceeded(receipt)] => {
+                assert_eq!(receipt.reference, "COR-t1-B2C");
+                assert_eq!(receipt.fee.as_ref().map(|fee| fee.amount_minor), Some(3300));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_queue_timeout_is_unknown() {
+        let events =
+            queue_timeout_events(br#"{"OriginatorConversationID":"COR-t1-B2C","Amount":"1000"}"#)
+                .expect("events");
+        assert!(
+            matches!(&events[..], [Event::PayOutUnknown(failure)] if failure.reference.as_deref() == Some("COR-t1-B2C"))
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The M-PESA rail: Safaricom Daraja.
+//!
+//! - [`oauth`]: the access token (cached by the component, refreshed early).
+//! - [`credential`]: `SecurityCredential`, the initiator password encrypted
+//!   with the published certificate.
+//! - [`b2c`]: the payment request (v3 with `OriginatorConversationID`, or v1).
+//! - [`status`]: Transaction Status, for results that never arrived.
+//! - [`callback`]: the `Result` and `QueueTimeOutURL` callbacks.
+
+pub mod b2c;
+pub mod callback;
+pub mod credential;
+pub mod oauth;
+pub mod status;
+
+use serde::Deserialize;
+
+use crate::bindings::corridor::connector::http::Response;
+use crate::bindings::corridor::connector::types::Failure;
+use crate::failure::{failed, misconfigured, retryable, unknown};
+use crate::settings::Settings;
+
+/// Which B2C endpoint to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum B2cVersion {
+    /// `/mpesa/b2c/v3/paymentrequest`, with `OriginatorConversationID`.
+    V3,
+    /// `/mpesa/b2c/v1/paymentrequest`: Daraja assigns the originator id.
+    V1,
+}
+
+/// What the policy grants for M-PESA.
+pub struct MpesaSettings {
+    /// Daraja's base URL.
+    pub base_url: String,
+    /// The app's consumer key.
+    pub consumer_key: String,
+    /// The app's consumer secret.
+    pub consumer_secret: String,
+    /// The B2C shortcode (`PartyA`).
+    pub shortcode: String,
+    /// The API operator (`InitiatorName`).
+    pub initiator_name: String,
+    /// The operator's password, encrypted into `SecurityCredential`.
+    pub initiator_password: String,
+    /// Daraja's certificate (PEM), whose key encrypts the password.
+    pub certificate_pem: String,
+    /// The B2C endpoint.
+    pub b2c_version: B2cVersion,
+    /// `BusinessPayment`, `SalaryPayment` or `PromotionPayment`.
+    pub command_id: String,
+}
+
+impl MpesaSettings {
+    /// Reads the `mpesa_*` keys.
+    pub fn from_settings(settings: &Settings<'_>) -> Result<MpesaSettings, Failure> {
+        let b2c_version = match settings.optional("mpesa_b2c_version").as_deref() {
+            None | Some("v3") => B2cVersion::V3,
+            Some("v1") => B2cVersion::V1,
+            Some(other) => {
+                return Err(misconfigured(format!(
+                    "mpesa_b2c_version = {other:?}: use v3 or v1"
+                )));
+            }
+        };
+        let command_id = settings
+            .optional("mpesa_command_id")
+            .unwrap_or_else(|| "BusinessPayment".into());
+        if !["BusinessPayment", "SalaryPayment", "PromotionPayment"].contains(&command_id.as_str())
+        {
+            return Err(misconfigured(format!(
+                "mpesa_command_id = {command_id:?} is not a B2C command"
+            )));
+        }
+        Ok(MpesaSettings {
+            base_url: settings
+                .required("mpesa_base_url")?
+                .trim_end_matches('/')
+                .to_string(),
+            consumer_key: settings.required("mpesa_consumer_key")?,
+            consumer_secret: settings.required("mpesa_consumer_secret")?,
+            shortcode: settings.required("mpesa_shortcode")?,
+            initiator_name: settings.required("mpesa_initiator_name")?,
+            initiator_password: settings.required("mpesa_initiator_password")?,
+            certificate_pem: settings.required("mpesa_certificate")?,
+            b2c_version,
+            command_id,
+        })
+    }
+}
+
+/// Daraja's synchronous error envelope.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorEnvelope {
+    error_code: String,
+    #[serde(default)]
+    error_message: String,
+}
+
+/// Why Daraja did not accept a request.
+#[derive(Debug)]
+pub enum Rejection {
+    /// `404.001.03`: the token is invalid or expired (each new token invalidates
+    /// the last). The request was not processed: refresh and send it again.
+    TokenRejected,
+    /// Anything else.
+    Failed(Failure),
+}
+
+/// A B2C / status request answered with an error. Spike arrest and quota
+/// (`500.003.02/03`) and validation (`400.*`) were not processed; other server
+/// errors may hide a processed request (`unknown`).
+fn rejection(response: &Response) -> Rejection {
+    let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&response.body).ok();
+    let Some(envelope) = envelope else {
+        let code = format!("http-{}", response.status);
+        return Rejection::Failed(if response.status >= 500 {
+            unknown(&code, "Daraja answered with a server error and no envelope")
+        } else {
+            failed(&code, "Daraja refused the request with no envelope")
+        });
+    };
+    let (code, message) = (envelope.error_code.as_str(), envelope.error_message);
+    Rejection::Failed(match code {
+        "404.001.03" | "401.002.01" | "400.003.01" => return Rejection::TokenRejected,
+        "500.003.02" | "500.003.03" => retryable(code, message),
+        "500.002.1001" => unknown(
+            code,
+            format!("{message} The first request reached M-PESA: query it"),
+        ),
+        _ if code.starts_with("400.") || code.starts_with("404.") || code.starts_with("405.") => {
+            failed(code, message)
+        }
+        _ => unknown(code, message),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    pub fn settings() -> MpesaSettings {
+        MpesaSettings {
+            base_url: "http://127.0.0.1:1".into(),
+            consumer_key: "key".into(),
+            consumer_secret: "secret".into(),
+            shortcode: "600992".into(),
+            initiator_name: "testapi".into(),
+            initiator_password: "Safaricom999!*!".into(),
+            certificate_pem: String::new(),
+            b2c_version: B2cVersion::V3,
+            command_id: "BusinessPayment".into(),
+        }
+    }
+
+    pub fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}

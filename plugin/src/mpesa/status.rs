@@ -1,0 +1,79 @@
+//! Transaction Status: the reconciliation query for a B2C whose result never
+//! came (or whose fate is unknown). Asynchronous: the answer is a `Result`
+//! callback on the `ResultURL`, marked `kind=status`.
+
+use serde_json::json;
+
+use super::b2c::marked;
+use super::{MpesaSettings, Rejection, rejection};
+use crate::bindings::corridor::connector::http::{Method, Request, Response};
+use crate::bindings::corridor::connector::types::{PayOutQuery, PayOutStatus};
+use crate::failure::read_only;
+
+/// The query-string mark on a Transaction Status `ResultURL`.
+pub const RESULT_KIND: &str = "status";
+
+/// The query, by the B2C's `OriginatorConversationID`.
+pub fn request(
+    settings: &MpesaSettings,
+    token: &str,
+    credential: &str,
+    query: &PayOutQuery,
+    originator_conversation_id: &str,
+) -> Request {
+    let body = json!({
+        "Initiator": settings.initiator_name,
+        "SecurityCredential": credential,
+        "CommandID": "TransactionStatusQuery",
+        "OriginalConversationID": originator_conversation_id,
+        "PartyA": settings.shortcode,
+        "IdentifierType": "4",
+        "ResultURL": marked(&query.result_url, RESULT_KIND),
+        "QueueTimeOutURL": query.timeout_url,
+        "Remarks": "Corridor reconciliation",
+        "Occasion": query.transfer_id.chars().take(100).collect::<String>(),
+    });
+    Request {
+        method: Method::Post,
+        url: format!("{}/mpesa/transactionstatus/v1/query", settings.base_url),
+        headers: vec![
+            ("authorization".into(), format!("Bearer {token}")),
+            ("content-type".into(), "application/json".into()),
+        ],
+        body: body.to_string().into_bytes(),
+        timeout_ms: None,
+    }
+}
+
+/// Reads the acknowledgement: `pending` (the answer comes by callback), or
+/// `not-found` when Daraja has no such payment.
+pub fn parse(response: &Response) -> Result<PayOutStatus, Rejection> {
+    if response.status == 200 {
+        return Ok(PayOutStatus::Pending);
+    }
+    match rejection(response) {
+        Rejection::Failed(failure) if failure.code == "404.003.01" => Ok(PayOutStatus::NotFound),
+        Rejection::Failed(failure) => Err(Rejection::Failed(read_only(failure))),
+        Rejection::TokenRejected => Err(Rejection::TokenRejected),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mpesa::testing::response;
+
+    #[test]
+    fn an_unknown_payment_is_not_found_and_an_acknowledgement_is_pending() {
+        let missing = response(
+            404,
+            r#"{"requestId":"1","errorCode":"404.003.01","errorMessage":"Resource not found"}"#,
+        );
+        assert!(matches!(parse(&missing), Ok(PayOutStatus::NotFound)));
+        let accepted = response(
+            200,
+            r#"{"ConversationID":"AG_1","OriginatorConversationID":"1-2-2","ResponseCode":"0"}"#,
+        );
+        assert!(matches!(parse(&accepted), Ok(PayOutStatus::Pending)));
+    }
+}
