@@ -71,6 +71,34 @@ pub enum Command {
     },
     /// Measure instantiate-and-call latency (p50/p99) and deadline precision.
     Bench(crate::bench::BenchArgs),
+    /// Run the host: the connectors, the transfer engine and the API, until Ctrl-C.
+    Serve(ServeArgs),
+    /// Send money as a client of a running host: quote, then transfer.
+    Send {
+        /// The recipient's M-PESA number (2547XXXXXXXX, 07XXXXXXXX, +254…).
+        #[arg(long)]
+        to: String,
+        /// The amount, e.g. 10.00.
+        #[arg(long)]
+        amount: String,
+        /// The currency of the amount.
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// The host's API.
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
+        host: String,
+        /// The Idempotency-Key; sending again with the same key returns the same transfer.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Look at transfers on a running host.
+    Transfers {
+        /// What to do.
+        #[command(subcommand)]
+        command: TransfersCommand,
+    },
+    /// The thesis's experiment end to end: sandboxes, host, N transfers, the timing table and the validity check.
+    Demo(crate::demo::DemoArgs),
     /// Run the provider simulators (Alipay, M-PESA Daraja, ledger, FX) until Ctrl-C.
     Sandbox {
         /// A sandbox configuration file (TOML); defaults are documented in the README.
@@ -86,6 +114,50 @@ pub enum Command {
         #[arg(long)]
         port_base: Option<u16>,
     },
+}
+
+/// `corridor transfers …`.
+#[derive(Debug, Subcommand)]
+pub enum TransfersCommand {
+    /// Print one transfer, its Pay In, Pay Out and state changes.
+    Show {
+        /// The transfer id (tr_…).
+        id: String,
+        /// The host's API.
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
+        host: String,
+    },
+}
+
+/// Options of `corridor serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Where the API listens (loopback).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// The URL providers reach this host at, for callback URLs. Default: http://<bind>.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// The Centiglobe ledger's base URL.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:18082",
+        env = "CORRIDOR_LEDGER_URL"
+    )]
+    pub ledger_url: String,
+    /// Connector components to load; each runs under <policy-dir>/<id>.toml.
+    #[arg(
+        long = "component",
+        default_value = "target/wasm/wasm32-wasip2/release/alipay_mpesa.wasm"
+    )]
+    pub components: Vec<PathBuf>,
+    /// Also run the provider sandboxes in this process (on any free ports) and
+    /// point the Alipay → M-PESA connector and the ledger at them.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// The sandboxes' latency profile, with --sandbox.
+    #[arg(long, default_value = "zero", value_parser = ["thesis", "zero"])]
+    pub profile: String,
 }
 
 /// Runs a parsed command line.
@@ -151,6 +223,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Serve(args) => serve(args, &cli.data_dir, &cli.policy_dir).await,
+        Command::Send {
+            to,
+            amount,
+            currency,
+            host,
+            idempotency_key,
+        } => {
+            let currency = crate::api::input::currency("--currency", &currency)
+                .map_err(|error| anyhow::anyhow!(error.message))?;
+            crate::api::input::amount("--amount", &amount, &currency)
+                .map_err(|error| anyhow::anyhow!(error.message))?;
+            let recipient =
+                crate::api::input::msisdn(&to).map_err(|error| anyhow::anyhow!(error.message))?;
+            let client = crate::client::Client::new(&host);
+            let quote = client.quote(&amount, &currency, "KES").await?;
+            let key = idempotency_key.unwrap_or_else(|| format!("cli-{}", quote.id));
+            let transfer = client.transfer(&quote.id, &recipient, &key).await?;
+            println!("{}", serde_json::to_string_pretty(&transfer)?);
+            if let Some(url) = &transfer.pay_in.payment_url {
+                eprintln!("the payer opens: {url}");
+            }
+            Ok(())
+        }
+        Command::Transfers {
+            command: TransfersCommand::Show { id, host },
+        } => {
+            let transfer = crate::client::Client::new(&host).get(&id).await?;
+            println!("{}", serde_json::to_string_pretty(&transfer)?);
+            Ok(())
+        }
+        Command::Demo(args) => crate::demo::run(args, &cli.policy_dir, &cli.data_dir).await,
         Command::Sandbox {
             config,
             profile,
@@ -158,6 +262,52 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             port_base,
         } => run_sandbox(config.as_deref(), profile.as_deref(), seed, port_base).await,
     }
+}
+
+async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::Result<()> {
+    let sandbox = if args.sandbox {
+        let profile = if args.profile == "thesis" {
+            corridor_sandbox::Profile::Thesis
+        } else {
+            corridor_sandbox::Profile::Zero
+        };
+        let config = corridor_sandbox::SandboxConfig {
+            profile,
+            ..corridor_sandbox::SandboxConfig::default()
+        };
+        Some(corridor_sandbox::Sandbox::start(config).await?)
+    } else {
+        None
+    };
+    let mut sources = Vec::new();
+    for component in &args.components {
+        let id = connector_id_of(component)?;
+        let mut policy = Policy::load(&policy_dir.join(format!("{id}.toml")))?;
+        if let Some(sandbox) = &sandbox {
+            policy = policy
+                .with_setting(
+                    "alipay_gateway_url",
+                    &format!("{}/gateway.do", sandbox.alipay_url),
+                )
+                .with_setting("mpesa_base_url", &sandbox.mpesa_url)
+                .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url));
+        }
+        sources.push(crate::server::ConnectorSource {
+            component: component.clone(),
+            policy,
+        });
+    }
+    let mut config = crate::server::HostConfig::new(data_dir, &args.ledger_url);
+    config.bind = args.bind;
+    config.public_url = args.public_url;
+    if let Some(sandbox) = &sandbox {
+        config.ledger_url = sandbox.ledger_url.clone();
+        println!("corridor sandbox:\n{}", sandbox.describe());
+    }
+    let host = crate::server::Host::start(config, sources).await?;
+    println!("corridor host: listening on {} (Ctrl-C stops)", host.url);
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 async fn run_sandbox(

@@ -7,14 +7,20 @@
 //!
 //! The front: [`Runtime`] loads a component under a [`Policy`] into a
 //! [`Connector`]; [`Connector::invoke`] calls an export. [`SqliteStore`] is the
-//! durable store.
+//! durable store. [`Host`] runs everything: the connectors, the transfer
+//! [`engine`], and the HTTP [`api`].
 
+pub mod api;
 pub mod bench;
 mod capabilities;
 pub mod cli;
+pub mod client;
 pub mod clock;
+pub mod demo;
+pub mod engine;
 pub mod policy;
 pub mod runtime;
+pub mod server;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -23,6 +29,7 @@ pub use runtime::bindings::corridor::connector::types as wit;
 pub use runtime::{
     Call, CallOutput, Connector, InvokeError, InvokeErrorKind, LoadError, Runtime, RuntimeConfig,
 };
+pub use server::{ConnectorSource, Host, HostConfig};
 pub use store::{KvStore, SqliteStore, StoreError};
 
 /// Installs the process-wide TLS crypto provider (ring) for outbound HTTPS.

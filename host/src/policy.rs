@@ -304,9 +304,18 @@ struct PolicyFile {
     #[serde(default)]
     storage: StorageFile,
     #[serde(default)]
-    config: BTreeMap<String, String>,
+    config: BTreeMap<String, SettingSource>,
     #[serde(default)]
     secrets: BTreeMap<String, SecretSource>,
+}
+
+/// A plain setting: written inline, or read from a file (a certificate, a
+/// public key) relative to the policy file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SettingSource {
+    Inline(String),
+    File { file: PathBuf },
 }
 
 #[derive(Deserialize)]
@@ -380,6 +389,14 @@ struct SecretSource {
 }
 
 impl Policy {
+    /// The policy with a plain setting added or replaced: how a host points a
+    /// connector at the endpoints it runs against (the demo's sandboxes).
+    pub fn with_setting(mut self, key: &str, value: &str) -> Policy {
+        self.config
+            .insert(key.to_string(), ConfigValue::Plain(value.to_string()));
+        self
+    }
+
     /// Reads and validates a policy file. Relative secret files are resolved
     /// against the policy file's folder.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
@@ -447,11 +464,24 @@ impl PolicyFile {
         let http = self.http.validate()?;
         let storage = self.storage.validate()?;
         let mut config = BTreeMap::new();
+        let folder = source.parent().unwrap_or(Path::new("."));
         for (key, value) in self.config {
-            check_config_key(&format!("config.{key}"), &key)?;
+            let field = format!("config.{key}");
+            check_config_key(&field, &key)?;
+            let value = match value {
+                SettingSource::Inline(value) => value,
+                SettingSource::File { file } => {
+                    let path = folder.join(&file);
+                    std::fs::read_to_string(&path).map_err(|error| {
+                        (
+                            field.clone(),
+                            format!("cannot read {}: {error}", path.display()),
+                        )
+                    })?
+                }
+            };
             config.insert(key, ConfigValue::Plain(value));
         }
-        let folder = source.parent().unwrap_or(Path::new("."));
         for (key, secret_source) in self.secrets {
             let field = format!("secrets.{key}");
             check_config_key(&field, &key)?;

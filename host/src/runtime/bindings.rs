@@ -8,5 +8,5 @@ wasmtime::component::bindgen!({
     world: "connector",
     imports: { default: async },
     exports: { default: async },
-    additional_derives: [serde::Serialize, serde::Deserialize],
+    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
 });

@@ -1,0 +1,278 @@
+//! The host's HTTP API: the client's REST/JSON routes and the providers'
+//! callback routes.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /v1/quotes` | price a transfer: `{"amount": "10.00", "currency": "USD", "receive_currency": "KES"}` |
+//! | `POST /v1/transfers` | `{"quote_id": "q_…", "recipient": "254708374149"}` (or `amount`/`currency` instead of a quote); honours `Idempotency-Key` |
+//! | `GET /v1/transfers/{id}` | a transfer, its Pay In and Pay Out, and its state changes |
+//! | `GET /v1/transfers` | the newest transfers (`?limit=`, at most 1000) |
+//! | `GET /health` | liveness and the loaded connectors |
+//! | `* /callbacks/{connector}/{route}/{transfer}/{secret}` | providers' callbacks |
+
+pub mod error;
+pub mod input;
+pub mod view;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use self::error::ApiError;
+use crate::engine::{Engine, NewTransfer};
+use crate::wit::{InboundRequest, Money, QuoteRequest};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+}
+
+/// The router: client routes and callback routes.
+pub fn router(engine: Arc<Engine>) -> Router {
+    Router::new()
+        .route("/v1/quotes", post(create_quote))
+        .route("/v1/transfers", post(create_transfer).get(list_transfers))
+        .route("/v1/transfers/{id}", get(get_transfer))
+        .route("/health", get(health))
+        .route(
+            "/callbacks/{connector}/{route}/{transfer}/{secret}",
+            any(callback),
+        )
+        .fallback(|| async {
+            ApiError {
+                status: 404,
+                code: "not-found",
+                message: "no such route".into(),
+            }
+        })
+        .with_state(ApiState { engine })
+}
+
+/// Parses a JSON body strictly: unknown fields and wrong types are refused.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+        ApiError::bad_request("invalid-json", format!("the body is not JSON: {error}"))
+    })?;
+    serde_json::from_value(value)
+        .map_err(|error| ApiError::bad_request("invalid-request", error.to_string()))
+}
+
+/// The connector a request names, or the only one loaded.
+fn connector_of(engine: &Engine, named: Option<String>) -> Result<String, ApiError> {
+    if let Some(named) = named {
+        return Ok(named);
+    }
+    match engine.connector_ids().as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err(ApiError {
+            status: 503,
+            code: "no-connector",
+            message: "no connector is loaded".into(),
+        }),
+        several => Err(ApiError::bad_request(
+            "connector-required",
+            format!("name the connector: one of {}", several.join(", ")),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuoteBody {
+    connector: Option<String>,
+    amount: String,
+    currency: String,
+    receive_currency: String,
+}
+
+impl QuoteBody {
+    fn request(&self) -> Result<QuoteRequest, ApiError> {
+        let currency = input::currency("currency", &self.currency)?;
+        let receive_currency = input::currency("receive_currency", &self.receive_currency)?;
+        let amount_minor = input::amount("amount", &self.amount, &currency)?;
+        Ok(QuoteRequest {
+            send: Money {
+                amount_minor,
+                currency,
+            },
+            receive_currency,
+        })
+    }
+}
+
+async fn create_quote(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    let body: QuoteBody = parse_body(&body)?;
+    let request = body.request()?;
+    let connector = connector_of(&state.engine, body.connector)?;
+    let quote = state.engine.quote(&connector, request).await?;
+    Ok((StatusCode::CREATED, axum::Json(quote)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    quote_id: Option<String>,
+    recipient: String,
+    connector: Option<String>,
+    amount: Option<String>,
+    currency: Option<String>,
+    receive_currency: Option<String>,
+}
+
+async fn create_transfer(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let parsed: TransferBody = parse_body(&body)?;
+    let recipient = input::msisdn(&parsed.recipient)?;
+    let idempotency = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = input::idempotency_key(value.to_str().unwrap_or_default())?;
+            // The request's fingerprint: its JSON, keys sorted.
+            let canonical = serde_json::from_slice::<serde_json::Value>(&body)
+                .map(|value| value.to_string())
+                .unwrap_or_default();
+            Some((key, hex::encode(Sha256::digest(canonical.as_bytes()))))
+        }
+    };
+    if let Some((key, sha)) = &idempotency
+        && let Some(earlier) = state.engine.replay(key, sha).await?
+    {
+        return Ok((
+            StatusCode::OK,
+            axum::Json(view::transfer(&state.engine, earlier).await?),
+        )
+            .into_response());
+    }
+    let quote_id = match (&parsed.quote_id, &parsed.amount, &parsed.currency) {
+        (Some(quote_id), None, None) => quote_id.clone(),
+        (None, Some(amount), Some(currency)) => {
+            let quote = QuoteBody {
+                connector: parsed.connector.clone(),
+                amount: amount.clone(),
+                currency: currency.clone(),
+                receive_currency: parsed
+                    .receive_currency
+                    .clone()
+                    .unwrap_or_else(|| "KES".into()),
+            };
+            let connector = connector_of(&state.engine, parsed.connector.clone())?;
+            state.engine.quote(&connector, quote.request()?).await?.id
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid-request",
+                "give either quote_id, or amount and currency (not both)",
+            ));
+        }
+    };
+    let (transfer, created) = state
+        .engine
+        .create_transfer(NewTransfer {
+            quote_id,
+            recipient,
+            idempotency,
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        axum::Json(view::transfer(&state.engine, transfer).await?),
+    )
+        .into_response())
+}
+
+async fn get_transfer(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let transfer = state.engine.get(&id).await?;
+    Ok(axum::Json(view::transfer(&state.engine, transfer).await?).into_response())
+}
+
+async fn list_transfers(
+    State(state): State<ApiState>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let limit = match query.get("limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=1000).contains(limit))
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid-limit", format!("limit {text:?} must be 1 to 1000"))
+            })?,
+    };
+    let mut views = Vec::new();
+    for transfer in state.engine.list(limit).await? {
+        views.push(view::transfer(&state.engine, transfer).await?);
+    }
+    Ok(axum::Json(serde_json::json!({ "transfers": views })).into_response())
+}
+
+async fn health(State(state): State<ApiState>) -> Response {
+    axum::Json(serde_json::json!({ "status": "ok", "connectors": state.engine.connector_ids() }))
+        .into_response()
+}
+
+async fn callback(
+    State(state): State<ApiState>,
+    Path((connector, route, transfer, secret)): Path<(String, String, String, String)>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = InboundRequest {
+        route,
+        method: method.as_str().to_ascii_uppercase(),
+        path: uri.path().to_string(),
+        query: query.unwrap_or_default(),
+        headers: headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    let reply = state
+        .engine
+        .handle_callback(&connector, &transfer, &secret, request)
+        .await;
+    let mut response = (
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+        reply.body,
+    )
+        .into_response();
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(name.as_str()),
+            axum::http::HeaderValue::try_from(value.as_str()),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}

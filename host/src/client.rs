@@ -1,0 +1,157 @@
+//! A client of the host's API, for the `send` and `transfers` commands and
+//! the demo. Errors carry the API's code and message.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::api::view::TransferView;
+use crate::engine::model::StoredQuote;
+
+/// An API call that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The host refused the request.
+    #[error("{code}: {message} (HTTP {status})")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The API's error code.
+        code: String,
+        /// The API's message.
+        message: String,
+    },
+    /// The host could not be reached, or answered nonsense.
+    #[error("cannot talk to the host at {url}: {reason}")]
+    Transport {
+        /// The host.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The host's API.
+#[derive(Clone)]
+pub struct Client {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client of the host at `base_url`.
+    pub fn new(base_url: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .unwrap_or_else(|error| panic!("the API client cannot be built: {error}"));
+        Client {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, T), ClientError> {
+        let transport = |reason: String| ClientError::Transport {
+            url: self.base_url.clone(),
+            reason,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|error| transport(error.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| transport(error.to_string()))?;
+        if status >= 400 {
+            let error: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let field = |name: &str| {
+                error["error"][name]
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_string()
+            };
+            return Err(ClientError::Refused {
+                status,
+                code: field("code"),
+                message: field("message"),
+            });
+        }
+        let value = serde_json::from_slice(&body)
+            .map_err(|error| transport(format!("unexpected answer: {error}")))?;
+        Ok((status, value))
+    }
+
+    fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    }
+
+    /// `POST /v1/quotes`.
+    pub async fn quote(
+        &self,
+        amount: &str,
+        currency: &str,
+        receive_currency: &str,
+    ) -> Result<StoredQuote, ClientError> {
+        let body = serde_json::json!({ "amount": amount, "currency": currency, "receive_currency": receive_currency });
+        Ok(self
+            .call(self.json(reqwest::Method::POST, "/v1/quotes", &body))
+            .await?
+            .1)
+    }
+
+    /// `POST /v1/transfers` from a quote, with an idempotency key.
+    pub async fn transfer(
+        &self,
+        quote_id: &str,
+        recipient: &str,
+        idempotency_key: &str,
+    ) -> Result<TransferView, ClientError> {
+        let body = serde_json::json!({ "quote_id": quote_id, "recipient": recipient });
+        let request = self
+            .json(reqwest::Method::POST, "/v1/transfers", &body)
+            .header("idempotency-key", idempotency_key);
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `GET /v1/transfers/{id}`.
+    pub async fn get(&self, id: &str) -> Result<TransferView, ClientError> {
+        Ok(self
+            .call(
+                self.http
+                    .get(format!("{}/v1/transfers/{id}", self.base_url)),
+            )
+            .await?
+            .1)
+    }
+
+    /// Polls a transfer until it reaches a terminal state or `within` passes.
+    pub async fn wait_until_final(
+        &self,
+        id: &str,
+        within: Duration,
+    ) -> Result<TransferView, ClientError> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let transfer = self.get(id).await?;
+            if transfer.state.is_terminal() || tokio::time::Instant::now() >= deadline {
+                return Ok(transfer);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The host never trusts a value a connector returns. Every amount, currency,
+//! account and reference in a connector's answer is checked here against the
+//! request or the stored transfer; a mismatch fails safe.
+
+use crate::wit::{
+    Decimal, Descriptor, FxQuote, Money, PayInReceipt, PayOutReceipt, QuoteRequest, RefundReceipt,
+};
+
+use super::model::Transfer;
+
+/// The longest a quote may hold.
+const MAX_QUOTE_LIFETIME_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Exact decimal text: `{digits: 65943, scale: 4}` → "6.5943".
+pub fn decimal_text(rate: &Decimal) -> String {
+    let digits = format!(
+        "{:0width$}",
+        rate.digits,
+        width = usize::from(rate.scale) + 1
+    );
+    let (whole, fraction) = digits.split_at(digits.len() - usize::from(rate.scale));
+    if fraction.is_empty() {
+        whole.to_string()
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
+/// `amount × rate`, exactly, in minor units ×10^scale.
+fn scaled(amount_minor: i64, rate: &Decimal) -> Option<(i128, i128)> {
+    (rate.scale <= 18).then(|| {
+        (
+            i128::from(amount_minor) * i128::from(rate.digits),
+            10i128.pow(u32::from(rate.scale)),
+        )
+    })
+}
+
+/// Whether `converted` is `amount × rate` to within `tolerance_minor`, never above
+/// the exact value by more than half a minor unit (rounding half up).
+fn near(converted: i64, amount_minor: i64, rate: &Decimal, tolerance_minor: i128) -> bool {
+    let Some((numerator, denominator)) = scaled(amount_minor, rate) else {
+        return false;
+    };
+    let converted = i128::from(converted) * denominator;
+    converted * 2 <= numerator * 2 + denominator
+        && numerator - converted <= tolerance_minor * denominator
+}
+
+/// Checks a quote against its request and the connector's descriptor.
+pub fn quote(
+    request: &QuoteRequest,
+    quote: &FxQuote,
+    descriptor: &Descriptor,
+    now_ms: u64,
+) -> Result<(), String> {
+    if quote.send != request.send {
+        return Err(format!(
+            "quoted {:?} for a request of {:?}",
+            quote.send, request.send
+        ));
+    }
+    if quote.receive.currency != request.receive_currency {
+        return Err(format!(
+            "quoted a receive currency of {}",
+            quote.receive.currency
+        ));
+    }
+    if !descriptor
+        .pay_in_currencies
+        .contains(&quote.pay_in.currency)
+    {
+        return Err(format!(
+            "quoted a pay-in currency of {}",
+            quote.pay_in.currency
+        ));
+    }
+    if quote.fee.currency != quote.send.currency || quote.fee.amount_minor < 0 {
+        return Err(format!("quoted a fee of {:?}", quote.fee));
+    }
+    if quote.receive.amount_minor <= 0 || quote.pay_in.amount_minor <= 0 {
+        return Err("quoted a non-positive amount".into());
+    }
+    if quote.expires_at_ms <= now_ms || quote.expires_at_ms > now_ms + MAX_QUOTE_LIFETIME_MS {
+        return Err(format!(
+            "quoted an expiry of {} at {now_ms}",
+            quote.expires_at_ms
+        ));
+    }
+    // Receive: whole units at most the rate gives (one unit of rounding down).
+    if !near(
+        quote.receive.amount_minor,
+        quote.send.amount_minor,
+        &quote.rate,
+        100,
+    ) {
+        return Err(format!(
+            "receive {} is not {} at {}",
+            quote.receive.amount_minor,
+            quote.send.amount_minor,
+            decimal_text(&quote.rate)
+        ));
+    }
+    let charged = quote
+        .send
+        .amount_minor
+        .checked_add(quote.fee.amount_minor)
+        .ok_or("the fee overflows")?;
+    if !near(quote.pay_in.amount_minor, charged, &quote.pay_in_rate, 1) {
+        return Err(format!(
+            "pay-in {} is not {charged} at {}",
+            quote.pay_in.amount_minor,
+            decimal_text(&quote.pay_in_rate)
+        ));
+    }
+    Ok(())
+}
+
+fn same_money(what: &str, reported: &Money, stored: &Money) -> Result<(), String> {
+    if reported == stored {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: the provider reports {} {} where the transfer has {} {}",
+            reported.amount_minor, reported.currency, stored.amount_minor, stored.currency
+        ))
+    }
+}
+
+fn same_text(what: &str, reported: &str, stored: &str) -> Result<(), String> {
+    if reported == stored {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: {reported:?} where the transfer has {stored:?}"
+        ))
+    }
+}
+
+/// A pay-in receipt: its reference, and the amount the payer paid (send + fee).
+pub fn pay_in_receipt(transfer: &Transfer, receipt: &PayInReceipt) -> Result<(), String> {
+    same_text(
+        "pay-in reference",
+        &receipt.reference,
+        &transfer.pay_in.reference,
+    )?;
+    match &transfer.pay_in.amount {
+        Some(amount) => same_money("pay-in amount", &receipt.amount, amount),
+        None => Err("the transfer has no pay-in amount".into()),
+    }
+}
+
+/// A pay-out receipt: reference, recipient and amount.
+pub fn pay_out_receipt(transfer: &Transfer, receipt: &PayOutReceipt) -> Result<(), String> {
+    same_text(
+        "pay-out reference",
+        &receipt.reference,
+        &transfer.pay_out.reference,
+    )?;
+    same_text("recipient", &receipt.recipient, &transfer.recipient)?;
+    same_money("pay-out amount", &receipt.amount, &transfer.quote.receive)?;
+    if let Some(fee) = &receipt.fee
+        && (fee.amount_minor < 0 || fee.currency != transfer.quote.receive.currency)
+    {
+        return Err(format!("pay-out fee {fee:?}"));
+    }
+    Ok(())
+}
+
+/// A pay-out reference on a failure, when it carries one.
+pub fn pay_out_reference(transfer: &Transfer, reference: Option<&str>) -> Result<(), String> {
+    match reference {
+        Some(reference) => same_text("pay-out reference", reference, &transfer.pay_out.reference),
+        None => Ok(()),
+    }
+}
+
+/// A refund receipt: the refund's reference and the whole pay-in.
+pub fn refund_receipt(transfer: &Transfer, receipt: &RefundReceipt) -> Result<(), String> {
+    let refund = transfer.refund.as_ref().ok_or("no refund is due")?;
+    same_text("refund reference", &receipt.reference, &refund.reference)?;
+    match &transfer.pay_in.amount {
+        Some(amount) => same_money("refund amount", &receipt.amount, amount),
+        None => Err("the transfer has no pay-in amount".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(amount_minor: i64, currency: &str) -> Money {
+        Money {
+            amount_minor,
+            currency: currency.into(),
+        }
+    }
+
+    fn decimal(digits: u64, scale: u8) -> Decimal {
+        Decimal { digits, scale }
+    }
+
+    fn descriptor() -> Descriptor {
+        Descriptor {
+            id: "c".into(),
+            version: "1".into(),
+            rails: vec![],
+            send_currencies: vec!["USD".into()],
+            pay_in_currencies: vec!["CNY".into()],
+            pay_out_currencies: vec!["KES".into()],
+            limits: vec![],
+        }
+    }
+
+    fn fair_quote() -> (QuoteRequest, FxQuote) {
+        let request = QuoteRequest {
+            send: money(1000, "USD"),
+            receive_currency: "KES".into(),
+        };
+        let quote = FxQuote {
+            send: money(1000, "USD"),
+            pay_in: money(6594, "CNY"),
+            receive: money(100_000, "KES"),
+            fee: money(0, "USD"),
+            rate: decimal(10000, 2),
+            pay_in_rate: decimal(65943, 4),
+            expires_at_ms: 2_000,
+            rate_source: "fx".into(),
+        };
+        (request, quote)
+    }
+
+    #[test]
+    fn a_fair_quote_passes_and_a_generous_or_stingy_one_does_not() {
+        let (request, fair) = fair_quote();
+        assert_eq!(quote(&request, &fair, &descriptor(), 1_000), Ok(()));
+        let mut generous = fair.clone();
+        generous.receive.amount_minor = 100_100;
+        assert!(
+            quote(&request, &generous, &descriptor(), 1_000).is_err(),
+            "more than the rate gives"
+        );
+        let mut stingy = fair.clone();
+        stingy.receive.amount_minor = 99_800;
+        assert!(
+            quote(&request, &stingy, &descriptor(), 1_000).is_err(),
+            "more than a unit below the rate"
+        );
+        let mut overcharging = fair.clone();
+        overcharging.pay_in.amount_minor = 6600;
+        assert!(quote(&request, &overcharging, &descriptor(), 1_000).is_err());
+        assert!(
+            quote(&request, &fair, &descriptor(), 2_000).is_err(),
+            "expired"
+        );
+        assert_eq!(decimal_text(&decimal(65943, 4)), "6.5943");
+        assert_eq!(decimal_text(&decimal(5, 2)), "0.05");
+    }
+}

@@ -1,0 +1,366 @@
+//! A transfer and its states: the durable record the engine drives.
+//!
+//! ```text
+//! created → awaiting-pay-in → paid-in → ledger-registered → ledger-confirmed → paying-out → completed
+//!               ↘ expired / pay-in-failed                                    ↘ pay-out-unknown → (query) ↗
+//!                                                                            ↘ pay-out-failed → refunding → refunded
+//! ```
+//!
+//! `held` is where a transfer stops when a value did not match what was stored,
+//! or retries ran out: nothing more is paid until an operator looks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::wit::Money;
+
+/// Where a transfer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransferState {
+    /// Recorded; the pay-in has not been started at the provider yet.
+    Created,
+    /// The payer has the payment instruction; waiting for the payment.
+    AwaitingPayIn,
+    /// The payer paid (verified notification or query).
+    PaidIn,
+    /// Registered with the ledger.
+    LedgerRegistered,
+    /// The ledger confirmed the registration.
+    LedgerConfirmed,
+    /// The pay-out request is recorded and sent (or being sent); waiting for its result.
+    PayingOut,
+    /// The pay-out's fate is unknown; resolved by querying, never by resending.
+    PayOutUnknown,
+    /// The recipient was paid.
+    Completed,
+    /// The payer did not pay in time.
+    Expired,
+    /// The pay-in was closed unpaid.
+    PayInFailed,
+    /// The pay-out definitively failed: no money reached the recipient.
+    PayOutFailed,
+    /// Returning the pay-in to the payer.
+    Refunding,
+    /// The payer has their money back.
+    Refunded,
+    /// Stopped for an operator: a mismatch or exhausted retries.
+    Held,
+}
+
+impl TransferState {
+    /// Every state, for listings.
+    pub const ALL: [TransferState; 14] = [
+        TransferState::Created,
+        TransferState::AwaitingPayIn,
+        TransferState::PaidIn,
+        TransferState::LedgerRegistered,
+        TransferState::LedgerConfirmed,
+        TransferState::PayingOut,
+        TransferState::PayOutUnknown,
+        TransferState::Completed,
+        TransferState::Expired,
+        TransferState::PayInFailed,
+        TransferState::PayOutFailed,
+        TransferState::Refunding,
+        TransferState::Refunded,
+        TransferState::Held,
+    ];
+
+    /// The wire name, `awaiting-pay-in`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransferState::Created => "created",
+            TransferState::AwaitingPayIn => "awaiting-pay-in",
+            TransferState::PaidIn => "paid-in",
+            TransferState::LedgerRegistered => "ledger-registered",
+            TransferState::LedgerConfirmed => "ledger-confirmed",
+            TransferState::PayingOut => "paying-out",
+            TransferState::PayOutUnknown => "pay-out-unknown",
+            TransferState::Completed => "completed",
+            TransferState::Expired => "expired",
+            TransferState::PayInFailed => "pay-in-failed",
+            TransferState::PayOutFailed => "pay-out-failed",
+            TransferState::Refunding => "refunding",
+            TransferState::Refunded => "refunded",
+            TransferState::Held => "held",
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(text: &str) -> Option<TransferState> {
+        TransferState::ALL
+            .into_iter()
+            .find(|state| state.name() == text)
+    }
+
+    /// Nothing more happens on its own. (A payment that arrives after a
+    /// pay-in expired or failed still moves the transfer on, to a refund.)
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TransferState::Completed
+                | TransferState::Expired
+                | TransferState::PayInFailed
+                | TransferState::Refunded
+                | TransferState::Held
+        )
+    }
+
+    /// The thesis's Pay In status (plus `Refunded`).
+    pub fn pay_in_status(self) -> LegStatus {
+        match self {
+            TransferState::Created => LegStatus::Incomplete,
+            TransferState::AwaitingPayIn => LegStatus::Pending,
+            TransferState::Expired | TransferState::PayInFailed => LegStatus::Failed,
+            TransferState::Refunded => LegStatus::Refunded,
+            _ => LegStatus::Complete,
+        }
+    }
+
+    /// The thesis's Pay Out status.
+    pub fn pay_out_status(self) -> LegStatus {
+        match self {
+            TransferState::PayingOut | TransferState::PayOutUnknown => LegStatus::Pending,
+            TransferState::Completed => LegStatus::Complete,
+            TransferState::PayOutFailed | TransferState::Refunding | TransferState::Refunded => {
+                LegStatus::Failed
+            }
+            TransferState::Expired | TransferState::PayInFailed => LegStatus::Failed,
+            _ => LegStatus::Incomplete,
+        }
+    }
+}
+
+impl std::fmt::Display for TransferState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// The thesis's status codes for a Pay In or Pay Out object (Table 4-2), and
+/// `Refunded` for a pay-in returned to the payer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LegStatus {
+    /// Not started (the initial value).
+    Incomplete,
+    /// Being processed.
+    Pending,
+    /// Done.
+    Complete,
+    /// Failed.
+    Failed,
+    /// Paid, then returned to the payer.
+    Refunded,
+}
+
+/// Why a transfer failed or was held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureNote {
+    /// A stable code: the provider's ("2040") or the host's ("mismatch").
+    pub code: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// A priced offer, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredQuote {
+    /// `q_…`.
+    pub id: String,
+    /// The connector that priced it.
+    pub connector: String,
+    /// The amount to send.
+    pub send: Money,
+    /// What the payer is charged (estimate at the pay-in rate).
+    pub pay_in: Money,
+    /// What the recipient receives.
+    pub receive: Money,
+    /// The fee, in the send currency.
+    pub fee: Money,
+    /// Receive units per send unit, exact decimal text.
+    pub rate: String,
+    /// Pay-in units per send unit.
+    pub pay_in_rate: String,
+    /// When it lapses.
+    pub expires_at_ms: u64,
+    /// Where the rates came from.
+    pub rate_source: String,
+    /// When it was made.
+    pub created_at_ms: u64,
+}
+
+/// The pay-in leg: the thesis's Pay In object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayIn {
+    /// The merchant reference (Alipay `out_trade_no`), derived from the transfer id.
+    pub reference: String,
+    /// What the payer pays, in the send currency (send + fee): Alipay's `total_fee`.
+    pub amount: Option<Money>,
+    /// The payment URL the payer opens.
+    pub payment_url: Option<String>,
+    /// When the payer's window closes.
+    pub expires_at_ms: u64,
+    /// The provider's transaction id (Alipay `trade_no`).
+    pub provider_transaction_id: Option<String>,
+    /// What the payer was charged, when the provider says (CNY).
+    pub charged: Option<Money>,
+}
+
+/// The pay-out leg: the thesis's Pay Out object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayOut {
+    /// The one reference of the one pay-out request (M-PESA `OriginatorConversationID`).
+    pub reference: String,
+    /// Set when the request is about to be sent: from then on it is never sent again.
+    pub requested_at_ms: Option<u64>,
+    /// The provider's id for the request (M-PESA `ConversationID`).
+    pub provider_reference: Option<String>,
+    /// When the provider acknowledged the request.
+    pub accepted_at_ms: Option<u64>,
+    /// The provider's transaction id (M-PESA receipt).
+    pub provider_transaction_id: Option<String>,
+    /// The provider's fee, when it reports one.
+    pub fee: Option<Money>,
+    /// Status queries sent so far.
+    pub queries: u32,
+}
+
+/// The refund leg.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The refund's reference (Alipay `out_return_no`).
+    pub reference: String,
+    /// Why.
+    pub reason: String,
+    /// The provider confirmed it.
+    pub refunded_at_ms: Option<u64>,
+    /// The ledger's id for the reversal.
+    pub ledger_reversal_id: Option<String>,
+}
+
+/// A transfer: the durable record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// `tr_…`.
+    pub id: String,
+    /// The connector that runs it.
+    pub connector: String,
+    /// The SHA-256 of the connector component that started it.
+    pub connector_sha256: String,
+    /// Where it stands.
+    pub state: TransferState,
+    /// The recipient's MSISDN, normalised (2547XXXXXXXX).
+    pub recipient: String,
+    /// The quote it was made from.
+    pub quote: StoredQuote,
+    /// The pay-in leg.
+    pub pay_in: PayIn,
+    /// The ledger's id for the registration.
+    pub ledger_id: Option<String>,
+    /// The pay-out leg.
+    pub pay_out: PayOut,
+    /// The refund, once one is due.
+    pub refund: Option<Refund>,
+    /// Why it failed or was held.
+    pub failure: Option<FailureNote>,
+    /// The secret in its callback URLs.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub callback_token: String,
+    /// When the engine acts on it next; `None` when it waits for nothing.
+    pub due_at_ms: Option<u64>,
+    /// Tries of the current step.
+    pub attempts: u32,
+    /// Created.
+    pub created_at_ms: u64,
+    /// Last changed.
+    pub updated_at_ms: u64,
+}
+
+impl Transfer {
+    /// Moves to `state`, resetting the step's attempts. Asserts that the move
+    /// is one the state machine has.
+    pub fn enter(&mut self, state: TransferState, due_at_ms: Option<u64>) {
+        assert!(
+            allowed(self.state, state),
+            "transfer {}: {} → {} is not a transition",
+            self.id,
+            self.state,
+            state
+        );
+        self.state = state;
+        self.attempts = 0;
+        self.due_at_ms = if state.is_terminal() { None } else { due_at_ms };
+    }
+
+    /// Stops for an operator.
+    pub fn hold(&mut self, code: &str, message: String) {
+        self.failure = Some(FailureNote {
+            code: code.to_string(),
+            message,
+        });
+        self.enter(TransferState::Held, None);
+    }
+}
+
+/// The transitions of the state machine. Terminal states have none; nothing moves backwards.
+pub fn allowed(from: TransferState, to: TransferState) -> bool {
+    use TransferState::*;
+    if to == Held {
+        return !from.is_terminal();
+    }
+    matches!(
+        (from, to),
+        (Created, AwaitingPayIn | PaidIn | Expired | PayInFailed)
+            | (AwaitingPayIn, PaidIn | Expired | PayInFailed)
+            | (PaidIn, LedgerRegistered)
+            | (LedgerRegistered, LedgerConfirmed)
+            | (LedgerConfirmed, PayingOut)
+            | (PayingOut, PayOutUnknown | Completed | PayOutFailed)
+            | (PayOutUnknown, Completed | PayOutFailed)
+            | (PayOutFailed, Refunding)
+            | (Expired | PayInFailed, Refunding)
+            | (Refunding, Refunded)
+    )
+}
+
+/// A state change, for the audit trail and the timing table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferEvent {
+    /// The state entered.
+    pub state: TransferState,
+    /// When.
+    pub at_ms: u64,
+    /// What caused it.
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_states_have_no_way_out_but_a_late_payments_refund() {
+        for from in TransferState::ALL {
+            for to in TransferState::ALL {
+                let late_payment_refund =
+                    matches!(from, TransferState::Expired | TransferState::PayInFailed)
+                        && to == TransferState::Refunding;
+                if from.is_terminal() && !late_payment_refund {
+                    assert!(!allowed(from, to), "{from} → {to}");
+                }
+            }
+        }
+        assert!(!allowed(
+            TransferState::PayingOut,
+            TransferState::LedgerConfirmed
+        ));
+        assert!(!allowed(TransferState::Completed, TransferState::Refunding));
+        assert!(
+            allowed(TransferState::Expired, TransferState::Refunding),
+            "a late payment is returned"
+        );
+        for state in TransferState::ALL {
+            assert_eq!(TransferState::parse(state.name()), Some(state));
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The engine's durable records in SQLite: quotes, transfers (a JSON body plus
+//! the columns that are searched or must be unique), the state-change trail,
+//! and every callback received.
+//!
+//! Every change is one `BEGIN IMMEDIATE` transaction: read, decide, write. In
+//! one process the connection's mutex serialises them; across processes
+//! sharing the file, the write lock taken at `BEGIN` does.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::model::{StoredQuote, Transfer, TransferEvent, TransferState};
+use crate::store::StoreError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS quotes (
+    id            TEXT    NOT NULL PRIMARY KEY,
+    body          TEXT    NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_by       TEXT
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    id                TEXT    NOT NULL PRIMARY KEY,
+    connector         TEXT    NOT NULL,
+    state             TEXT    NOT NULL,
+    due_at_ms         INTEGER,
+    idempotency_key   TEXT    UNIQUE,
+    request_sha256    TEXT,
+    pay_in_reference  TEXT    NOT NULL UNIQUE,
+    pay_out_reference TEXT    NOT NULL UNIQUE,
+    body              TEXT    NOT NULL,
+    created_at_ms     INTEGER NOT NULL,
+    updated_at_ms     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_due ON transfers (due_at_ms) WHERE due_at_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS transfer_events (
+    transfer_id TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    state       TEXT    NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    detail      TEXT    NOT NULL,
+    PRIMARY KEY (transfer_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS callbacks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector   TEXT    NOT NULL,
+    route       TEXT    NOT NULL,
+    transfer_id TEXT    NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL
+);
+";
+
+/// What creating a transfer came to.
+#[derive(Debug)]
+pub enum Creation {
+    /// A new transfer.
+    Created(Box<Transfer>),
+    /// The idempotency key was used before: that transfer, and the hash of the
+    /// request that created it.
+    Existing {
+        /// The earlier transfer.
+        transfer: Box<Transfer>,
+        /// The SHA-256 of its request.
+        request_sha256: String,
+    },
+    /// The quote is unknown.
+    QuoteNotFound,
+    /// The quote already made another transfer.
+    QuoteUsed(String),
+}
+
+/// The engine's store.
+pub struct TransferStore {
+    connection: Mutex<Connection>,
+}
+
+fn json_error(error: serde_json::Error) -> StoreError {
+    StoreError::Database(rusqlite::Error::ToSqlConversionFailure(Box::new(error)))
+}
+
+fn millis_column(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn read_transfer(connection: &Connection, id: &str) -> Result<Option<Transfer>, StoreError> {
+    let body: Option<String> = connection
+        .query_row(
+            "SELECT body FROM transfers WHERE id = ?1",
+            params![id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    body.map(|body| serde_json::from_str(&body).map_err(json_error))
+        .transpose()
+}
+
+fn write_transfer(connection: &Connection, transfer: &Transfer) -> Result<(), StoreError> {
+    let body = serde_json::to_string(transfer).map_err(json_error)?;
+    connection.execute(
+        "UPDATE transfers SET state = ?2, due_at_ms = ?3, body = ?4, updated_at_ms = ?5 WHERE id = ?1",
+        params![
+            transfer.id,
+            transfer.state.name(),
+            transfer.due_at_ms.map(millis_column),
+            body,
+            millis_column(transfer.updated_at_ms)
+        ],
+    )?;
+    Ok(())
+}
+
+fn append_event(
+    connection: &Connection,
+    id: &str,
+    event: &TransferEvent,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "INSERT INTO transfer_events (transfer_id, seq, state, at_ms, detail)
+         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transfer_events WHERE transfer_id = ?1), ?2, ?3, ?4)",
+        params![id, event.state.name(), millis_column(event.at_ms), event.detail],
+    )?;
+    Ok(())
+}
+
+impl TransferStore {
+    /// Opens (creating if needed) the tables in the database at `path`.
+    pub fn open(path: &Path) -> Result<TransferStore, StoreError> {
+        let connection = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        TransferStore::configure(connection)
+    }
+
+    /// An in-memory database, for tests that need no durability.
+    pub fn in_memory() -> Result<TransferStore, StoreError> {
+        TransferStore::configure(Connection::open_in_memory()?)
+    }
+
+    fn configure(connection: Connection) -> Result<TransferStore, StoreError> {
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.execute_batch(SCHEMA)?;
+        Ok(TransferStore {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // Transactions roll back on drop, so a panic mid-transaction leaves the
+        // database consistent and the poisoned lock safe to take over.
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stores a quote.
+    pub fn insert_quote(&self, quote: &StoredQuote) -> Result<(), StoreError> {
+        let body = serde_json::to_string(quote).map_err(json_error)?;
+        self.lock().execute(
+            "INSERT INTO quotes (id, body, expires_at_ms) VALUES (?1, ?2, ?3)",
+            params![quote.id, body, millis_column(quote.expires_at_ms)],
+        )?;
+        Ok(())
+    }
+
+    /// A quote by id.
+    pub fn quote(&self, id: &str) -> Result<Option<StoredQuote>, StoreError> {
+        let body: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT body FROM quotes WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        body.map(|body| serde_json::from_str(&body).map_err(json_error))
+            .transpose()
+    }
+
+    /// Creates `transfer` from its quote, once per idempotency key and once per
+    /// quote, in one transaction.
+    pub fn create(
+        &self,
+        transfer: &Transfer,
+        idempotency: Option<(&str, &str)>,
+        event: &TransferEvent,
+    ) -> Result<Creation, StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some((key, _)) = idempotency {
+            let existing: Option<(String, String)> = transaction
+                .query_row(
+                    "SELECT id, request_sha256 FROM transfers WHERE idempotency_key = ?1",
+                    params![key],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            if let Some((id, request_sha256)) = existing {
+                let earlier = read_transfer(&transaction, &id)?;
+                return Ok(match earlier {
+                    Some(earlier) => Creation::Existing {
+                        transfer: Box::new(earlier),
+                        request_sha256,
+                    },
+                    None => unreachable!("transfer {id} has an idempotency key but no row"),
+                });
+            }
+        }
+        let used_by: Option<Option<String>> = transaction
+            .query_row(
+                "SELECT used_by FROM quotes WHERE id = ?1",
+                params![transfer.quote.id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match used_by {
+            None => return Ok(Creation::QuoteNotFound),
+            Some(Some(other)) => return Ok(Creation::QuoteUsed(other)),
+            Some(None) => {}
+        }
+        transaction.execute(
+            "UPDATE quotes SET used_by = ?2 WHERE id = ?1",
+            params![transfer.quote.id, transfer.id],
+        )?;
+        let body = serde_json::to_string(transfer).map_err(json_error)?;
+        transaction.execute(
+            "INSERT INTO transfers (id, connector, state, due_at_ms, idempotency_key, request_sha256,
+                                    pay_in_reference, pay_out_reference, body, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            params![
+                transfer.id,
+                transfer.connector,
+                transfer.state.name(),
+                transfer.due_at_ms.map(millis_column),
+                idempotency.map(|(key, _)| key),
+                idempotency.map(|(_, sha)| sha),
+                transfer.pay_in.reference,
+                transfer.pay_out.reference,
+                body,
+                millis_column(transfer.created_at_ms),
+            ],
+        )?;
+        append_event(&transaction, &transfer.id, event)?;
+        transaction.commit()?;
+        Ok(Creation::Created(Box::new(transfer.clone())))
+    }
+
+    /// A transfer by id.
+    pub fn get(&self, id: &str) -> Result<Option<Transfer>, StoreError> {
+        read_transfer(&self.lock(), id)
+    }
+
+    /// The transfer made under an idempotency key, and its request's SHA-256.
+    pub fn by_idempotency_key(&self, key: &str) -> Result<Option<(Transfer, String)>, StoreError> {
+        let connection = self.lock();
+        let found: Option<(String, String)> = connection
+            .query_row(
+                "SELECT id, request_sha256 FROM transfers WHERE idempotency_key = ?1",
+                params![key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        match found {
+            Some((id, sha)) => Ok(read_transfer(&connection, &id)?.map(|transfer| (transfer, sha))),
+            None => Ok(None),
+        }
+    }
+
+    /// A transfer by its pay-in reference.
+    pub fn by_pay_in_reference(&self, reference: &str) -> Result<Option<Transfer>, StoreError> {
+        let connection = self.lock();
+        let id: Option<String> = connection
+            .query_row(
+                "SELECT id FROM transfers WHERE pay_in_reference = ?1",
+                params![reference],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => read_transfer(&connection, &id),
+            None => Ok(None),
+        }
+    }
+
+    /// Changes a transfer in one transaction. `change` edits it and returns a
+    /// note for the trail, or `None` to leave it as it was. Returns the
+    /// transfer as it is afterwards and whether it changed, or `None` if there
+    /// is no such transfer.
+    pub fn update(
+        &self,
+        id: &str,
+        now_ms: u64,
+        change: impl FnOnce(&mut Transfer) -> Option<String>,
+    ) -> Result<Option<(Transfer, bool)>, StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(mut transfer) = read_transfer(&transaction, id)? else {
+            return Ok(None);
+        };
+        let before = transfer.clone();
+        let Some(detail) = change(&mut transfer) else {
+            return Ok(Some((before, false)));
+        };
+        assert_eq!(transfer.id, before.id, "a transfer's id never changes");
+        assert_eq!(
+            transfer.quote, before.quote,
+            "a transfer's quote never changes"
+        );
+        transfer.updated_at_ms = now_ms;
+        write_transfer(&transaction, &transfer)?;
+        if transfer.state != before.state {
+            append_event(
+                &transaction,
+                id,
+                &TransferEvent {
+                    state: transfer.state,
+                    at_ms: now_ms,
+                    detail,
+                },
+            )?;
+        }
+        transaction.commit()?;
+        Ok(Some((transfer, true)))
+    }
+
+    /// The state changes of a transfer, oldest first.
+    pub fn events(&self, id: &str) -> Result<Vec<TransferEvent>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT state, at_ms, detail FROM transfer_events WHERE transfer_id = ?1 ORDER BY seq",
+        )?;
+        let rows = statement.query_map(params![id], |row| {
+            let state: String = row.get(0)?;
+            let at_ms: i64 = row.get(1)?;
+            Ok((state, at_ms, row.get::<_, String>(2)?))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (state, at_ms, detail) = row?;
+            let state = TransferState::parse(&state)
+                .unwrap_or_else(|| panic!("stored state {state:?} is not a state"));
+            events.push(TransferEvent {
+                state,
+                at_ms: u64::try_from(at_ms).unwrap_or_default(),
+                detail,
+            });
+        }
+        Ok(events)
+    }
+
+    /// Ids of transfers due at `now_ms`, soonest first.
+    pub fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT id FROM transfers WHERE due_at_ms IS NOT NULL AND due_at_ms <= ?1 ORDER BY due_at_ms LIMIT ?2",
+        )?;
+        let ids = statement
+            .query_map(
+                params![
+                    millis_column(now_ms),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |row| row.get(0),
+            )?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+
+    /// The newest transfers, up to `limit`.
+    pub fn list(&self, limit: usize) -> Result<Vec<Transfer>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT body FROM transfers ORDER BY created_at_ms DESC, id LIMIT ?1",
+        )?;
+        let bodies = statement
+            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                row.get::<_, String>(0)
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        bodies
+            .iter()
+            .map(|body| serde_json::from_str(body).map_err(json_error))
+            .collect()
+    }
+
+    /// Records a callback and what came of it.
+    pub fn record_callback(
+        &self,
+        connector: &str,
+        route: &str,
+        transfer_id: &str,
+        now_ms: u64,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO callbacks (connector, route, transfer_id, at_ms, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![connector, route, transfer_id, millis_column(now_ms), outcome],
+        )?;
+        Ok(())
+    }
+
+    /// The callbacks received for a transfer: `(route, at_ms, outcome)`.
+    pub fn callbacks(&self, transfer_id: &str) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT route, at_ms, outcome FROM callbacks WHERE transfer_id = ?1 ORDER BY id",
+        )?;
+        let rows = statement
+            .query_map(params![transfer_id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    u64::try_from(row.get::<_, i64>(1)?).unwrap_or_default(),
+                    row.get(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
