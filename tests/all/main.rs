@@ -1,14 +1,18 @@
 //! Component-level tests: the real `.wasm` components, the real host, real
 //! servers on loopback. One binary, a module per area.
 
+mod api;
 mod cache;
+mod callbacks;
 mod capabilities;
 mod cli;
 mod limits;
+mod recovery;
 mod sandbox_alipay;
 mod sandbox_faults;
 mod sandbox_mpesa;
 mod storage;
+mod transfers;
 
 use corridor_host::wit::{Money, QuoteRequest};
 use corridor_host::{Call, CallOutput, Connector, InvokeError};

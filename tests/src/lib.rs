@@ -138,3 +138,266 @@ impl CallbackSink {
             .flatten()
     }
 }
+
+// ---- the corridor end to end: sandboxes, host, the real connector ----
+
+use corridor_host::api::view::TransferView;
+use corridor_host::client::Client;
+use corridor_host::engine::EngineConfig;
+use corridor_host::engine::model::TransferState;
+use corridor_host::{Clock, ConnectorSource, Host, HostConfig};
+use corridor_sandbox::{Profile, Sandbox, SandboxConfig};
+
+/// The sandbox buyer who pays.
+pub const BUYER: &str = "alipaytest20091@gmail.com";
+/// The sandbox merchant.
+pub const PARTNER: &str = "2088101122136241";
+/// A registered M-PESA customer.
+pub const RECIPIENT: &str = "254708374149";
+/// How long a test waits for a transfer to get somewhere.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// How to set up a corridor for one test.
+pub struct Setup {
+    /// The sandboxes.
+    pub sandbox: SandboxConfig,
+    /// Extra policy settings: `("alipay_sign_type", "RSA")`, …
+    pub settings: Vec<(&'static str, String)>,
+    /// Engine timers, short for tests.
+    pub engine: EngineConfig,
+    /// The host's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            sandbox: SandboxConfig {
+                profile: Profile::Zero,
+                time_compression: 100_000,
+                ..SandboxConfig::default()
+            },
+            settings: Vec::new(),
+            engine: EngineConfig {
+                result_wait: Duration::from_millis(500),
+                query_backoff: Duration::from_millis(200),
+                query_backoff_max: Duration::from_millis(500),
+                not_found_grace: Duration::from_millis(500),
+                retry_backoff: Duration::from_millis(50),
+                retry_backoff_max: Duration::from_millis(200),
+                tick: Duration::from_millis(20),
+                ..EngineConfig::default()
+            },
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A running corridor: the sandboxes, a host with the Alipay → M-PESA
+/// connector, a client of its API and a payer's wallet.
+pub struct Corridor {
+    /// The provider simulators.
+    pub sandbox: Sandbox,
+    /// The host (`None` while "killed").
+    pub host: Option<Host>,
+    /// A client of the host's API.
+    pub client: Client,
+    /// The host's base URL (stable across restarts).
+    pub url: String,
+    data: tempfile::TempDir,
+    address: std::net::SocketAddr,
+    settings: Vec<(&'static str, String)>,
+    engine: EngineConfig,
+    clock: Arc<dyn Clock>,
+    payer: reqwest::Client,
+}
+
+impl Corridor {
+    /// Starts everything.
+    pub async fn start(setup: Setup) -> Corridor {
+        let sandbox = Sandbox::start(setup.sandbox)
+            .await
+            .expect("the sandbox starts");
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut corridor = Corridor {
+            sandbox,
+            host: None,
+            client: Client::new("http://127.0.0.1:1"),
+            url: String::new(),
+            data,
+            address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            settings: setup.settings,
+            engine: setup.engine,
+            clock: setup.clock,
+            payer: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
+        };
+        corridor.start_host().await;
+        corridor
+    }
+
+    /// The connector's policy, pointed at this corridor's sandboxes.
+    pub fn policy(&self) -> Policy {
+        let mut policy = Policy::load(&root().join("policies/alipay-mpesa.toml"))
+            .expect("the shipped policy is valid")
+            .with_setting(
+                "alipay_gateway_url",
+                &format!("{}/gateway.do", self.sandbox.alipay_url),
+            )
+            .with_setting("mpesa_base_url", &self.sandbox.mpesa_url)
+            .with_setting("fx_rates_url", &format!("{}/v1/rates", self.sandbox.fx_url));
+        for (key, value) in &self.settings {
+            policy = policy.with_setting(key, value);
+        }
+        policy
+    }
+
+    /// Starts the host (again) on the same port and data directory.
+    pub async fn start_host(&mut self) {
+        let mut config = HostConfig::new(self.data.path(), &self.sandbox.ledger_url);
+        config.bind = self.address;
+        config.engine = self.engine.clone();
+        config.runtime = RuntimeConfig {
+            cache_dir: Some(root().join("target/corridor-test-cache")),
+            ..runtime_config()
+        };
+        let source = ConnectorSource {
+            component: plugin_wasm(),
+            policy: self.policy(),
+        };
+        let host = Host::start_with_clock(config, vec![source], self.clock.clone())
+            .await
+            .expect("the host starts");
+        self.address = host.address;
+        self.url = host.url.clone();
+        self.client = Client::new(&host.url);
+        self.host = Some(host);
+    }
+
+    /// Stops the host at once, mid-step if it is in one, as `kill -9` would.
+    pub fn kill_host(&mut self) {
+        self.host = None;
+    }
+
+    /// Quotes `amount` USD and sends it to `recipient`.
+    pub async fn send(&self, amount: &str, recipient: &str) -> TransferView {
+        let quote = self
+            .client
+            .quote(amount, "USD", "KES")
+            .await
+            .expect("a quote");
+        self.client
+            .transfer(&quote.id, recipient, &format!("test-{}", quote.id))
+            .await
+            .expect("a transfer")
+    }
+
+    /// The payer opens the signed order and pays in the wallet; returns the
+    /// wallet's `resultStatus`.
+    pub async fn pay(&self, transfer: &TransferView) -> String {
+        let url = transfer.pay_in.payment_url.clone().expect("a payment URL");
+        let page = self
+            .payer
+            .get(&url)
+            .send()
+            .await
+            .expect("the cashier answers")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            page.contains("Alipay cashier"),
+            "the gateway refused the order: {page}"
+        );
+        let form = serde_urlencoded::to_string([
+            ("partner", PARTNER),
+            ("out_trade_no", transfer.pay_in.out_trade_no.as_str()),
+            ("login", BUYER),
+            ("pay_password", "111111"),
+        ])
+        .expect("form");
+        let wallet: serde_json::Value = self
+            .payer
+            .post(format!("{}/sandbox/pay", self.sandbox.alipay_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .expect("the wallet answers")
+            .json()
+            .await
+            .expect("json");
+        wallet["resultStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits until the transfer satisfies `done`; panics with its state if it does not within `PATIENCE`.
+    pub async fn wait_for(
+        &self,
+        id: &str,
+        what: &str,
+        done: impl Fn(&TransferView) -> bool,
+    ) -> TransferView {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let transfer = self.client.get(id).await.expect("the transfer");
+            if done(&transfer) {
+                return transfer;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "transfer {id} never reached {what}: {transfer:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for `state`.
+    pub async fn wait_for_state(&self, id: &str, state: TransferState) -> TransferView {
+        self.wait_for(id, state.name(), |transfer| transfer.state == state)
+            .await
+    }
+
+    /// B2C requests the sandbox received.
+    pub fn b2c_requests(&self) -> usize {
+        self.sandbox
+            .journal(Some("mpesa"))
+            .iter()
+            .filter(|entry| entry.target.contains("/paymentrequest"))
+            .count()
+    }
+
+    /// The buyer's CNY balance, fen.
+    pub fn buyer_balance(&self) -> i64 {
+        self.sandbox
+            .alipay_buyer_balances()
+            .get(BUYER)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The callback URL the host gave Alipay for this transfer (from the signed order).
+    pub fn notify_url(transfer: &TransferView) -> String {
+        let url = transfer.pay_in.payment_url.clone().expect("a payment URL");
+        let (_, query) = url.split_once('?').expect("a query");
+        let params: std::collections::BTreeMap<String, String> =
+            serde_urlencoded::from_str(query).expect("form");
+        params["notify_url"].clone()
+    }
+
+    /// The engine's record of the callbacks a transfer received: `(route, outcome)`.
+    pub async fn callbacks(&self, id: &str) -> Vec<(String, String)> {
+        let host = self.host.as_ref().expect("a running host");
+        host.engine
+            .callbacks(id)
+            .await
+            .expect("callbacks")
+            .into_iter()
+            .map(|(route, _, outcome)| (route, outcome))
+            .collect()
+    }
+}

@@ -1504,3 +1504,121 @@ fn transition(transfer: &mut Transfer, event: &Event, now_ms: u64) -> (String, b
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wit::{PayInReceipt, PayOutFailure, PayOutReceipt};
+
+    fn money(amount_minor: i64, currency: &str) -> Money {
+        Money {
+            amount_minor,
+            currency: currency.into(),
+        }
+    }
+
+    fn transfer_in(state: TransferState) -> Transfer {
+        let quote = StoredQuote {
+            id: "q_1".into(),
+            connector: "alipay-mpesa".into(),
+            send: money(1000, "USD"),
+            pay_in: money(6594, "CNY"),
+            receive: money(100_000, "KES"),
+            fee: money(0, "USD"),
+            rate: "100.00".into(),
+            pay_in_rate: "6.5943".into(),
+            expires_at_ms: 10_000,
+            rate_source: "fx".into(),
+            created_at_ms: 0,
+        };
+        let mut transfer = new_transfer(&quote, "254708374149", "sha", 0);
+        transfer.state = state;
+        transfer
+    }
+
+    fn receipt(transfer: &Transfer, amount_minor: i64, recipient: &str) -> Event {
+        Event::PayOutSucceeded(PayOutReceipt {
+            reference: transfer.pay_out.reference.clone(),
+            provider_transaction_id: "SG632NMUAB".into(),
+            recipient: recipient.into(),
+            amount: money(amount_minor, "KES"),
+            fee: None,
+        })
+    }
+
+    #[test]
+    fn a_pay_out_receipt_that_does_not_match_holds_the_transfer() {
+        for (amount_minor, recipient) in [(100_100, "254708374149"), (100_000, "254705912645")] {
+            let mut transfer = transfer_in(TransferState::PayingOut);
+            let event = receipt(&transfer, amount_minor, recipient);
+            let (summary, changed) = transition(&mut transfer, &event, 1);
+            assert!(changed && summary.starts_with("held"), "{summary}");
+            assert_eq!(transfer.state, TransferState::Held);
+            assert_eq!(
+                transfer
+                    .failure
+                    .as_ref()
+                    .map(|failure| failure.code.as_str()),
+                Some("mismatch")
+            );
+        }
+    }
+
+    #[test]
+    fn a_pay_in_for_another_amount_or_trade_holds_the_transfer_and_pays_nothing() {
+        let mut transfer = transfer_in(TransferState::AwaitingPayIn);
+        let short = Event::PayInSucceeded(PayInReceipt {
+            reference: transfer.pay_in.reference.clone(),
+            provider_transaction_id: "2026".into(),
+            amount: money(1, "USD"),
+            charged: None,
+        });
+        let (_, changed) = transition(&mut transfer, &short, 1);
+        assert!(changed);
+        assert_eq!(transfer.state, TransferState::Held);
+        assert_eq!(transfer.due_at_ms, None, "nothing more runs");
+    }
+
+    #[test]
+    fn duplicate_late_and_out_of_order_events_change_nothing() {
+        let mut transfer = transfer_in(TransferState::PayingOut);
+        let success = receipt(&transfer, 100_000, "254708374149");
+        assert!(transition(&mut transfer, &success, 1).1);
+        assert_eq!(transfer.state, TransferState::Completed);
+        let before = transfer.clone();
+        assert!(!transition(&mut transfer, &success, 2).1, "a duplicate");
+        let failure = Event::PayOutFailed(PayOutFailure {
+            reference: Some(transfer.pay_out.reference.clone()),
+            provider_reference: None,
+            failure: Failure {
+                kind: FailureKind::Failed,
+                code: "2001".into(),
+                message: "late".into(),
+            },
+        });
+        assert!(
+            !transition(&mut transfer, &failure, 3).1,
+            "a failure after the success never refunds"
+        );
+        let unknown = Event::PayOutUnknown(PayOutFailure {
+            reference: None,
+            provider_reference: None,
+            failure: Failure {
+                kind: FailureKind::Unknown,
+                code: "queue-timeout".into(),
+                message: String::new(),
+            },
+        });
+        assert!(!transition(&mut transfer, &unknown, 4).1);
+        assert_eq!(transfer, before);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let (initial, max) = (Duration::from_millis(100), Duration::from_millis(1000));
+        let waits: Vec<u64> = (1..=6)
+            .map(|attempt| backoff(initial, max, attempt))
+            .collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+    }
+}

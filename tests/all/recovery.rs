@@ -1,0 +1,243 @@
+//! The ugly paths: lost results, definitive failures and refunds, expiry, a
+//! host killed mid-transfer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use corridor_host::engine::model::{LegStatus, TransferState};
+use corridor_host::{Clock, ManualClock};
+use corridor_sandbox::SandboxConfig;
+use corridor_sandbox::faults::{CallbackFaults, FaultPlan};
+use corridor_tests::{Corridor, RECIPIENT, Setup};
+
+fn dropping_mpesa_callbacks() -> FaultPlan {
+    let dropped = CallbackFaults {
+        drop_percent: 100,
+        ..CallbackFaults::default()
+    };
+    FaultPlan {
+        callbacks: [("mpesa".to_string(), dropped)].into(),
+        ..FaultPlan::default()
+    }
+}
+
+/// Waits until the sandbox has settled the B2C (its result was decided, and dropped).
+async fn wait_until_paid_out(corridor: &Corridor, utility_before: i64) {
+    for _ in 0..500 {
+        if corridor.sandbox.mpesa_balances().utility_cents < utility_before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the sandbox never settled the B2C");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_b2c_result_is_resolved_through_transaction_status() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let utility_before = corridor.sandbox.mpesa_balances().utility_cents;
+    corridor.sandbox.set_faults(dropping_mpesa_callbacks());
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    corridor.pay(&transfer).await;
+    wait_until_paid_out(&corridor, utility_before).await;
+    corridor.sandbox.set_faults(FaultPlan::default());
+    let done = corridor
+        .wait_for_state(&transfer.id, TransferState::Completed)
+        .await;
+    assert!(done.pay_out.status_queries >= 1, "resolved by a query");
+    assert_eq!(
+        done.pay_out.fee.as_ref().map(|fee| fee.amount_minor),
+        Some(3_300),
+        "Transaction Status reports the charge"
+    );
+    assert_eq!(corridor.b2c_requests(), 1, "never resent");
+    let queries = corridor
+        .sandbox
+        .journal(Some("mpesa"))
+        .iter()
+        .filter(|entry| entry.target.contains("transactionstatus"))
+        .count();
+    assert!(queries >= 1);
+}
+
+async fn refunded_after_a_b2c_failure(setup: Setup, recipient: &str, code: &str) {
+    let corridor = Corridor::start(setup).await;
+    let buyer_before = corridor.buyer_balance();
+    let utility_before = corridor.sandbox.mpesa_balances().utility_cents;
+    let transfer = corridor.send("10.00", recipient).await;
+    corridor.pay(&transfer).await;
+    let done = corridor
+        .wait_for_state(&transfer.id, TransferState::Refunded)
+        .await;
+    assert_eq!(
+        done.failure.as_ref().map(|failure| failure.code.as_str()),
+        Some(code)
+    );
+    assert_eq!(
+        (done.pay_in.status, done.pay_out.status),
+        (LegStatus::Refunded, LegStatus::Failed)
+    );
+    let refund = done.refund.clone().expect("a refund");
+    assert!(
+        refund.refunded_at_ms.is_some() && refund.ledger_reversal_id.is_some(),
+        "refunded and the ledger told: {refund:?}"
+    );
+    assert_eq!(
+        corridor.buyer_balance(),
+        buyer_before,
+        "the buyer has every fen back"
+    );
+    assert_eq!(
+        corridor.sandbox.mpesa_balances().utility_cents,
+        utility_before,
+        "nothing was paid out"
+    );
+    let trade = corridor
+        .sandbox
+        .alipay_trades()
+        .into_iter()
+        .find(|trade| trade.out_trade_no == done.pay_in.out_trade_no)
+        .expect("trade");
+    assert_eq!(trade.refunded_minor, 1000);
+    assert_eq!(corridor.b2c_requests(), 1);
+    let states: Vec<TransferState> = done.events.iter().map(|event| event.state).collect();
+    assert!(
+        states.ends_with(&[
+            TransferState::PayingOut,
+            TransferState::PayOutFailed,
+            TransferState::Refunding,
+            TransferState::Refunded
+        ]),
+        "{states:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_initiator_password_2001_refunds_the_payer() {
+    let mut sandbox = Setup::default().sandbox;
+    sandbox.mpesa.initiator_password = "not-what-the-policy-grants".into();
+    refunded_after_a_b2c_failure(
+        Setup {
+            sandbox,
+            ..Setup::default()
+        },
+        RECIPIENT,
+        "2001",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unregistered_recipient_2040_refunds_the_payer() {
+    refunded_after_a_b2c_failure(Setup::default(), "254700000040", "2040").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_killed_after_the_b2c_was_sent_resumes_with_exactly_one_b2c() {
+    let mut corridor = Corridor::start(Setup::default()).await;
+    let utility_before = corridor.sandbox.mpesa_balances().utility_cents;
+    corridor.sandbox.set_faults(dropping_mpesa_callbacks());
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    corridor.pay(&transfer).await;
+    let sent = corridor
+        .wait_for(&transfer.id, "an accepted B2C", |transfer| {
+            transfer.state == TransferState::PayingOut && transfer.pay_out.conversation_id.is_some()
+        })
+        .await;
+    wait_until_paid_out(&corridor, utility_before).await;
+    corridor.kill_host();
+    assert!(
+        corridor.client.get(&sent.id).await.is_err(),
+        "the host is down"
+    );
+    corridor.sandbox.set_faults(FaultPlan::default());
+
+    corridor.start_host().await;
+    let done = corridor
+        .wait_for_state(&transfer.id, TransferState::Completed)
+        .await;
+    assert_eq!(corridor.b2c_requests(), 1, "exactly one B2C at the sandbox");
+    assert!(
+        done.pay_out.status_queries >= 1,
+        "the restarted host asked, it did not resend"
+    );
+    assert_eq!(done.pay_out.conversation_id, sent.pay_out.conversation_id);
+    assert_eq!(
+        corridor.sandbox.mpesa_balances().customers[RECIPIENT],
+        100_000,
+        "paid once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_killed_before_the_ledger_answered_resumes_where_it_stopped() {
+    let mut sandbox = SandboxConfig {
+        ..Setup::default().sandbox
+    };
+    sandbox.ledger.register_latency_ms = Some(1_000);
+    let mut corridor = Corridor::start(Setup {
+        sandbox,
+        ..Setup::default()
+    })
+    .await;
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    corridor.pay(&transfer).await;
+    corridor
+        .wait_for_state(&transfer.id, TransferState::PaidIn)
+        .await;
+    corridor.kill_host();
+    corridor.start_host().await;
+    let done = corridor
+        .wait_for_state(&transfer.id, TransferState::Completed)
+        .await;
+    assert_eq!(
+        corridor
+            .sandbox
+            .ledger_records()
+            .iter()
+            .filter(|record| record.reference == done.id)
+            .count(),
+        1,
+        "registered once, by reference"
+    );
+    assert_eq!(corridor.b2c_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_pay_in_expires_and_a_late_payment_is_refunded() {
+    let clock = ManualClock::new(corridor_host::SystemClock.now_ms());
+    let corridor = Corridor::start(Setup {
+        clock: Arc::new(clock.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let buyer_before = corridor.buyer_balance();
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    clock.advance(Duration::from_millis(
+        transfer.pay_in.expires_at_ms - transfer.created_at_ms + 1,
+    ));
+    let expired = corridor
+        .wait_for_state(&transfer.id, TransferState::Expired)
+        .await;
+    assert_eq!(
+        expired
+            .failure
+            .as_ref()
+            .map(|failure| failure.code.as_str()),
+        Some("pay-in-expired")
+    );
+    assert_eq!(expired.pay_in.status, LegStatus::Failed);
+
+    // The payer pays anyway: the money goes back, nothing is paid out.
+    assert_eq!(corridor.pay(&transfer).await, "9000");
+    let done = corridor
+        .wait_for_state(&transfer.id, TransferState::Refunded)
+        .await;
+    assert_eq!(corridor.buyer_balance(), buyer_before);
+    assert_eq!(corridor.b2c_requests(), 0);
+    assert!(
+        done.refund
+            .is_some_and(|refund| refund.ledger_reversal_id.is_none()),
+        "nothing was registered, so nothing to reverse"
+    );
+}
