@@ -135,3 +135,137 @@ fn a_policy_file_with_a_malformed_host_pattern_names_it() {
     assert!(error.to_string().contains("sandbox.*.co.ke"), "{error}");
     assert!(Path::new(&error.file).ends_with("alipay-mpesa.toml"));
 }
+
+#[tokio::test]
+async fn send_refuses_bad_amounts_numbers_and_currencies_before_calling_anyone() {
+    for (arguments, expected) in [
+        (
+            ["send", "--to", "254708374149", "--amount", "ten"],
+            "is not a positive amount",
+        ),
+        (
+            ["send", "--to", "254708374149", "--amount", "0"],
+            "is not a positive amount",
+        ),
+        (
+            ["send", "--to", "254708374149", "--amount", "1.234"],
+            "at most 2 decimals",
+        ),
+        (
+            ["send", "--to", "12345", "--amount", "10.00"],
+            "is not a Kenyan mobile number",
+        ),
+    ] {
+        // The host URL is unreachable: the refusal must come first.
+        let mut all = vec!["corridor"];
+        all.extend(arguments);
+        all.extend(["--host", "http://127.0.0.1:1"]);
+        let error = run(Cli::parse_from(all)).await.expect_err("refused");
+        assert!(
+            error.to_string().contains(expected),
+            "{arguments:?}: {error}"
+        );
+    }
+    let error = run(cli(&[
+        "send",
+        "--to",
+        "254708374149",
+        "--amount",
+        "10",
+        "--currency",
+        "usd",
+        "--host",
+        "http://127.0.0.1:1",
+    ]))
+    .await
+    .expect_err("refused");
+    assert!(
+        error.to_string().contains("not an ISO 4217 code"),
+        "{error}"
+    );
+}
+
+#[test]
+fn demo_options_out_of_range_are_refused_by_the_parser() {
+    for arguments in [
+        ["demo", "--transfers", "0"],
+        ["demo", "--concurrency", "0"],
+        ["demo", "--profile", "fast"],
+    ] {
+        let parsed = Cli::try_parse_from(std::iter::once("corridor").chain(arguments));
+        assert!(parsed.is_err(), "{arguments:?}");
+    }
+}
+
+#[tokio::test]
+async fn serve_refuses_to_listen_beyond_loopback() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let policies = root().join("policies");
+    let error = run(cli(&[
+        "--data-dir",
+        data.path().to_str().expect("utf-8"),
+        "--policy-dir",
+        policies.to_str().expect("utf-8"),
+        "serve",
+        "--bind",
+        "0.0.0.0:0",
+        "--component",
+        plugin_wasm().to_str().expect("utf-8"),
+    ]))
+    .await
+    .expect_err("refused");
+    assert!(error.to_string().contains("loopback only"), "{error}");
+}
+
+#[test]
+fn a_setting_read_from_a_file_that_is_missing_names_the_key() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let file = folder.path().join("alipay-mpesa.toml");
+    std::fs::write(
+        &file,
+        "id = \"alipay-mpesa\"\n[config]\nmpesa_certificate = { file = \"nowhere.cer\" }\n",
+    )
+    .expect("write");
+    let error = Policy::load(&file).expect_err("missing file");
+    assert_eq!(error.key, "config.mpesa_certificate");
+    assert!(error.to_string().contains("nowhere.cer"), "{error}");
+    std::fs::write(folder.path().join("here.cer"), "CERT").expect("write");
+    std::fs::write(
+        &file,
+        "id = \"alipay-mpesa\"\n[config]\nmpesa_certificate = { file = \"here.cer\" }\n",
+    )
+    .expect("write");
+    let policy = Policy::load(&file).expect("a file setting");
+    assert_eq!(policy.config["mpesa_certificate"].expose(), "CERT");
+}
+
+#[test]
+fn the_shipped_policy_grants_every_setting_the_connector_reads() {
+    let policy = Policy::load(&root().join("policies/alipay-mpesa.toml")).expect("valid");
+    for key in [
+        "alipay_gateway_url",
+        "alipay_partner",
+        "alipay_sign_type",
+        "alipay_md5_key",
+        "alipay_merchant_private_key",
+        "alipay_public_key",
+        "mpesa_base_url",
+        "mpesa_consumer_key",
+        "mpesa_consumer_secret",
+        "mpesa_shortcode",
+        "mpesa_initiator_name",
+        "mpesa_initiator_password",
+        "mpesa_certificate",
+        "fx_rates_url",
+    ] {
+        assert!(policy.config.contains_key(key), "{key}");
+    }
+    assert!(matches!(
+        policy.config["mpesa_initiator_password"],
+        corridor_host::policy::ConfigValue::Secret(_)
+    ));
+    assert!(
+        format!("{policy:?}").contains("Secret(***)")
+            && !format!("{policy:?}").contains("Safaricom999")
+    );
+}
