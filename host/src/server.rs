@@ -1,8 +1,9 @@
 //! A running host: the store, the wasmtime runtime with its connectors, the
 //! transfer engine and its scheduler, and the HTTP API on one loopback port.
 //!
-//! Dropping a [`Host`] stops its scheduler (and every step in flight) and its
-//! listener at once, as a killed process would; nothing is flushed, because
+//! Dropping a [`Host`] (or [`Host::kill`]) stops its scheduler, every step in
+//! flight and its listener at once, and refuses any request still arriving on
+//! an open connection, as a killed process would. Nothing is flushed, because
 //! nothing needs to be: every step's intent is on disk before it acts.
 
 use std::net::SocketAddr;
@@ -137,10 +138,22 @@ impl Host {
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
     }
+
+    /// Stops at once, mid-step if it is in one, as `kill -9` would, and
+    /// returns when the listener is closed (so the port can be bound again).
+    pub async fn kill(mut self) {
+        self.engine.shut_down();
+        for task in std::mem::take(&mut self.tasks) {
+            task.abort();
+            // Cancelled (or already finished): either way it holds nothing now.
+            let _ = task.await;
+        }
+    }
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
+        self.engine.shut_down();
         for task in &self.tasks {
             task.abort();
         }

@@ -145,7 +145,7 @@ async fn a_host_killed_after_the_b2c_was_sent_resumes_with_exactly_one_b2c() {
         })
         .await;
     wait_until_paid_out(&corridor, utility_before).await;
-    corridor.kill_host();
+    corridor.kill_host().await;
     assert!(
         corridor.client.get(&sent.id).await.is_err(),
         "the host is down"
@@ -185,7 +185,7 @@ async fn a_host_killed_before_the_ledger_answered_resumes_where_it_stopped() {
     corridor
         .wait_for_state(&transfer.id, TransferState::PaidIn)
         .await;
-    corridor.kill_host();
+    corridor.kill_host().await;
     corridor.start_host().await;
     let done = corridor
         .wait_for_state(&transfer.id, TransferState::Completed)
@@ -240,4 +240,40 @@ async fn an_unpaid_pay_in_expires_and_a_late_payment_is_refunded() {
             .is_some_and(|refund| refund.ledger_reversal_id.is_none()),
         "nothing was registered, so nothing to reverse"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_timeout_is_resolved_by_query_and_an_expired_b2c_refunds_the_payer() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let timing_out = CallbackFaults {
+        queue_timeout_percent: 100,
+        ..CallbackFaults::default()
+    };
+    corridor.sandbox.set_faults(FaultPlan {
+        callbacks: [("mpesa".to_string(), timing_out)].into(),
+        ..FaultPlan::default()
+    });
+    let buyer_before = corridor.buyer_balance();
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    corridor.pay(&transfer).await;
+    // The queue timeout makes the outcome unknown; Transaction Status then
+    // says Expired (never processed), which is final: refund.
+    let done = corridor
+        .wait_for_state(&transfer.id, TransferState::Refunded)
+        .await;
+    assert_eq!(
+        done.failure.as_ref().map(|failure| failure.code.as_str()),
+        Some("Expired"),
+        "{:?}",
+        done.failure
+    );
+    assert!(done.pay_out.status_queries >= 1);
+    assert_eq!(
+        corridor.b2c_requests(),
+        1,
+        "never resent, even though it was never processed"
+    );
+    assert_eq!(corridor.buyer_balance(), buyer_before);
+    let states: Vec<TransferState> = done.events.iter().map(|event| event.state).collect();
+    assert!(states.contains(&TransferState::PayOutUnknown), "{states:?}");
 }

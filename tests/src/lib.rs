@@ -277,8 +277,10 @@ impl Corridor {
     }
 
     /// Stops the host at once, mid-step if it is in one, as `kill -9` would.
-    pub fn kill_host(&mut self) {
-        self.host = None;
+    pub async fn kill_host(&mut self) {
+        if let Some(host) = self.host.take() {
+            host.kill().await;
+        }
     }
 
     /// Quotes `amount` USD and sends it to `recipient`.

@@ -180,6 +180,27 @@ impl CallbackReply {
     }
 }
 
+/// Why a connector call gave no usable answer.
+#[derive(Debug)]
+enum NoAnswer {
+    /// The connector answered with a failure.
+    Refused(Failure),
+    /// The call itself failed (a trap, the deadline, denied egress): the guest
+    /// may have acted before it stopped.
+    Broken(InvokeError),
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoAnswer::Refused(failure) => {
+                write!(formatter, "{}: {}", failure.code, failure.message)
+            }
+            NoAnswer::Broken(error) => write!(formatter, "{error}"),
+        }
+    }
+}
+
 /// The engine.
 pub struct Engine {
     store: Arc<TransferStore>,
@@ -191,6 +212,8 @@ pub struct Engine {
     wake: Notify,
     in_flight: Mutex<HashSet<String>>,
     steps: Arc<Semaphore>,
+    /// Cleared when the host stops: no more requests are served.
+    alive: std::sync::atomic::AtomicBool,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -257,7 +280,20 @@ impl Engine {
             public_url: public_url.trim_end_matches('/').to_string(),
             wake: Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
+            alive: std::sync::atomic::AtomicBool::new(true),
         })
+    }
+
+    /// Stops serving: from now on every API and callback request is refused
+    /// (503), as if the process had died. Steps in flight are stopped by
+    /// aborting [`Engine::run`].
+    pub fn shut_down(&self) {
+        self.alive.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the engine still serves.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Serves transfers with `connector` (replacing a connector with the same id).
@@ -640,15 +676,27 @@ impl Engine {
         .await;
     }
 
-    async fn invoke(&self, transfer: &Transfer, call: Call) -> Result<CallOutput, InvokeError> {
-        let connector = self
-            .connector(&transfer.connector)
-            .map_err(|error| InvokeError {
+    /// Calls the transfer's connector; `unpack` picks the export's answer out
+    /// of its output (a mismatch is a host bug, so it panics).
+    async fn ask<T>(
+        &self,
+        transfer: &Transfer,
+        call: Call,
+        unpack: fn(CallOutput) -> Option<Result<T, Failure>>,
+    ) -> Result<T, NoAnswer> {
+        let name = call.name();
+        let connector = self.connector(&transfer.connector).map_err(|error| {
+            NoAnswer::Broken(InvokeError {
                 connector: transfer.connector.clone(),
-                call: call.name(),
+                call: name,
                 kind: crate::InvokeErrorKind::Host(error.to_string()),
-            })?;
-        connector.invoke(call).await
+            })
+        })?;
+        let output = connector.invoke(call).await.map_err(NoAnswer::Broken)?;
+        match unpack(output) {
+            Some(answer) => answer.map_err(NoAnswer::Refused),
+            None => unreachable!("{name} answered with another export's output"),
+        }
     }
 
     // ---- pay-in ----
@@ -666,16 +714,11 @@ impl Engine {
             notify_url: self.callback_url(transfer, routes::PAY_IN),
             expires_at_ms: transfer.pay_in.expires_at_ms,
         };
-        let answer = match self.invoke(transfer, Call::BeginPayIn(request)).await {
-            Ok(CallOutput::BeginPayIn(answer)) => answer,
-            Ok(other) => unreachable!("begin-pay-in answered {other:?}"),
-            Err(error) => {
-                return self
-                    .retry_later(&transfer.id, TransferState::Created, error.to_string())
-                    .await;
-            }
+        let unpack = |output| match output {
+            CallOutput::BeginPayIn(answer) => Some(answer),
+            _ => None,
         };
-        match answer {
+        match self.ask(transfer, Call::BeginPayIn(request), unpack).await {
             Ok(instruction) => {
                 let expires_at_ms = transfer.pay_in.expires_at_ms;
                 self.apply(&transfer.id, move |transfer| {
@@ -688,7 +731,7 @@ impl Engine {
                 })
                 .await;
             }
-            Err(failure) if failure.kind == FailureKind::Failed => {
+            Err(NoAnswer::Refused(failure)) if failure.kind == FailureKind::Failed => {
                 self.apply(&transfer.id, move |transfer| {
                     if transfer.state != TransferState::Created {
                         return None;
@@ -702,13 +745,9 @@ impl Engine {
                 })
                 .await;
             }
-            Err(failure) => {
-                self.retry_later(
-                    &transfer.id,
-                    TransferState::Created,
-                    format!("{}: {}", failure.code, failure.message),
-                )
-                .await
+            Err(no_answer) => {
+                self.retry_later(&transfer.id, TransferState::Created, no_answer.to_string())
+                    .await
             }
         }
     }
@@ -720,24 +759,18 @@ impl Engine {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_in.reference.clone(),
         };
-        let status = match self.invoke(transfer, Call::QueryPayIn(query)).await {
-            Ok(CallOutput::QueryPayIn(Ok(status))) => status,
-            Ok(CallOutput::QueryPayIn(Err(failure))) => {
+        let unpack = |output| match output {
+            CallOutput::QueryPayIn(answer) => Some(answer),
+            _ => None,
+        };
+        let status = match self.ask(transfer, Call::QueryPayIn(query), unpack).await {
+            Ok(status) => status,
+            Err(no_answer) => {
                 return self
                     .retry_later(
                         &transfer.id,
                         TransferState::AwaitingPayIn,
-                        format!("{}: {}", failure.code, failure.message),
-                    )
-                    .await;
-            }
-            Ok(other) => unreachable!("query-pay-in answered {other:?}"),
-            Err(error) => {
-                return self
-                    .retry_later(
-                        &transfer.id,
-                        TransferState::AwaitingPayIn,
-                        error.to_string(),
+                        no_answer.to_string(),
                     )
                     .await;
             }
@@ -887,13 +920,14 @@ impl Engine {
             result_url: self.callback_url(&transfer, routes::PAY_OUT),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),
         };
-        let answer = match self.invoke(&transfer, Call::BeginPayOut(request)).await {
-            Ok(CallOutput::BeginPayOut(answer)) => answer,
-            Ok(other) => unreachable!("begin-pay-out answered {other:?}"),
-            // The guest may have sent the request before it failed.
-            Err(error) => return self.pay_out_unknown(&transfer.id, &error.to_string()).await,
+        let unpack = |output| match output {
+            CallOutput::BeginPayOut(answer) => Some(answer),
+            _ => None,
         };
-        match answer {
+        match self
+            .ask(&transfer, Call::BeginPayOut(request), unpack)
+            .await
+        {
             Ok(PayOutStarted::Accepted(accepted)) => {
                 let now_ms = self.now_ms();
                 self.apply(&transfer.id, move |transfer| {
@@ -914,7 +948,7 @@ impl Engine {
                 )
                 .await;
             }
-            Err(failure) => match failure.kind {
+            Err(NoAnswer::Refused(failure)) => match failure.kind {
                 FailureKind::Failed => {
                     let event = crate::wit::PayOutFailure {
                         reference: None,
@@ -926,13 +960,15 @@ impl Engine {
                 }
                 FailureKind::Retryable => self.pay_out_not_sent(&transfer.id, failure).await,
                 FailureKind::Unknown => {
-                    self.pay_out_unknown(
-                        &transfer.id,
-                        &format!("{}: {}", failure.code, failure.message),
-                    )
-                    .await
+                    let reason = NoAnswer::Refused(failure).to_string();
+                    self.pay_out_unknown(&transfer.id, &reason).await
                 }
             },
+            // The guest may have sent the request before it failed.
+            Err(broken) => {
+                self.pay_out_unknown(&transfer.id, &broken.to_string())
+                    .await
+            }
         }
     }
 
@@ -1031,14 +1067,14 @@ impl Engine {
             result_url: self.callback_url(&transfer, routes::PAY_OUT),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),
         };
-        let status = match self.invoke(&transfer, Call::QueryPayOut(query)).await {
-            Ok(CallOutput::QueryPayOut(Ok(status))) => status,
-            Ok(CallOutput::QueryPayOut(Err(failure))) => {
-                return tracing::warn!(transfer = %transfer.id, code = %failure.code, "status query failed; asking again later");
-            }
-            Ok(other) => unreachable!("query-pay-out answered {other:?}"),
-            Err(error) => {
-                return tracing::warn!(transfer = %transfer.id, %error, "status query failed; asking again later");
+        let unpack = |output| match output {
+            CallOutput::QueryPayOut(answer) => Some(answer),
+            _ => None,
+        };
+        let status = match self.ask(&transfer, Call::QueryPayOut(query), unpack).await {
+            Ok(status) => status,
+            Err(no_answer) => {
+                return tracing::warn!(transfer = %transfer.id, reason = %no_answer, "status query failed; asking again later");
             }
         };
         match status {
@@ -1120,11 +1156,13 @@ impl Engine {
                     .unwrap_or_else(|| transfer.quote.send.clone()),
                 reason: refund.reason.clone(),
             };
-            let receipt = match self.invoke(transfer, Call::RefundPayIn(request)).await {
-                Ok(CallOutput::RefundPayIn(Ok(receipt))) => receipt,
-                Ok(CallOutput::RefundPayIn(Err(failure)))
-                    if failure.kind == FailureKind::Failed =>
-                {
+            let unpack = |output| match output {
+                CallOutput::RefundPayIn(answer) => Some(answer),
+                _ => None,
+            };
+            let receipt = match self.ask(transfer, Call::RefundPayIn(request), unpack).await {
+                Ok(receipt) => receipt,
+                Err(NoAnswer::Refused(failure)) if failure.kind == FailureKind::Failed => {
                     return self
                         .apply(&transfer.id, move |transfer| {
                             (transfer.state == TransferState::Refunding).then(|| {
@@ -1137,19 +1175,13 @@ impl Engine {
                         })
                         .await;
                 }
-                Ok(CallOutput::RefundPayIn(Err(failure))) => {
+                Err(no_answer) => {
                     return self
                         .retry_later(
                             &transfer.id,
                             TransferState::Refunding,
-                            format!("{}: {}", failure.code, failure.message),
+                            no_answer.to_string(),
                         )
-                        .await;
-                }
-                Ok(other) => unreachable!("refund-pay-in answered {other:?}"),
-                Err(error) => {
-                    return self
-                        .retry_later(&transfer.id, TransferState::Refunding, error.to_string())
                         .await;
                 }
             };
@@ -1273,20 +1305,17 @@ impl Engine {
             }
         };
         let route = request.route.clone();
-        let outcome = match self.invoke(&transfer, Call::HandleCallback(request)).await {
-            Ok(CallOutput::HandleCallback(Ok(outcome))) => outcome,
-            Ok(CallOutput::HandleCallback(Err(failure))) => {
-                self.log_callback(
-                    &transfer,
-                    &route,
-                    format!("connector failed: {}: {}", failure.code, failure.message),
-                )
-                .await;
-                return CallbackReply::plain(503, "try again later");
-            }
-            Ok(other) => unreachable!("handle-callback answered {other:?}"),
-            Err(error) => {
-                self.log_callback(&transfer, &route, format!("invocation failed: {error}"))
+        let unpack = |output| match output {
+            CallOutput::HandleCallback(answer) => Some(answer),
+            _ => None,
+        };
+        let outcome = match self
+            .ask(&transfer, Call::HandleCallback(request), unpack)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(no_answer) => {
+                self.log_callback(&transfer, &route, format!("no answer: {no_answer}"))
                     .await;
                 return CallbackReply::plain(503, "try again later");
             }

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::bindings::corridor::connector::types::{
-    Event, Failure, PayOutFailure, PayOutReceipt, Reply,
+    Event, Failure, FailureKind, Money, PayOutFailure, PayOutReceipt, Reply,
 };
 use crate::failure::{failed, unknown};
 use crate::money::{money, parse_minor};
@@ -135,40 +135,76 @@ fn b2c_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, Strin
         .ok_or("no OriginatorConversationID")?;
     let conversation_id = result.field("ConversationID");
     if code == "0" {
-        let amount = result
-            .parameter("TransactionAmount")
-            .and_then(|text| shillings(&text))
-            .ok_or("no TransactionAmount")?;
-        let recipient = result
-            .parameter("ReceiverPartyPublicName")
-            .map(|name| msisdn_of(&name))
-            .ok_or("no ReceiverPartyPublicName")?;
-        let receipt = result
-            .parameter("TransactionReceipt")
-            .or_else(|| result.field("TransactionID"))
-            .ok_or("no TransactionReceipt")?;
-        return Ok(vec![Event::PayOutSucceeded(PayOutReceipt {
-            reference,
-            provider_transaction_id: receipt,
-            recipient,
-            amount: money(amount, "KES"),
-            fee: None,
-        })]);
+        let names = ReceiptNames {
+            amount: "TransactionAmount",
+            party: "ReceiverPartyPublicName",
+            receipt: "TransactionReceipt",
+        };
+        let receipt = paid(result, reference, &names, None)?;
+        return Ok(vec![Event::PayOutSucceeded(receipt)]);
     }
     let description = result.field("ResultDesc").unwrap_or_default();
-    let failure = pay_out_failure(code, &description);
+    Ok(vec![not_paid(
+        reference,
+        conversation_id,
+        pay_out_failure(code, &description),
+    )])
+}
+
+/// Where a result keeps the facts of a paid B2C: the B2C `Result` and the
+/// Transaction Status `Result` name them differently.
+struct ReceiptNames {
+    amount: &'static str,
+    party: &'static str,
+    receipt: &'static str,
+}
+
+/// The receipt of a paid B2C; every fact must be there.
+fn paid(
+    result: &DarajaResult<'_>,
+    reference: String,
+    names: &ReceiptNames,
+    fee: Option<Money>,
+) -> Result<PayOutReceipt, String> {
+    let missing = |name: &str| format!("no {name}");
+    let amount = result
+        .parameter(names.amount)
+        .and_then(|text| shillings(&text))
+        .ok_or_else(|| missing(names.amount))?;
+    let recipient = result
+        .parameter(names.party)
+        .map(|name| msisdn_of(&name))
+        .ok_or_else(|| missing(names.party))?;
+    let receipt = result
+        .parameter(names.receipt)
+        .or_else(|| {
+            result
+                .field("TransactionID")
+                .filter(|id| !id.ends_with("0000000"))
+        })
+        .ok_or_else(|| missing(names.receipt))?;
+    Ok(PayOutReceipt {
+        reference,
+        provider_transaction_id: receipt,
+        recipient,
+        amount: money(amount, "KES"),
+        fee,
+    })
+}
+
+/// A pay-out that did not happen (`failed`) or may not have (`unknown`).
+fn not_paid(reference: String, conversation_id: Option<String>, failure: Failure) -> Event {
+    let definitive = failure.kind == FailureKind::Failed;
     let failure = PayOutFailure {
         reference: Some(reference),
         provider_reference: conversation_id,
         failure,
     };
-    Ok(vec![if failure.failure.kind
-        == crate::bindings::corridor::connector::types::FailureKind::Failed
-    {
+    if definitive {
         Event::PayOutFailed(failure)
     } else {
         Event::PayOutUnknown(failure)
-    }])
+    }
 }
 
 fn pay_out_failure(code: &str, description: &str) -> Failure {
@@ -196,26 +232,18 @@ fn status_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, St
         .ok_or("no TransactionStatus")?;
     match status.as_str() {
         "Completed" => {
-            let amount = result
-                .parameter("Amount")
-                .and_then(|text| shillings(&text))
-                .ok_or("no Amount")?;
-            let recipient = result
-                .parameter("CreditPartyName")
-                .map(|name| msisdn_of(&name))
-                .ok_or("no CreditPartyName")?;
-            let receipt = result.parameter("ReceiptNo").ok_or("no ReceiptNo")?;
             let fee = result
                 .parameter("DebitPartyCharges")
                 .and_then(|charges| charges.rsplit('|').next().and_then(parse_minor))
                 .map(|cents| money(cents, "KES"));
-            Ok(vec![Event::PayOutSucceeded(PayOutReceipt {
-                reference,
-                provider_transaction_id: receipt,
-                recipient,
-                amount: money(amount, "KES"),
-                fee,
-            })])
+            let names = ReceiptNames {
+                amount: "Amount",
+                party: "CreditPartyName",
+                receipt: "ReceiptNo",
+            };
+            Ok(vec![Event::PayOutSucceeded(paid(
+                result, reference, &names, fee,
+            )?)])
         }
         "Declined" | "Cancelled" | "Expired" => {
             let code = result
@@ -228,18 +256,11 @@ fn status_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, St
             } else {
                 failed(&status, description)
             };
-            let failure = PayOutFailure {
-                reference: Some(reference),
-                provider_reference: result.parameter("ConversationID"),
+            Ok(vec![not_paid(
+                reference,
+                result.parameter("ConversationID"),
                 failure,
-            };
-            Ok(vec![if failure.failure.kind
-                == crate::bindings::corridor::connector::types::FailureKind::Failed
-            {
-                Event::PayOutFailed(failure)
-            } else {
-                Event::PayOutUnknown(failure)
-            }])
+            )])
         }
         _ if result.has_parameter("TransactionStatus") => {
             Err(format!("the payment is still {status}"))
