@@ -271,22 +271,6 @@ impl TransferStore {
         }
     }
 
-    /// A transfer by its pay-in reference.
-    pub fn by_pay_in_reference(&self, reference: &str) -> Result<Option<Transfer>, StoreError> {
-        let connection = self.lock();
-        let id: Option<String> = connection
-            .query_row(
-                "SELECT id FROM transfers WHERE pay_in_reference = ?1",
-                params![reference],
-                |row| row.get(0),
-            )
-            .optional()?;
-        match id {
-            Some(id) => read_transfer(&connection, &id),
-            None => Ok(None),
-        }
-    }
-
     /// Changes a transfer in one transaction. `change` edits it and returns a
     /// note for the trail, or `None` to leave it as it was. Returns the
     /// transfer as it is afterwards and whether it changed, or `None` if there
