@@ -146,9 +146,10 @@ async fn a_host_killed_after_the_b2c_was_sent_resumes_with_exactly_one_b2c() {
         .await;
     wait_until_paid_out(&corridor, utility_before).await;
     corridor.kill_host().await;
+    let after_kill = corridor.client.get(&sent.id).await;
     assert!(
-        corridor.client.get(&sent.id).await.is_err(),
-        "the host is down"
+        after_kill.is_err(),
+        "the host is down, yet answered: {after_kill:?}"
     );
     corridor.sandbox.set_faults(FaultPlan::default());
 

@@ -648,6 +648,28 @@ impl Engine {
         }
     }
 
+    /// Moves a transfer from `from` to `to` (due at `due_at_ms`), after
+    /// `edit`, if it is still in `from`; otherwise something else moved it
+    /// first (a callback, another step) and this changes nothing.
+    async fn advance(
+        &self,
+        id: &str,
+        (from, to): (TransferState, TransferState),
+        due_at_ms: Option<u64>,
+        note: String,
+        edit: impl FnOnce(&mut Transfer) + Send + 'static,
+    ) {
+        self.apply(id, move |transfer| {
+            if transfer.state != from {
+                return None;
+            }
+            edit(transfer);
+            transfer.enter(to, due_at_ms);
+            Some(note)
+        })
+        .await;
+    }
+
     /// The step failed in a way that may pass: try again later, or hold the
     /// transfer once its budget is spent.
     async fn retry_later(&self, id: &str, expected: TransferState, reason: String) {
@@ -720,28 +742,27 @@ impl Engine {
         };
         match self.ask(transfer, Call::BeginPayIn(request), unpack).await {
             Ok(instruction) => {
-                let expires_at_ms = transfer.pay_in.expires_at_ms;
-                self.apply(&transfer.id, move |transfer| {
-                    if transfer.state != TransferState::Created {
-                        return None;
-                    }
-                    transfer.pay_in.payment_url = instruction.payment_url;
-                    transfer.enter(TransferState::AwaitingPayIn, Some(expires_at_ms));
-                    Some("payment instruction issued".into())
-                })
+                let moves = (TransferState::Created, TransferState::AwaitingPayIn);
+                let due_at_ms = Some(transfer.pay_in.expires_at_ms);
+                self.advance(
+                    &transfer.id,
+                    moves,
+                    due_at_ms,
+                    "payment instruction issued".into(),
+                    |transfer| {
+                        transfer.pay_in.payment_url = instruction.payment_url;
+                    },
+                )
                 .await;
             }
             Err(NoAnswer::Refused(failure)) if failure.kind == FailureKind::Failed => {
-                self.apply(&transfer.id, move |transfer| {
-                    if transfer.state != TransferState::Created {
-                        return None;
-                    }
+                let moves = (TransferState::Created, TransferState::PayInFailed);
+                let note = format!("pay-in refused: {}", failure.code);
+                self.advance(&transfer.id, moves, None, note, |transfer| {
                     transfer.failure = Some(FailureNote {
-                        code: failure.code.clone(),
-                        message: failure.message.clone(),
+                        code: failure.code,
+                        message: failure.message,
                     });
-                    transfer.enter(TransferState::PayInFailed, None);
-                    Some(format!("pay-in refused: {}", failure.code))
                 })
                 .await;
             }
@@ -827,13 +848,10 @@ impl Engine {
         });
         match self.ledger.register(&transfer.id, facts).await {
             Ok(record) => {
-                self.apply(&transfer.id, move |transfer| {
-                    if transfer.state != TransferState::PaidIn {
-                        return None;
-                    }
-                    transfer.ledger_id = Some(record.ledger_id.clone());
-                    transfer.enter(TransferState::LedgerRegistered, Some(0));
-                    Some(format!("ledger id {}", record.ledger_id))
+                let moves = (TransferState::PaidIn, TransferState::LedgerRegistered);
+                let note = format!("ledger id {}", record.ledger_id);
+                self.advance(&transfer.id, moves, Some(0), note, |transfer| {
+                    transfer.ledger_id = Some(record.ledger_id);
                 })
                 .await;
             }
@@ -853,13 +871,17 @@ impl Engine {
         };
         match self.ledger.is_confirmed(&ledger_id).await {
             Ok(true) => {
-                self.apply(&transfer.id, move |transfer| {
-                    if transfer.state != TransferState::LedgerRegistered {
-                        return None;
-                    }
-                    transfer.enter(TransferState::LedgerConfirmed, Some(0));
-                    Some(format!("ledger confirmed {ledger_id}"))
-                })
+                let moves = (
+                    TransferState::LedgerRegistered,
+                    TransferState::LedgerConfirmed,
+                );
+                self.advance(
+                    &transfer.id,
+                    moves,
+                    Some(0),
+                    format!("ledger confirmed {ledger_id}"),
+                    |_| {},
+                )
                 .await;
             }
             Ok(false) => {
@@ -1009,14 +1031,8 @@ impl Engine {
             self.now_ms() + millis(self.config.query_backoff),
         );
         tracing::warn!(transfer = id, %reason, "pay-out outcome unknown; it will be queried, never resent");
-        self.apply(id, move |transfer| {
-            if transfer.state != TransferState::PayingOut {
-                return None;
-            }
-            transfer.enter(TransferState::PayOutUnknown, Some(due_ms));
-            Some(reason)
-        })
-        .await;
+        let moves = (TransferState::PayingOut, TransferState::PayOutUnknown);
+        self.advance(id, moves, Some(due_ms), reason, |_| {}).await;
     }
 
     /// Asks the provider where the pay-out stands, on a backoff, a bounded number of times.
@@ -1124,17 +1140,9 @@ impl Engine {
 
     async fn begin_refund(&self, transfer: &Transfer, reason: &str) {
         let reason = reason.to_string();
-        self.apply(&transfer.id, move |transfer| {
-            if !matches!(transfer.state, TransferState::PayOutFailed) {
-                return None;
-            }
-            transfer.refund = Some(Refund {
-                reference: format!("{}-R1", transfer.pay_in.reference),
-                reason: reason.clone(),
-                ..Refund::default()
-            });
-            transfer.enter(TransferState::Refunding, Some(0));
-            Some(reason)
+        let moves = (TransferState::PayOutFailed, TransferState::Refunding);
+        self.advance(&transfer.id, moves, Some(0), reason.clone(), |transfer| {
+            transfer.refund = Some(refund_of(transfer, reason));
         })
         .await;
     }
@@ -1227,12 +1235,14 @@ impl Engine {
                 }
             }
         }
-        self.apply(&transfer.id, |transfer| {
-            (transfer.state == TransferState::Refunding).then(|| {
-                transfer.enter(TransferState::Refunded, None);
-                "the payer has the money back".to_string()
-            })
-        })
+        let moves = (TransferState::Refunding, TransferState::Refunded);
+        self.advance(
+            &transfer.id,
+            moves,
+            None,
+            "the payer has the money back".into(),
+            |_| {},
+        )
         .await;
     }
 
@@ -1415,6 +1425,16 @@ fn new_transfer(
     }
 }
 
+/// The one refund of a transfer's pay-in: its reference (Alipay
+/// `out_return_no`) is derived, so every retry sends the same one.
+fn refund_of(transfer: &Transfer, reason: String) -> Refund {
+    Refund {
+        reference: format!("{}-R1", transfer.pay_in.reference),
+        reason,
+        ..Refund::default()
+    }
+}
+
 /// What an event does to a transfer: a summary, and whether it changed it.
 /// States only move forward, so a duplicate, late or out-of-order event finds
 /// the transfer past it and changes nothing.
@@ -1446,11 +1466,10 @@ fn transition(transfer: &mut Transfer, event: &Event, now_ms: u64) -> (String, b
                 Expired | PayInFailed => {
                     transfer.pay_in.provider_transaction_id =
                         Some(receipt.provider_transaction_id.clone());
-                    transfer.refund = Some(Refund {
-                        reference: format!("{}-R1", transfer.pay_in.reference),
-                        reason: "paid after the pay-in window closed".into(),
-                        ..Refund::default()
-                    });
+                    transfer.refund = Some(refund_of(
+                        transfer,
+                        "paid after the pay-in window closed".into(),
+                    ));
                     transfer.enter(Refunding, Some(0));
                     ("late payment: refunding".into(), true)
                 }
