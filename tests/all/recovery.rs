@@ -278,3 +278,32 @@ async fn a_queue_timeout_is_resolved_by_query_and_an_expired_b2c_refunds_the_pay
     let states: Vec<TransferState> = done.events.iter().map(|event| event.state).collect();
     assert!(states.contains(&TransferState::PayOutUnknown), "{states:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_host_refuses_even_on_connections_that_stay_open() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    // The client's pooled keep-alive connection is open now.
+    corridor
+        .client
+        .get(&transfer.id)
+        .await
+        .expect("a live host answers");
+    corridor.host.as_ref().expect("a host").engine.shut_down();
+    let answer = corridor.client.get(&transfer.id).await;
+    assert!(
+        matches!(&answer, Err(corridor_host::client::ClientError::Refused { status: 503, code, .. }) if code == "stopped"),
+        "{answer:?}"
+    );
+    let notify = reqwest::Client::new()
+        .post(Corridor::notify_url(&transfer))
+        .body("x")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(
+        notify.status().as_u16(),
+        503,
+        "callbacks too: the provider will retry against the restarted host"
+    );
+}

@@ -55,7 +55,30 @@ pub fn router(engine: Arc<Engine>) -> Router {
                 message: "no such route".into(),
             }
         })
+        .layer(axum::middleware::from_fn_with_state(
+            engine.clone(),
+            refuse_when_stopped,
+        ))
         .with_state(ApiState { engine })
+}
+
+/// A stopped host answers nothing, not even on connections that stay open:
+/// a killed host must not act on a callback that arrives on one.
+async fn refuse_when_stopped(
+    State(engine): State<Arc<Engine>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if engine.is_alive() {
+        next.run(request).await
+    } else {
+        ApiError {
+            status: 503,
+            code: "stopped",
+            message: "the host is stopping".into(),
+        }
+        .into_response()
+    }
 }
 
 /// Parses a JSON body strictly: unknown fields and wrong types are refused.
