@@ -16,7 +16,7 @@ use crate::bindings::corridor::connector::{clock, config, log, storage};
 use crate::bindings::exports::connector::Guest;
 use crate::failure::{from_http, read_only, retryable};
 use crate::mpesa::oauth::{self, Token};
-use crate::mpesa::{self, MpesaSettings, Rejection};
+use crate::mpesa::{self, B2cVersion, MpesaSettings, Rejection};
 use crate::quote::{self, QuoteSettings};
 use crate::settings::Settings;
 use crate::{CONNECTOR_ID, routes};
@@ -204,31 +204,39 @@ fn alipay_notification(request: &InboundRequest) -> Result<CallbackOutcome, Fail
     })
 }
 
-/// Puts our reference back on events that carry Daraja's own originator id (v1).
-fn with_our_references(events: Vec<Event>) -> Result<Vec<Event>, Failure> {
-    let ours = |originator: &str| -> Result<String, Failure> {
-        Ok(get_text(&reference_key(originator))?.unwrap_or_else(|| originator.to_string()))
-    };
-    events
-        .into_iter()
-        .map(|event| {
-            Ok(match event {
-                Event::PayOutSucceeded(mut receipt) => {
-                    receipt.reference = ours(&receipt.reference)?;
-                    Event::PayOutSucceeded(receipt)
+/// The pay-out reference an event carries, to rewrite.
+fn pay_out_reference(event: &mut Event) -> Option<&mut String> {
+    match event {
+        Event::PayOutSucceeded(receipt) => Some(&mut receipt.reference),
+        Event::PayOutFailed(failure) | Event::PayOutUnknown(failure) => failure.reference.as_mut(),
+        _ => None,
+    }
+}
+
+/// Under v1, results carry Daraja's own originator id: put ours back. A result
+/// for an id not recorded yet (it can beat the acknowledgement that carries
+/// the id) establishes nothing; `Err` says so, and Transaction Status will
+/// tell. Never report an id the host does not know as ours.
+fn with_our_references(
+    mut events: Vec<Event>,
+    version: B2cVersion,
+) -> Result<Result<Vec<Event>, String>, Failure> {
+    if version == B2cVersion::V3 {
+        return Ok(Ok(events));
+    }
+    for event in &mut events {
+        if let Some(reference) = pay_out_reference(event) {
+            match get_text(&reference_key(reference))? {
+                Some(ours) => *reference = ours,
+                None => {
+                    return Ok(Err(format!(
+                        "a result for {reference}, a B2C not recorded yet (v1); Transaction Status will tell"
+                    )));
                 }
-                Event::PayOutFailed(mut failure) => {
-                    failure.reference = failure.reference.as_deref().map(ours).transpose()?;
-                    Event::PayOutFailed(failure)
-                }
-                Event::PayOutUnknown(mut failure) => {
-                    failure.reference = failure.reference.as_deref().map(ours).transpose()?;
-                    Event::PayOutUnknown(failure)
-                }
-                other => other,
-            })
-        })
-        .collect()
+            }
+        }
+    }
+    Ok(Ok(events))
 }
 
 fn mpesa_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
@@ -242,13 +250,15 @@ fn mpesa_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> 
             .unwrap_or(mpesa::b2c::RESULT_KIND);
         mpesa::callback::result_events(&request.body, kind)
     };
-    match parsed {
-        Ok(events) => Ok(CallbackOutcome {
+    let version = MpesaSettings::from_settings(&settings())?.b2c_version;
+    match parsed.map(|events| with_our_references(events, version)) {
+        Ok(Ok(Ok(events))) => Ok(CallbackOutcome {
             reply: mpesa::callback::reply(),
-            events: with_our_references(events)?,
+            events,
             ignored: None,
         }),
-        Err(reason) => Ok(ignored(mpesa::callback::reply(), reason)),
+        Ok(Err(failure)) => Err(failure),
+        Ok(Ok(Err(reason))) | Err(reason) => Ok(ignored(mpesa::callback::reply(), reason)),
     }
 }
 
