@@ -19,7 +19,7 @@ pub struct PayInView {
     /// Alipay's `trade_no`, once paid.
     pub trade_no: Option<String>,
     /// What the payer pays (send + fee), in the send currency.
-    pub amount: Option<Money>,
+    pub amount: Money,
     /// What the payer is charged at the quoted pay-in rate.
     pub charged_estimate: Money,
     /// What the provider says the payer was charged, when it says.

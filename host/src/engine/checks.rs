@@ -144,10 +144,7 @@ pub fn pay_in_receipt(transfer: &Transfer, receipt: &PayInReceipt) -> Result<(),
         &receipt.reference,
         &transfer.pay_in.reference,
     )?;
-    match &transfer.pay_in.amount {
-        Some(amount) => same_money("pay-in amount", &receipt.amount, amount),
-        None => Err("the transfer has no pay-in amount".into()),
-    }
+    same_money("pay-in amount", &receipt.amount, &transfer.pay_in.amount)
 }
 
 /// A pay-out receipt: reference, recipient and amount.
@@ -179,10 +176,7 @@ pub fn pay_out_reference(transfer: &Transfer, reference: Option<&str>) -> Result
 pub fn refund_receipt(transfer: &Transfer, receipt: &RefundReceipt) -> Result<(), String> {
     let refund = transfer.refund.as_ref().ok_or("no refund is due")?;
     same_text("refund reference", &receipt.reference, &refund.reference)?;
-    match &transfer.pay_in.amount {
-        Some(amount) => same_money("refund amount", &receipt.amount, amount),
-        None => Err("the transfer has no pay-in amount".into()),
-    }
+    same_money("refund amount", &receipt.amount, &transfer.pay_in.amount)
 }
 
 #[cfg(test)]

@@ -426,11 +426,18 @@ impl Engine {
                 limit.max.amount_minor
             )));
         }
-        let output = connector.invoke(Call::Quote(request.clone())).await?;
-        let CallOutput::Quote(answer) = output else {
-            unreachable!("quote answered {output:?}")
+        let unpack = |output| match output {
+            CallOutput::Quote(answer) => Some(answer),
+            _ => None,
         };
-        let quote = answer.map_err(EngineError::Provider)?;
+        let quote = match self
+            .ask(connector_id, Call::Quote(request.clone()), unpack)
+            .await
+        {
+            Ok(quote) => quote,
+            Err(NoAnswer::Refused(failure)) => return Err(EngineError::Provider(failure)),
+            Err(NoAnswer::Broken(error)) => return Err(EngineError::Invoke(error)),
+        };
         let now_ms = self.now_ms();
         checks::quote(&request, &quote, descriptor, now_ms).map_err(EngineError::Untrusted)?;
         let stored = StoredQuote {
@@ -698,18 +705,18 @@ impl Engine {
         .await;
     }
 
-    /// Calls the transfer's connector; `unpack` picks the export's answer out
+    /// Calls a connector; `unpack` picks the export's answer out
     /// of its output (a mismatch is a host bug, so it panics).
     async fn ask<T>(
         &self,
-        transfer: &Transfer,
+        connector_id: &str,
         call: Call,
         unpack: fn(CallOutput) -> Option<Result<T, Failure>>,
     ) -> Result<T, NoAnswer> {
         let name = call.name();
-        let connector = self.connector(&transfer.connector).map_err(|error| {
+        let connector = self.connector(connector_id).map_err(|error| {
             NoAnswer::Broken(InvokeError {
-                connector: transfer.connector.clone(),
+                connector: connector_id.to_string(),
                 call: name,
                 kind: crate::InvokeErrorKind::Host(error.to_string()),
             })
@@ -727,11 +734,7 @@ impl Engine {
         let request = PayInRequest {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_in.reference.clone(),
-            amount: transfer
-                .pay_in
-                .amount
-                .clone()
-                .unwrap_or_else(|| transfer.quote.send.clone()),
+            amount: transfer.pay_in.amount.clone(),
             subject: format!("Corridor transfer to {}", transfer.recipient),
             notify_url: self.callback_url(transfer, routes::PAY_IN),
             expires_at_ms: transfer.pay_in.expires_at_ms,
@@ -740,7 +743,10 @@ impl Engine {
             CallOutput::BeginPayIn(answer) => Some(answer),
             _ => None,
         };
-        match self.ask(transfer, Call::BeginPayIn(request), unpack).await {
+        match self
+            .ask(&transfer.connector, Call::BeginPayIn(request), unpack)
+            .await
+        {
             Ok(instruction) => {
                 let moves = (TransferState::Created, TransferState::AwaitingPayIn);
                 let due_at_ms = Some(transfer.pay_in.expires_at_ms);
@@ -784,7 +790,10 @@ impl Engine {
             CallOutput::QueryPayIn(answer) => Some(answer),
             _ => None,
         };
-        let status = match self.ask(transfer, Call::QueryPayIn(query), unpack).await {
+        let status = match self
+            .ask(&transfer.connector, Call::QueryPayIn(query), unpack)
+            .await
+        {
             Ok(status) => status,
             Err(no_answer) => {
                 return self
@@ -947,7 +956,7 @@ impl Engine {
             _ => None,
         };
         match self
-            .ask(&transfer, Call::BeginPayOut(request), unpack)
+            .ask(&transfer.connector, Call::BeginPayOut(request), unpack)
             .await
         {
             Ok(PayOutStarted::Accepted(accepted)) => {
@@ -1087,7 +1096,10 @@ impl Engine {
             CallOutput::QueryPayOut(answer) => Some(answer),
             _ => None,
         };
-        let status = match self.ask(&transfer, Call::QueryPayOut(query), unpack).await {
+        let status = match self
+            .ask(&transfer.connector, Call::QueryPayOut(query), unpack)
+            .await
+        {
             Ok(status) => status,
             Err(no_answer) => {
                 return tracing::warn!(transfer = %transfer.id, reason = %no_answer, "status query failed; asking again later");
@@ -1157,31 +1169,21 @@ impl Engine {
                 transfer_id: transfer.id.clone(),
                 pay_in_reference: transfer.pay_in.reference.clone(),
                 reference: refund.reference.clone(),
-                amount: transfer
-                    .pay_in
-                    .amount
-                    .clone()
-                    .unwrap_or_else(|| transfer.quote.send.clone()),
+                amount: transfer.pay_in.amount.clone(),
                 reason: refund.reason.clone(),
             };
             let unpack = |output| match output {
                 CallOutput::RefundPayIn(answer) => Some(answer),
                 _ => None,
             };
-            let receipt = match self.ask(transfer, Call::RefundPayIn(request), unpack).await {
+            let receipt = match self
+                .ask(&transfer.connector, Call::RefundPayIn(request), unpack)
+                .await
+            {
                 Ok(receipt) => receipt,
                 Err(NoAnswer::Refused(failure)) if failure.kind == FailureKind::Failed => {
-                    return self
-                        .apply(&transfer.id, move |transfer| {
-                            (transfer.state == TransferState::Refunding).then(|| {
-                                transfer.hold(
-                                    &failure.code,
-                                    format!("the refund was refused: {}", failure.message),
-                                );
-                                format!("held: refund refused ({})", failure.code)
-                            })
-                        })
-                        .await;
+                    let reason = format!("the refund was refused: {}", failure.message);
+                    return self.hold(&transfer.id, &failure.code, reason).await;
                 }
                 Err(no_answer) => {
                     return self
@@ -1194,7 +1196,7 @@ impl Engine {
                 }
             };
             if let Err(mismatch) = checks::refund_receipt(transfer, &receipt) {
-                return self.hold(&transfer.id, mismatch).await;
+                return self.hold(&transfer.id, "mismatch", mismatch).await;
             }
             let now_ms = self.now_ms();
             self.apply(&transfer.id, move |transfer| {
@@ -1246,11 +1248,13 @@ impl Engine {
         .await;
     }
 
-    async fn hold(&self, id: &str, reason: String) {
-        tracing::error!(transfer = id, %reason, "a connector's answer does not match the transfer; holding it");
+    /// Stops a transfer for an operator, unless it has finished already.
+    async fn hold(&self, id: &str, code: &str, reason: String) {
+        tracing::error!(transfer = id, code, %reason, "holding the transfer for an operator");
+        let code = code.to_string();
         self.apply(id, move |transfer| {
             (!transfer.state.is_terminal()).then(|| {
-                transfer.hold("mismatch", reason.clone());
+                transfer.hold(&code, reason.clone());
                 format!("held: {reason}")
             })
         })
@@ -1320,7 +1324,7 @@ impl Engine {
             _ => None,
         };
         let outcome = match self
-            .ask(&transfer, Call::HandleCallback(request), unpack)
+            .ask(&transfer.connector, Call::HandleCallback(request), unpack)
             .await
         {
             Ok(outcome) => outcome,
@@ -1404,9 +1408,11 @@ fn new_transfer(
         recipient: recipient.to_string(),
         pay_in: PayIn {
             reference: reference_root.clone(),
-            amount: Some(pay_in_amount),
+            amount: pay_in_amount,
             expires_at_ms: quote.expires_at_ms,
-            ..PayIn::default()
+            payment_url: None,
+            provider_transaction_id: None,
+            charged: None,
         },
         ledger_id: None,
         pay_out: PayOut {

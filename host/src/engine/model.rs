@@ -190,12 +190,12 @@ pub struct StoredQuote {
 }
 
 /// The pay-in leg: the thesis's Pay In object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayIn {
     /// The merchant reference (Alipay `out_trade_no`), derived from the transfer id.
     pub reference: String,
     /// What the payer pays, in the send currency (send + fee): Alipay's `total_fee`.
-    pub amount: Option<Money>,
+    pub amount: Money,
     /// The payment URL the payer opens.
     pub payment_url: Option<String>,
     /// When the payer's window closes.
