@@ -83,11 +83,21 @@ async fn refuse_when_stopped(
 
 /// Parses a JSON body strictly: unknown fields and wrong types are refused.
 fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    Ok(parse_body_and_fingerprint(body)?.0)
+}
+
+/// [`parse_body`], and the request's fingerprint for its idempotency key: the
+/// SHA-256 of its JSON with the keys sorted, so spacing and key order do not count.
+fn parse_body_and_fingerprint<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+) -> Result<(T, String), ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
         ApiError::bad_request("invalid-json", format!("the body is not JSON: {error}"))
     })?;
-    serde_json::from_value(value)
-        .map_err(|error| ApiError::bad_request("invalid-request", error.to_string()))
+    let fingerprint = hex::encode(Sha256::digest(value.to_string().as_bytes()));
+    let parsed = serde_json::from_value(value)
+        .map_err(|error| ApiError::bad_request("invalid-request", error.to_string()))?;
+    Ok((parsed, fingerprint))
 }
 
 /// The connector a request names, or the only one loaded.
@@ -157,18 +167,14 @@ async fn create_transfer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed: TransferBody = parse_body(&body)?;
+    let (parsed, fingerprint): (TransferBody, String) = parse_body_and_fingerprint(&body)?;
     let recipient = input::msisdn(&parsed.recipient)?;
     let idempotency = match headers.get("idempotency-key") {
         None => None,
-        Some(value) => {
-            let key = input::idempotency_key(value.to_str().unwrap_or_default())?;
-            // The request's fingerprint: its JSON, keys sorted.
-            let canonical = serde_json::from_slice::<serde_json::Value>(&body)
-                .map(|value| value.to_string())
-                .unwrap_or_default();
-            Some((key, hex::encode(Sha256::digest(canonical.as_bytes()))))
-        }
+        Some(value) => Some((
+            input::idempotency_key(value.to_str().unwrap_or_default())?,
+            fingerprint,
+        )),
     };
     if let Some((key, sha)) = &idempotency
         && let Some(earlier) = state.engine.replay(key, sha).await?
