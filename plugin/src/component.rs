@@ -14,7 +14,7 @@ use crate::bindings::corridor::connector::types::{
 };
 use crate::bindings::corridor::connector::{clock, config, log, storage};
 use crate::bindings::exports::connector::Guest;
-use crate::failure::{from_http, read_only, retryable};
+use crate::failure::{from_http, read_only, retryable, unknown};
 use crate::mpesa::oauth::{self, Token};
 use crate::mpesa::{self, B2cVersion, MpesaSettings, Rejection};
 use crate::quote::{self, QuoteSettings};
@@ -339,23 +339,42 @@ impl Guest for AlipayMpesa {
             |response| mpesa::b2c::parse(&mpesa, response, &request),
         )?;
         if accepted.originator_conversation_id != request.reference {
-            // v1: Daraja named the request itself; remember both ways.
-            set_text(
-                &originator_key(&request.reference),
-                &accepted.originator_conversation_id,
-            )?;
-            set_text(
-                &reference_key(&accepted.originator_conversation_id),
-                &request.reference,
-            )?;
+            // v1: Daraja named the request itself; remember both ways. The
+            // payment is accepted now, so a failure here must never read as
+            // "not sent" (retryable): the outcome is unknown.
+            let originator = &accepted.originator_conversation_id;
+            let remembered = set_text(&originator_key(&request.reference), originator)
+                .and_then(|()| set_text(&reference_key(originator), &request.reference));
+            if let Err(failure) = remembered {
+                return Err(unknown(
+                    "storage",
+                    format!(
+                        "B2C accepted as {originator}, but the id could not be recorded: {}",
+                        failure.message
+                    ),
+                ));
+            }
         }
         Ok(accepted.started)
     }
 
     fn query_pay_out(request: PayOutQuery) -> Result<PayOutStatus, Failure> {
         let mpesa = MpesaSettings::from_settings(&settings())?;
-        let originator = get_text(&originator_key(&request.reference))?
-            .unwrap_or_else(|| request.reference.clone());
+        // Under v1 only Daraja's own id finds the payment; asking by ours would
+        // say "not found" about a payment that may have happened.
+        let originator = match (
+            get_text(&originator_key(&request.reference))?,
+            mpesa.b2c_version,
+        ) {
+            (Some(originator), _) => originator,
+            (None, B2cVersion::V3) => request.reference.clone(),
+            (None, B2cVersion::V1) => {
+                return Err(retryable(
+                    "v1-id-unrecorded",
+                    "no Daraja OriginatorConversationID is recorded for this pay-out yet",
+                ));
+            }
+        };
         let credential = security_credential(&mpesa)?;
         with_token(
             &mpesa,
