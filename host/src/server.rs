@@ -59,6 +59,17 @@ pub struct ConnectorSource {
     pub policy: Policy,
 }
 
+/// An absolute http(s) URL, or a one-line reason naming the setting.
+fn check_url(setting: &str, text: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(text)
+        .map_err(|error| anyhow::anyhow!("{setting}: {text:?} is not a URL: {error}"))?;
+    anyhow::ensure!(
+        matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some(),
+        "{setting}: {text:?} is not an http(s) URL with a host"
+    );
+    Ok(())
+}
+
 /// A running host.
 pub struct Host {
     /// The API's base URL.
@@ -93,6 +104,10 @@ impl Host {
             "bind: the host serves loopback only, not {}",
             config.bind
         );
+        check_url("ledger_url", &config.ledger_url)?;
+        if let Some(public_url) = &config.public_url {
+            check_url("public_url", public_url)?;
+        }
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
         let database = config.data_dir.join("corridor.db");

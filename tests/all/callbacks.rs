@@ -179,3 +179,57 @@ async fn a_duplicate_b2c_result_is_applied_once() {
     );
     assert_eq!(corridor.b2c_requests(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_the_pay_out_route_is_acknowledged_and_changes_nothing() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    let result_url = Corridor::notify_url(&transfer).replace("/pay-in/", "/pay-out/");
+    for body in [
+        "not json",
+        r#"{"Result": {"ResultCode": 0}}"#,
+        r#"{"Result": {"ResultCode": 0, "OriginatorConversationID": "x"}}"#,
+    ] {
+        let (status, reply) = post(&result_url, body.to_string()).await;
+        assert_eq!(
+            status, 200,
+            "Daraja does not retry: a bad body is acknowledged, not bounced"
+        );
+        assert!(reply.contains("Accepted"), "{reply}");
+    }
+    let after = corridor.client.get(&transfer.id).await.expect("transfer");
+    assert_eq!(
+        (after.state, after.events.len()),
+        (TransferState::AwaitingPayIn, transfer.events.len())
+    );
+    let outcomes = corridor.callbacks(&transfer.id).await;
+    assert_eq!(outcomes.len(), 3);
+    assert!(
+        outcomes
+            .iter()
+            .all(|(_, outcome)| outcome.starts_with("ignored")),
+        "{outcomes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_connector_setting_fails_the_pay_in_with_a_clear_code() {
+    let setup = Setup {
+        settings: vec![("alipay_sign_type", "SHA1".to_string())],
+        ..Setup::default()
+    };
+    let corridor = Corridor::start(setup).await;
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    assert_eq!(transfer.state, TransferState::PayInFailed);
+    let failure = transfer.failure.expect("a failure");
+    assert_eq!(failure.code, "misconfigured");
+    assert!(
+        failure.message.contains("alipay_sign_type"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        corridor.sandbox.journal(Some("alipay")).is_empty(),
+        "nothing reached Alipay"
+    );
+}

@@ -269,3 +269,34 @@ fn the_shipped_policy_grants_every_setting_the_connector_reads() {
             && !format!("{policy:?}").contains("Safaricom999")
     );
 }
+
+#[tokio::test]
+async fn serve_refuses_a_ledger_or_public_url_that_is_not_an_http_url() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let policies = root().join("policies");
+    for (flag, value, expected) in [
+        ("--ledger-url", "ledger.local:18082", "ledger_url"),
+        ("--ledger-url", "ftp://127.0.0.1:1", "ledger_url"),
+        ("--public-url", "not a url", "public_url"),
+    ] {
+        let error = run(cli(&[
+            "--data-dir",
+            data.path().to_str().expect("utf-8"),
+            "--policy-dir",
+            policies.to_str().expect("utf-8"),
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--component",
+            plugin_wasm().to_str().expect("utf-8"),
+            flag,
+            value,
+        ]))
+        .await
+        .expect_err("refused");
+        assert!(
+            error.to_string().contains(expected),
+            "{flag} {value}: {error}"
+        );
+    }
+}
