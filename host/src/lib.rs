@@ -19,6 +19,7 @@ pub mod clock;
 pub mod demo;
 pub mod engine;
 pub mod policy;
+pub mod redact;
 pub mod runtime;
 pub mod server;
 pub mod store;

@@ -44,6 +44,8 @@ pub struct Policy {
     pub http: HttpPolicy,
     /// Storage quotas.
     pub storage: StoragePolicy,
+    /// Who may call the connector's callback routes.
+    pub callbacks: CallbackPolicy,
     /// Granted settings and secrets, by key.
     pub config: BTreeMap<String, ConfigValue>,
 }
@@ -89,6 +91,36 @@ pub struct StoragePolicy {
     pub max_value_bytes: u64,
 }
 
+/// Who may call the connector's callback routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackPolicy {
+    /// Source addresses a callback may come from (`196.201.214.0/24`, a bare
+    /// address is one host). Empty, the default, means any: the per-route
+    /// secret in the path is then the only gate. Providers that publish their
+    /// callback addresses (Safaricom does) should be pinned here.
+    pub allow_from: Vec<ipnet::IpNet>,
+}
+
+impl CallbackPolicy {
+    /// Whether a callback from `peer` may reach the connector. An unknown
+    /// peer is refused whenever a list is set.
+    pub fn admits(&self, peer: Option<std::net::IpAddr>) -> bool {
+        if self.allow_from.is_empty() {
+            return true;
+        }
+        let Some(peer) = peer else { return false };
+        let peer = match peer {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.allow_from
+            .iter()
+            .any(|network| network.contains(&peer))
+    }
+}
+
 /// A granted configuration value.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ConfigValue {
@@ -97,6 +129,34 @@ pub enum ConfigValue {
     /// A secret, read from the environment or a file when the policy loaded.
     /// Never printed.
     Secret(Secret),
+}
+
+impl Policy {
+    /// What this policy lacks of the settings a connector declares: a required
+    /// setting not granted, or a secret granted as a plain setting (which
+    /// would put it in the policy file and out of the log scrubber's reach).
+    /// Empty when the policy grants everything.
+    pub fn settings_problems(&self, declared: &[crate::wit::Setting]) -> Vec<String> {
+        let section = |secret: bool| if secret { "[secrets]" } else { "[config]" };
+        declared
+            .iter()
+            .filter_map(|setting| match self.config.get(&setting.name) {
+                None if setting.required => Some(format!(
+                    "{}: the connector needs {:?} ({}); add it to {}",
+                    self.source.display(),
+                    setting.name,
+                    setting.description,
+                    section(setting.secret)
+                )),
+                Some(ConfigValue::Plain(_)) if setting.secret => Some(format!(
+                    "{}: {:?} is a secret; move it from [config] to [secrets]",
+                    self.source.display(),
+                    setting.name
+                )),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl ConfigValue {
@@ -304,6 +364,8 @@ struct PolicyFile {
     #[serde(default)]
     storage: StorageFile,
     #[serde(default)]
+    callbacks: CallbacksFile,
+    #[serde(default)]
     config: BTreeMap<String, SettingSource>,
     #[serde(default)]
     secrets: BTreeMap<String, SecretSource>,
@@ -377,6 +439,36 @@ impl Default for StorageFile {
             max_keys: 100_000,
             max_value_bytes: 64 << 10,
         }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct CallbacksFile {
+    allow_from: Vec<String>,
+}
+
+impl CallbacksFile {
+    fn validate(self) -> Result<CallbackPolicy, FieldProblem> {
+        let allow_from = self
+            .allow_from
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let field = format!("callbacks.allow_from[{index}]");
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        (
+                            field,
+                            format!(
+                                "{text:?} is not an address or a network (\"196.201.214.0/24\")"
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CallbackPolicy { allow_from })
     }
 }
 
@@ -463,6 +555,7 @@ impl PolicyFile {
         let limits = self.limits.validate()?;
         let http = self.http.validate()?;
         let storage = self.storage.validate()?;
+        let callbacks = self.callbacks.validate()?;
         let mut config = BTreeMap::new();
         let folder = source.parent().unwrap_or(Path::new("."));
         for (key, value) in self.config {
@@ -502,6 +595,7 @@ impl PolicyFile {
             limits,
             http,
             storage,
+            callbacks,
             config,
         })
     }
@@ -780,6 +874,30 @@ mod tests {
     fn the_id_must_match_the_file_name() {
         let error = parse("id = \"other\"").expect_err("mismatch");
         assert_eq!(error.key, "id");
+    }
+
+    #[test]
+    fn a_callback_allow_list_admits_only_its_networks() {
+        let policy = parse(
+            "id = \"demo\"\n[callbacks]\nallow_from = [\"196.201.214.0/24\", \"127.0.0.1\"]\n",
+        )
+        .expect("valid");
+        let admits = |text: &str| policy.callbacks.admits(text.parse().ok());
+        assert!(admits("196.201.214.200") && admits("127.0.0.1") && admits("::ffff:127.0.0.1"));
+        assert!(!admits("196.201.215.1") && !admits("10.0.0.1"));
+        assert!(!policy.callbacks.admits(None), "an unknown peer is refused");
+        assert!(
+            parse("id = \"demo\"\n")
+                .expect("valid")
+                .callbacks
+                .admits(None)
+        );
+        let error = parse("id = \"demo\"\n[callbacks]\nallow_from = [\"not-an-ip\"]\n")
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("callbacks.allow_from[0]"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -134,7 +134,8 @@ impl Host {
         }
         let router = crate::api::router(engine.clone());
         let server = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(error) = axum::serve(listener, service).await {
                 tracing::error!(%error, "the API server stopped");
             }
         });

@@ -240,15 +240,11 @@ fn with_our_references(
 }
 
 fn mpesa_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
-    let parsed = if request.route == routes::MPESA_TIMEOUT {
-        mpesa::callback::queue_timeout_events(&request.body)
-    } else {
-        let kind = request
-            .query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("kind="))
-            .unwrap_or(mpesa::b2c::RESULT_KIND);
-        mpesa::callback::result_events(&request.body, kind)
+    use mpesa::callback::{ResultKind, queue_timeout_events, result_events};
+    let parsed = match request.route.as_str() {
+        routes::MPESA_TIMEOUT => queue_timeout_events(&request.body),
+        routes::MPESA_STATUS => result_events(&request.body, ResultKind::Status),
+        _ => result_events(&request.body, ResultKind::B2c),
     };
     let version = MpesaSettings::from_settings(&settings())?.b2c_version;
     match parsed.map(|events| with_our_references(events, version)) {
@@ -272,6 +268,7 @@ impl Guest for AlipayMpesa {
             pay_in_currencies: vec![quote::PAY_IN_CURRENCY.to_string()],
             pay_out_currencies: vec![quote::PAY_OUT_CURRENCY.to_string()],
             limits: quote::limits(),
+            settings: crate::declared::settings(),
         }
     }
 
@@ -318,7 +315,9 @@ impl Guest for AlipayMpesa {
     fn handle_callback(request: InboundRequest) -> Result<CallbackOutcome, Failure> {
         match request.route.as_str() {
             routes::ALIPAY_NOTIFY => alipay_notification(&request),
-            routes::MPESA_RESULT | routes::MPESA_TIMEOUT => mpesa_callback(&request),
+            routes::MPESA_RESULT | routes::MPESA_TIMEOUT | routes::MPESA_STATUS => {
+                mpesa_callback(&request)
+            }
             other => Ok(ignored(
                 crate::bindings::corridor::connector::types::Reply {
                     status: 404,

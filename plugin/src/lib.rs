@@ -15,6 +15,7 @@
 
 pub mod alipay;
 pub mod bindings;
+pub mod declared;
 pub mod failure;
 pub mod money;
 pub mod mpesa;
@@ -33,8 +34,10 @@ pub const CONNECTOR_ID: &str = "alipay-mpesa";
 pub mod routes {
     /// The `notify-url`: Alipay's asynchronous trade notification.
     pub const ALIPAY_NOTIFY: &str = "pay-in";
-    /// The `result-url`: Daraja's `Result` for a B2C or a Transaction Status query.
+    /// The B2C's `result-url`: Daraja's `Result` for the payment.
     pub const MPESA_RESULT: &str = "pay-out";
     /// The `timeout-url`: Daraja's `QueueTimeOutURL` call.
     pub const MPESA_TIMEOUT: &str = "pay-out-timeout";
+    /// A status query's `result-url`: Daraja's `Result` for Transaction Status.
+    pub const MPESA_STATUS: &str = "pay-out-status";
 }

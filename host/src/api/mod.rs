@@ -27,7 +27,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use self::error::ApiError;
-use crate::engine::{Engine, NewTransfer};
+use crate::engine::{CallbackPath, Engine, NewTransfer};
 use crate::wit::{InboundRequest, Money, QuoteRequest};
 
 /// What the handlers share.
@@ -268,8 +268,15 @@ async fn callback(
     uri: Uri,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    connection: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: Bytes,
 ) -> Response {
+    let path = CallbackPath {
+        connector,
+        transfer,
+        secret,
+        peer: connection.map(|axum::Extension(info)| info.0.ip()),
+    };
     let request = InboundRequest {
         route,
         method: method.as_str().to_ascii_uppercase(),
@@ -286,10 +293,7 @@ async fn callback(
             .collect(),
         body: body.to_vec(),
     };
-    let reply = state
-        .engine
-        .handle_callback(&connector, &transfer, &secret, request)
-        .await;
+    let reply = state.engine.handle_callback(path, request).await;
     let mut response = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
         reply.body,

@@ -203,6 +203,7 @@ mod tests {
             pay_in_currencies: vec!["CNY".into()],
             pay_out_currencies: vec!["KES".into()],
             limits: vec![],
+            settings: vec![],
         }
     }
 

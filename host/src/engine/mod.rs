@@ -13,10 +13,13 @@
 //! - A restart resumes every transfer that is due: the schedule is in the
 //!   database (`due_at_ms`), not in memory.
 
+pub mod callbacks;
 pub mod checks;
 pub mod ledger;
 pub mod model;
+pub mod secrets;
 pub mod store;
+pub mod transition;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -29,16 +32,18 @@ use tokio::task::JoinSet;
 
 use self::ledger::LedgerClient;
 use self::model::{
-    FailureNote, PayIn, PayOut, Refund, StoredQuote, Transfer, TransferEvent, TransferState,
+    FailureNote, PayIn, PayOut, StoredQuote, Transfer, TransferEvent, TransferState,
 };
 use self::store::{Creation, TransferStore};
+use self::transition::refund_of;
+
+pub use self::callbacks::CallbackPath;
 use crate::clock::Clock;
 use crate::runtime::{Call, CallOutput, Connector, InvokeError};
 use crate::store::StoreError;
 use crate::wit::{
-    CallbackOutcome, Event, Failure, FailureKind, InboundRequest, Money, PayInQuery, PayInRequest,
-    PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus, QuoteRequest,
-    RefundRequest,
+    Event, Failure, FailureKind, Money, PayInQuery, PayInRequest, PayInStatus, PayOutQuery,
+    PayOutRequest, PayOutStarted, PayOutStatus, QuoteRequest, RefundRequest,
 };
 
 /// The callback routes the host gives connectors, after `/callbacks/<connector>/`.
@@ -49,6 +54,8 @@ pub mod routes {
     pub const PAY_OUT: &str = "pay-out";
     /// The pay-out provider's queue timeout (`timeout-url`).
     pub const PAY_OUT_TIMEOUT: &str = "pay-out-timeout";
+    /// The answers to the host's pay-out queries (the query's `result-url`).
+    pub const PAY_OUT_STATUS: &str = "pay-out-status";
 }
 
 /// Timers and budgets. Every wait has a deadline and every retry a limit.
@@ -235,15 +242,6 @@ fn backoff(initial: Duration, max: Duration, attempt: u32) -> u64 {
     millis(initial.saturating_mul(factor).min(max))
 }
 
-fn constant_time_eq(left: &str, right: &str) -> bool {
-    left.len() == right.len()
-        && left
-            .bytes()
-            .zip(right.bytes())
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
-}
-
 /// Marks a transfer as being worked on by this process, until dropped.
 struct Claim<'a> {
     engine: &'a Engine,
@@ -366,21 +364,44 @@ impl Engine {
     ) -> Result<Option<(Transfer, bool)>, StoreError> {
         let id = id.to_string();
         let now_ms = self.now_ms();
+        let moved = Arc::new(Mutex::new(None));
+        let record = moved.clone();
+        let change = move |transfer: &mut Transfer| {
+            let from = transfer.state;
+            let note = change(transfer)?;
+            if transfer.state != from {
+                *record
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                    Some((from, transfer.state, note.clone()));
+            }
+            Some(note)
+        };
         let updated = self
             .db(move |store| store.update(&id, now_ms, change))
             .await?;
-        if let Some((transfer, true)) = &updated
-            && transfer.due_at_ms.is_some_and(|due| due <= now_ms)
-        {
-            self.wake.notify_one();
+        if let Some((transfer, true)) = &updated {
+            // Logged once the change is on disk, never before.
+            let moved = moved
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            if let Some((from, to, note)) = moved {
+                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, %from, %to, recipient = %callbacks::masked(&transfer.recipient), %note, "state changed");
+            }
+            if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
+                self.wake.notify_one();
+            }
         }
         Ok(updated)
     }
 
+    /// A callback URL: its secret is this transfer's for this route only.
     fn callback_url(&self, transfer: &Transfer, route: &str) -> String {
+        let secret = secrets::route_secret(&transfer.callback_token, route);
         format!(
-            "{}/callbacks/{}/{route}/{}/{}",
-            self.public_url, transfer.connector, transfer.id, transfer.callback_token
+            "{}/callbacks/{}/{route}/{}/{secret}",
+            self.public_url, transfer.connector, transfer.id
         )
     }
 
@@ -808,11 +829,11 @@ impl Engine {
         let now_ms = self.now_ms();
         match status {
             PayInStatus::Succeeded(receipt) => {
-                self.apply_event(&transfer.id, Event::PayInSucceeded(receipt), "query-pay-in")
+                self.apply_answer(&transfer.id, Event::PayInSucceeded(receipt), "query-pay-in")
                     .await;
             }
             PayInStatus::Failed(failure) => {
-                self.apply_event(
+                self.apply_answer(
                     &transfer.id,
                     Event::PayInFailed(crate::wit::PayInFailure {
                         reference: transfer.pay_in.reference.clone(),
@@ -972,7 +993,7 @@ impl Engine {
                 .await;
             }
             Ok(PayOutStarted::Succeeded(receipt)) => {
-                self.apply_event(
+                self.apply_answer(
                     &transfer.id,
                     Event::PayOutSucceeded(receipt),
                     "begin-pay-out",
@@ -986,7 +1007,7 @@ impl Engine {
                         provider_reference: None,
                         failure,
                     };
-                    self.apply_event(&transfer.id, Event::PayOutFailed(event), "begin-pay-out")
+                    self.apply_answer(&transfer.id, Event::PayOutFailed(event), "begin-pay-out")
                         .await;
                 }
                 FailureKind::Retryable => self.pay_out_not_sent(&transfer.id, failure).await,
@@ -1089,7 +1110,7 @@ impl Engine {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_out.reference.clone(),
             provider_reference: transfer.pay_out.provider_reference.clone(),
-            result_url: self.callback_url(&transfer, routes::PAY_OUT),
+            result_url: self.callback_url(&transfer, routes::PAY_OUT_STATUS),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),
         };
         let unpack = |output| match output {
@@ -1108,7 +1129,7 @@ impl Engine {
         match status {
             PayOutStatus::Pending => {}
             PayOutStatus::Succeeded(receipt) => {
-                self.apply_event(
+                self.apply_answer(
                     &transfer.id,
                     Event::PayOutSucceeded(receipt),
                     "query-pay-out",
@@ -1121,7 +1142,7 @@ impl Engine {
                     provider_reference: None,
                     failure,
                 };
-                self.apply_event(&transfer.id, Event::PayOutFailed(event), "query-pay-out")
+                self.apply_answer(&transfer.id, Event::PayOutFailed(event), "query-pay-out")
                     .await;
             }
             PayOutStatus::NotFound => {
@@ -1141,7 +1162,7 @@ impl Engine {
                         provider_reference: None,
                         failure,
                     };
-                    self.apply_event(&transfer.id, Event::PayOutFailed(event), "query-pay-out")
+                    self.apply_answer(&transfer.id, Event::PayOutFailed(event), "query-pay-out")
                         .await;
                 }
             }
@@ -1260,129 +1281,6 @@ impl Engine {
         })
         .await;
     }
-
-    // ---- events (callbacks and query answers) ----
-
-    /// Applies one event to a transfer, after checking its values. Returns what
-    /// came of it, for the callback log.
-    async fn apply_event(&self, id: &str, event: Event, source: &str) -> String {
-        let source = source.to_string();
-        let now_ms = self.now_ms();
-        let outcome = Arc::new(Mutex::new(String::from("duplicate")));
-        let note = outcome.clone();
-        let result = self
-            .update(id, move |transfer| {
-                let (summary, changed) = transition(transfer, &event, now_ms);
-                *note.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = summary.clone();
-                changed.then(|| format!("{summary} ({source})"))
-            })
-            .await;
-        let summary = outcome
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        match result {
-            Ok(_) if summary.starts_with("held") => {
-                tracing::error!(transfer = id, %summary, "held for an operator")
-            }
-            Ok(_) => tracing::debug!(transfer = id, %summary, "event"),
-            Err(error) => {
-                tracing::error!(transfer = id, %error, "cannot record an event");
-                return format!("store failure: {error}");
-            }
-        }
-        summary
-    }
-
-    /// Handles a provider's callback on `/callbacks/{connector}/{route}/{transfer}/{token}`.
-    pub async fn handle_callback(
-        &self,
-        connector_id: &str,
-        transfer_id: &str,
-        token: &str,
-        request: InboundRequest,
-    ) -> CallbackReply {
-        let transfer = match self.get(transfer_id).await {
-            Ok(transfer)
-                if transfer.connector == connector_id
-                    && constant_time_eq(&transfer.callback_token, token) =>
-            {
-                transfer
-            }
-            Ok(_) | Err(EngineError::TransferNotFound(_)) => {
-                tracing::warn!(connector = connector_id, transfer = transfer_id, route = %request.route, "callback on an unknown path refused");
-                return CallbackReply::plain(404, "not found");
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot load the transfer of a callback");
-                return CallbackReply::plain(503, "try again later");
-            }
-        };
-        let route = request.route.clone();
-        let unpack = |output| match output {
-            CallOutput::HandleCallback(answer) => Some(answer),
-            _ => None,
-        };
-        let outcome = match self
-            .ask(&transfer.connector, Call::HandleCallback(request), unpack)
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(no_answer) => {
-                self.log_callback(&transfer, &route, format!("no answer: {no_answer}"))
-                    .await;
-                return CallbackReply::plain(503, "try again later");
-            }
-        };
-        let CallbackOutcome {
-            reply,
-            events,
-            ignored,
-        } = outcome;
-        let mut summaries = Vec::new();
-        if let Some(reason) = ignored {
-            summaries.push(format!("ignored: {reason}"));
-        }
-        for event in events {
-            let summary = self
-                .apply_event(&transfer.id, event, &format!("callback {route}"))
-                .await;
-            if summary.starts_with("store failure") {
-                self.log_callback(&transfer, &route, summary).await;
-                // Not recorded: have the provider send it again.
-                return CallbackReply::plain(503, "try again later");
-            }
-            summaries.push(summary);
-        }
-        self.log_callback(&transfer, &route, summaries.join("; "))
-            .await;
-        CallbackReply {
-            status: reply.status,
-            headers: reply.headers,
-            body: reply.body,
-        }
-    }
-
-    async fn log_callback(&self, transfer: &Transfer, route: &str, outcome: String) {
-        let (connector, route, id, now_ms) = (
-            transfer.connector.clone(),
-            route.to_string(),
-            transfer.id.clone(),
-            self.now_ms(),
-        );
-        if let Err(error) = self
-            .db(move |store| store.record_callback(&connector, &route, &id, now_ms, &outcome))
-            .await
-        {
-            tracing::error!(%error, "cannot record a callback");
-        }
-    }
-
-    /// The callbacks a transfer received: `(route, at_ms, outcome)`.
-    pub async fn callbacks(&self, id: &str) -> Result<Vec<(String, u64, String)>, EngineError> {
-        let key = id.to_string();
-        Ok(self.db(move |store| store.callbacks(&key)).await?)
-    }
 }
 
 /// A new transfer from a quote. The references are fixed here, once: the
@@ -1431,241 +1329,9 @@ fn new_transfer(
     }
 }
 
-/// The one refund of a transfer's pay-in: its reference (Alipay
-/// `out_return_no`) is derived, so every retry sends the same one.
-fn refund_of(transfer: &Transfer, reason: String) -> Refund {
-    Refund {
-        reference: format!("{}-R1", transfer.pay_in.reference),
-        reason,
-        ..Refund::default()
-    }
-}
-
-/// What an event does to a transfer: a summary, and whether it changed it.
-/// States only move forward, so a duplicate, late or out-of-order event finds
-/// the transfer past it and changes nothing.
-fn transition(transfer: &mut Transfer, event: &Event, now_ms: u64) -> (String, bool) {
-    use TransferState::*;
-    let mismatch = |transfer: &mut Transfer, reason: String| {
-        if transfer.state.is_terminal() {
-            return (
-                format!("ignored mismatch on a finished transfer: {reason}"),
-                false,
-            );
-        }
-        transfer.hold("mismatch", reason.clone());
-        (format!("held: {reason}"), true)
-    };
-    match event {
-        Event::PayInSucceeded(receipt) => {
-            if let Err(reason) = checks::pay_in_receipt(transfer, receipt) {
-                return mismatch(transfer, reason);
-            }
-            match transfer.state {
-                Created | AwaitingPayIn => {
-                    transfer.pay_in.provider_transaction_id =
-                        Some(receipt.provider_transaction_id.clone());
-                    transfer.pay_in.charged = receipt.charged.clone();
-                    transfer.enter(PaidIn, Some(0));
-                    ("paid in".into(), true)
-                }
-                Expired | PayInFailed => {
-                    transfer.pay_in.provider_transaction_id =
-                        Some(receipt.provider_transaction_id.clone());
-                    transfer.refund = Some(refund_of(
-                        transfer,
-                        "paid after the pay-in window closed".into(),
-                    ));
-                    transfer.enter(Refunding, Some(0));
-                    ("late payment: refunding".into(), true)
-                }
-                _ => ("duplicate pay-in".into(), false),
-            }
-        }
-        Event::PayInFailed(failure) => {
-            if failure.reference != transfer.pay_in.reference {
-                return mismatch(
-                    transfer,
-                    format!("pay-in reference {:?}", failure.reference),
-                );
-            }
-            match transfer.state {
-                Created | AwaitingPayIn => {
-                    transfer.failure = Some(FailureNote {
-                        code: failure.failure.code.clone(),
-                        message: failure.failure.message.clone(),
-                    });
-                    transfer.enter(PayInFailed, None);
-                    (format!("pay-in failed: {}", failure.failure.code), true)
-                }
-                _ => ("duplicate pay-in failure".into(), false),
-            }
-        }
-        Event::PayOutSucceeded(receipt) => {
-            if let Err(reason) = checks::pay_out_receipt(transfer, receipt) {
-                return mismatch(transfer, reason);
-            }
-            match transfer.state {
-                PayingOut | PayOutUnknown => {
-                    transfer.pay_out.provider_transaction_id =
-                        Some(receipt.provider_transaction_id.clone());
-                    if receipt.fee.is_some() {
-                        transfer.pay_out.fee = receipt.fee.clone();
-                    }
-                    transfer.enter(Completed, None);
-                    ("paid out".into(), true)
-                }
-                Completed => ("duplicate pay-out result".into(), false),
-                other => {
-                    tracing::error!(transfer = %transfer.id, state = %other, "a pay-out success arrived for a transfer that is not paying out");
-                    (format!("ignored: pay-out success in state {other}"), false)
-                }
-            }
-        }
-        Event::PayOutFailed(failure) => {
-            if let Err(reason) = checks::pay_out_reference(transfer, failure.reference.as_deref()) {
-                return mismatch(transfer, reason);
-            }
-            match transfer.state {
-                PayingOut | PayOutUnknown => {
-                    transfer.failure = Some(FailureNote {
-                        code: failure.failure.code.clone(),
-                        message: failure.failure.message.clone(),
-                    });
-                    transfer.enter(PayOutFailed, Some(0));
-                    (format!("pay-out failed: {}", failure.failure.code), true)
-                }
-                _ => ("duplicate pay-out failure".into(), false),
-            }
-        }
-        Event::PayOutUnknown(failure) => {
-            if let Err(reason) = checks::pay_out_reference(transfer, failure.reference.as_deref()) {
-                return mismatch(transfer, reason);
-            }
-            match transfer.state {
-                PayingOut => {
-                    transfer.enter(PayOutUnknown, Some(now_ms));
-                    (format!("pay-out unknown: {}", failure.failure.code), true)
-                }
-                _ => ("pay-out unknown: nothing to change".into(), false),
-            }
-        }
-        Event::RefundSucceeded(receipt) => match (&transfer.refund, transfer.state) {
-            (Some(refund), Refunding) if refund.reference == receipt.reference => {
-                ("refund confirmed".into(), false)
-            }
-            _ => ("ignored refund notice".into(), false),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wit::{PayInReceipt, PayOutFailure, PayOutReceipt};
-
-    fn money(amount_minor: i64, currency: &str) -> Money {
-        Money {
-            amount_minor,
-            currency: currency.into(),
-        }
-    }
-
-    fn transfer_in(state: TransferState) -> Transfer {
-        let quote = StoredQuote {
-            id: "q_1".into(),
-            connector: "alipay-mpesa".into(),
-            send: money(1000, "USD"),
-            pay_in: money(6594, "CNY"),
-            receive: money(100_000, "KES"),
-            fee: money(0, "USD"),
-            rate: "100.00".into(),
-            pay_in_rate: "6.5943".into(),
-            expires_at_ms: 10_000,
-            rate_source: "fx".into(),
-            created_at_ms: 0,
-        };
-        let mut transfer = new_transfer(&quote, "254708374149", "sha", 0);
-        transfer.state = state;
-        transfer
-    }
-
-    fn receipt(transfer: &Transfer, amount_minor: i64, recipient: &str) -> Event {
-        Event::PayOutSucceeded(PayOutReceipt {
-            reference: transfer.pay_out.reference.clone(),
-            provider_transaction_id: "SG632NMUAB".into(),
-            recipient: recipient.into(),
-            amount: money(amount_minor, "KES"),
-            fee: None,
-        })
-    }
-
-    #[test]
-    fn a_pay_out_receipt_that_does_not_match_holds_the_transfer() {
-        for (amount_minor, recipient) in [(100_100, "254708374149"), (100_000, "254705912645")] {
-            let mut transfer = transfer_in(TransferState::PayingOut);
-            let event = receipt(&transfer, amount_minor, recipient);
-            let (summary, changed) = transition(&mut transfer, &event, 1);
-            assert!(changed && summary.starts_with("held"), "{summary}");
-            assert_eq!(transfer.state, TransferState::Held);
-            assert_eq!(
-                transfer
-                    .failure
-                    .as_ref()
-                    .map(|failure| failure.code.as_str()),
-                Some("mismatch")
-            );
-        }
-    }
-
-    #[test]
-    fn a_pay_in_for_another_amount_or_trade_holds_the_transfer_and_pays_nothing() {
-        let mut transfer = transfer_in(TransferState::AwaitingPayIn);
-        let short = Event::PayInSucceeded(PayInReceipt {
-            reference: transfer.pay_in.reference.clone(),
-            provider_transaction_id: "2026".into(),
-            amount: money(1, "USD"),
-            charged: None,
-        });
-        let (_, changed) = transition(&mut transfer, &short, 1);
-        assert!(changed);
-        assert_eq!(transfer.state, TransferState::Held);
-        assert_eq!(transfer.due_at_ms, None, "nothing more runs");
-    }
-
-    #[test]
-    fn duplicate_late_and_out_of_order_events_change_nothing() {
-        let mut transfer = transfer_in(TransferState::PayingOut);
-        let success = receipt(&transfer, 100_000, "254708374149");
-        assert!(transition(&mut transfer, &success, 1).1);
-        assert_eq!(transfer.state, TransferState::Completed);
-        let before = transfer.clone();
-        assert!(!transition(&mut transfer, &success, 2).1, "a duplicate");
-        let failure = Event::PayOutFailed(PayOutFailure {
-            reference: Some(transfer.pay_out.reference.clone()),
-            provider_reference: None,
-            failure: Failure {
-                kind: FailureKind::Failed,
-                code: "2001".into(),
-                message: "late".into(),
-            },
-        });
-        assert!(
-            !transition(&mut transfer, &failure, 3).1,
-            "a failure after the success never refunds"
-        );
-        let unknown = Event::PayOutUnknown(PayOutFailure {
-            reference: None,
-            provider_reference: None,
-            failure: Failure {
-                kind: FailureKind::Unknown,
-                code: "queue-timeout".into(),
-                message: String::new(),
-            },
-        });
-        assert!(!transition(&mut transfer, &unknown, 4).1);
-        assert_eq!(transfer, before);
-    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {

@@ -306,7 +306,9 @@ impl Transfer {
 pub fn allowed(from: TransferState, to: TransferState) -> bool {
     use TransferState::*;
     if to == Held {
-        return !from.is_terminal();
+        // A finished transfer is held only when the provider contradicts how
+        // it finished (paid after the refund, failed after the success).
+        return !from.is_terminal() || matches!(from, Completed | Refunded);
     }
     matches!(
         (from, to),
@@ -345,7 +347,10 @@ mod tests {
                 let late_payment_refund =
                     matches!(from, TransferState::Expired | TransferState::PayInFailed)
                         && to == TransferState::Refunding;
-                if from.is_terminal() && !late_payment_refund {
+                let contradiction =
+                    matches!(from, TransferState::Completed | TransferState::Refunded)
+                        && to == TransferState::Held;
+                if from.is_terminal() && !late_payment_refund && !contradiction {
                     assert!(!allowed(from, to), "{from} → {to}");
                 }
             }

@@ -106,6 +106,14 @@ pub enum LoadError {
     /// `describe` failed while validating the connector.
     #[error("connector validation failed: {0}")]
     Describe(#[from] InvokeError),
+    /// The policy does not grant what the connector declares it needs.
+    #[error("connector {connector}: {}", problems.join("; "))]
+    Settings {
+        /// The connector id.
+        connector: String,
+        /// One line per missing or misplaced setting.
+        problems: Vec<String>,
+    },
     /// The connector says it is another connector than its policy names.
     #[error("the component describes itself as {described:?} but its policy is for {policy:?}")]
     IdMismatch {

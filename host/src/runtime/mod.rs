@@ -211,6 +211,13 @@ impl Runtime {
                 described: descriptor.id,
             });
         }
+        let problems = loaded.grants.policy.settings_problems(&descriptor.settings);
+        if !problems.is_empty() {
+            return Err(LoadError::Settings {
+                connector: loaded.id().to_string(),
+                problems,
+            });
+        }
         tracing::info!(connector = loaded.id(), version = %descriptor.version, sha256 = %loaded.sha256, from_cache, "connector loaded");
         loaded.descriptor = Some(descriptor);
         Ok(loaded)

@@ -12,21 +12,11 @@ use crate::bindings::corridor::connector::types::{
 use crate::failure::{failed, unknown};
 use crate::money::format_whole;
 
-/// The query-string mark on the `ResultURL` of a B2C, so its result is told
-/// apart from a Transaction Status result arriving on the same route.
-pub const RESULT_KIND: &str = "b2c";
-
 /// A 12-digit Kenyan MSISDN (2547… or 2541…).
 pub fn is_msisdn(text: &str) -> bool {
     text.len() == 12
         && (text.starts_with("2547") || text.starts_with("2541"))
         && text.chars().all(|c| c.is_ascii_digit())
-}
-
-/// `url` with `kind=<kind>` added to its query.
-pub fn marked(url: &str, kind: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}kind={kind}")
 }
 
 /// The B2C request. Checks what Daraja would refuse, so a refusal is `failed`
@@ -69,7 +59,7 @@ pub fn request(
         "PartyB": payout.recipient,
         "Remarks": remarks,
         "QueueTimeOutURL": payout.timeout_url,
-        "ResultURL": marked(&payout.result_url, RESULT_KIND),
+        "ResultURL": payout.result_url,
         "Occassion": payout.transfer_id.chars().take(100).collect::<String>(),
     });
     let path = match settings.b2c_version {
@@ -184,7 +174,7 @@ mod tests {
         assert!(
             body["ResultURL"]
                 .as_str()
-                .is_some_and(|url| url.ends_with("?kind=b2c"))
+                .is_some_and(|url| url.ends_with("/mpesa-result/t1/x"))
         );
         let mut cents = payout();
         cents.amount = money(100_050, "KES");

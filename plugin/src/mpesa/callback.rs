@@ -116,16 +116,25 @@ fn shillings(text: &str) -> Option<i64> {
     parse_minor(text)
 }
 
-/// Reads a `Result` callback. `kind` is the `kind=` mark this connector put on
-/// the `ResultURL` (`b2c` or `status`). `Err` says why it establishes nothing.
-pub fn result_events(body: &[u8], kind: &str) -> Result<Vec<Event>, String> {
+/// Which request a `Result` answers: the host gives each its own route, so
+/// the route, not anything in the unsigned body, decides how it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultKind {
+    /// A B2C payment's result (the host's `pay-out` route).
+    B2c,
+    /// A Transaction Status query's answer (the host's `pay-out-status` route).
+    Status,
+}
+
+/// Reads a `Result` callback. `Err` says why it establishes nothing.
+pub fn result_events(body: &[u8], kind: ResultKind) -> Result<Vec<Event>, String> {
     let json: Value =
         serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
     let result = read(&json)?;
     let code = result.field("ResultCode").ok_or("no ResultCode")?;
     match kind {
-        super::status::RESULT_KIND => status_events(&result, &code),
-        _ => b2c_events(&result, &code),
+        ResultKind::Status => status_events(&result, &code),
+        ResultKind::B2c => b2c_events(&result, &code),
     }
 }
 
@@ -297,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_successful_b2c_result_is_a_pay_out_success_in_cents() {
-        let events = result_events(SUCCESS.as_bytes(), "b2c").expect("events");
+        let events = result_events(SUCCESS.as_bytes(), ResultKind::B2c).expect("events");
         match &events[..] {
             [Event::PayOutSucceeded(receipt)] => {
                 assert_eq!(receipt.amount.amount_minor, 100_000);
@@ -316,19 +325,20 @@ mod tests {
             )
         };
         assert!(matches!(
-            &result_events(failure("2001").as_bytes(), "b2c").expect("events")[..],
+            &result_events(failure("2001").as_bytes(), ResultKind::B2c).expect("events")[..],
             [Event::PayOutFailed(_)]
         ));
         assert!(matches!(
-            &result_events(failure("\"SFC_IC0003\"").as_bytes(), "b2c").expect("events")[..],
+            &result_events(failure("\"SFC_IC0003\"").as_bytes(), ResultKind::B2c).expect("events")
+                [..],
             [Event::PayOutFailed(_)]
         ));
         assert!(matches!(
-            &result_events(failure("17").as_bytes(), "b2c").expect("events")[..],
+            &result_events(failure("17").as_bytes(), ResultKind::B2c).expect("events")[..],
             [Event::PayOutUnknown(_)]
         ));
         assert!(
-            result_events(failure("2001").as_bytes(), "status").is_err(),
+            result_events(failure("2001").as_bytes(), ResultKind::Status).is_err(),
             "a failed query says nothing of the payment"
         );
     }
@@ -338,7 +348,7 @@ mod tests {
         let body = r#"{"Result":{"ResultType":0,"ResultCode":0,"ResultDesc":"ok","OriginatorConversationID":"1-2-2","ConversationID":"AG_2","TransactionID":"MBN0000000",
             "ResultParameters":{"ResultParameter":[{"Key":"CreditPartyName","Value":"254708374149 - John Doe"},{"Key":"OriginatorConversationID","Value":"COR-t1-B2C"},
             {"Key":"DebitPartyCharges","Value":"Fee For B2C Payment|KES|33.00"},{"Key":"TransactionStatus","Value":"Completed"},{"Key":"Amount","Value":"1000"},{"Key":"ReceiptNo","Value":"SG632NMUAB"}]}}}"#;
-        match &result_events(body.as_bytes(), "status").expect("events")[..] {
+        match &result_events(body.as_bytes(), ResultKind::Status).expect("events")[..] {
             [Event::PayOutSucceeded(receipt)] => {
                 assert_eq!(receipt.reference, "COR-t1-B2C");
                 assert_eq!(receipt.fee.as_ref().map(|fee| fee.amount_minor), Some(3300));

@@ -1,17 +1,13 @@
 //! Transaction Status: the reconciliation query for a B2C whose result never
 //! came (or whose fate is unknown). Asynchronous: the answer is a `Result`
-//! callback on the `ResultURL`, marked `kind=status`.
+//! callback on the query's own `ResultURL` (the host's `pay-out-status` route).
 
 use serde_json::json;
 
-use super::b2c::marked;
 use super::{MpesaSettings, Rejection, rejection};
 use crate::bindings::corridor::connector::http::{Method, Request, Response};
 use crate::bindings::corridor::connector::types::{PayOutQuery, PayOutStatus};
 use crate::failure::read_only;
-
-/// The query-string mark on a Transaction Status `ResultURL`.
-pub const RESULT_KIND: &str = "status";
 
 /// The query, by the B2C's `OriginatorConversationID`.
 pub fn request(
@@ -28,7 +24,7 @@ pub fn request(
         "OriginalConversationID": originator_conversation_id,
         "PartyA": settings.shortcode,
         "IdentifierType": "4",
-        "ResultURL": marked(&query.result_url, RESULT_KIND),
+        "ResultURL": query.result_url,
         "QueueTimeOutURL": query.timeout_url,
         "Remarks": "Corridor reconciliation",
         "Occasion": query.transfer_id.chars().take(100).collect::<String>(),

@@ -30,7 +30,7 @@ mod component {
         AmountLimit, CallbackOutcome, Decimal, Descriptor, Failure, FailureKind, FxQuote,
         InboundRequest, Money, PayInInstruction, PayInQuery, PayInRequest, PayInStatus,
         PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus, QuoteRequest, RefundReceipt,
-        RefundRequest,
+        RefundRequest, Setting,
     };
     use corridor::connector::{clock, config, http, log, storage};
     use exports::connector::Guest;
@@ -185,6 +185,23 @@ mod component {
                     min: usd(1),
                     max: usd(1_000_000),
                 }],
+                settings: [
+                    (
+                        "behaviour",
+                        false,
+                        "what quote does: echo (default), spin, grow, …",
+                    ),
+                    ("target_url", false, "where the http behaviours send"),
+                    ("secret", true, "a secret the leak behaviours try to reveal"),
+                ]
+                .into_iter()
+                .map(|(name, secret, description)| Setting {
+                    name: name.to_string(),
+                    secret,
+                    required: false,
+                    description: description.to_string(),
+                })
+                .collect(),
             }
         }
 
