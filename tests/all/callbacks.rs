@@ -184,7 +184,7 @@ async fn a_duplicate_b2c_result_is_applied_once() {
 async fn garbage_on_the_pay_out_route_is_acknowledged_and_changes_nothing() {
     let corridor = Corridor::start(Setup::default()).await;
     let transfer = corridor.send("10.00", RECIPIENT).await;
-    let result_url = Corridor::notify_url(&transfer).replace("/pay-in/", "/pay-out/");
+    let result_url = corridor.callback_url(&transfer.id, "pay-out").await;
     for body in [
         "not json",
         r#"{"Result": {"ResultCode": 0}}"#,

@@ -6,6 +6,7 @@ mod cache;
 mod callbacks;
 mod capabilities;
 mod cli;
+mod forgeries;
 mod limits;
 mod recovery;
 mod sandbox_alipay;

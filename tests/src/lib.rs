@@ -167,6 +167,8 @@ pub struct Setup {
     pub engine: EngineConfig,
     /// The host's clock.
     pub clock: Arc<dyn Clock>,
+    /// The policy's callback source allow-list (empty: any source).
+    pub callback_sources: Vec<ipnet::IpNet>,
 }
 
 impl Default for Setup {
@@ -189,6 +191,7 @@ impl Default for Setup {
                 ..EngineConfig::default()
             },
             clock: Arc::new(SystemClock),
+            callback_sources: Vec::new(),
         }
     }
 }
@@ -209,6 +212,7 @@ pub struct Corridor {
     settings: Vec<(&'static str, String)>,
     engine: EngineConfig,
     clock: Arc<dyn Clock>,
+    callback_sources: Vec<ipnet::IpNet>,
     payer: reqwest::Client,
 }
 
@@ -229,6 +233,7 @@ impl Corridor {
             settings: setup.settings,
             engine: setup.engine,
             clock: setup.clock,
+            callback_sources: setup.callback_sources,
             payer: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -251,6 +256,7 @@ impl Corridor {
         for (key, value) in &self.settings {
             policy = policy.with_setting(key, value);
         }
+        policy.callbacks.allow_from = self.callback_sources.clone();
         policy
     }
 
@@ -389,6 +395,27 @@ impl Corridor {
         let params: std::collections::BTreeMap<String, String> =
             serde_urlencoded::from_str(query).expect("form");
         params["notify_url"].clone()
+    }
+
+    /// The URL the host gave the provider for `route` of a transfer, with
+    /// its secret: what only that provider knows.
+    pub async fn callback_url(&self, id: &str, route: &str) -> String {
+        let host = self.host.as_ref().expect("a running host");
+        host.engine
+            .callback_url_for(id, route)
+            .await
+            .expect("the transfer")
+    }
+
+    /// Refund requests Alipay received.
+    pub fn refund_requests(&self) -> usize {
+        self.sandbox
+            .journal(Some("alipay"))
+            .iter()
+            .filter(|entry| {
+                entry.target.contains("forex_refund") || entry.body.contains("forex_refund")
+            })
+            .count()
     }
 
     /// The engine's record of the callbacks a transfer received: `(route, outcome)`.

@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde::Deserialize;
@@ -264,25 +264,26 @@ async fn health(State(state): State<ApiState>) -> Response {
 async fn callback(
     State(state): State<ApiState>,
     Path((connector, route, transfer, secret)): Path<(String, String, String, String)>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    connection: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    parts: axum::http::request::Parts,
     body: Bytes,
 ) -> Response {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     let path = CallbackPath {
         connector,
         transfer,
         secret,
-        peer: connection.map(|axum::Extension(info)| info.0.ip()),
+        peer,
     };
     let request = InboundRequest {
         route,
-        method: method.as_str().to_ascii_uppercase(),
-        path: uri.path().to_string(),
-        query: query.unwrap_or_default(),
-        headers: headers
+        method: parts.method.as_str().to_ascii_uppercase(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts
+            .headers
             .iter()
             .map(|(name, value)| {
                 (

@@ -24,15 +24,18 @@ use crate::runtime::{Call, CallOutput};
 use crate::store::StoreError;
 use crate::wit::{CallbackOutcome, Event, InboundRequest};
 
+/// Whether an event belongs on a route.
+type Belongs = fn(&Event) -> bool;
+
 /// How far a route's events are believed, and which events belong on it.
-fn route_rules(route: &str) -> Option<(Trust, fn(&Event) -> bool)> {
-    let pay_in: fn(&Event) -> bool = |event| {
+fn route_rules(route: &str) -> Option<(Trust, Belongs)> {
+    let pay_in: Belongs = |event| {
         matches!(
             event,
             Event::PayInSucceeded(_) | Event::PayInFailed(_) | Event::RefundSucceeded(_)
         )
     };
-    let pay_out: fn(&Event) -> bool = |event| {
+    let pay_out: Belongs = |event| {
         matches!(
             event,
             Event::PayOutSucceeded(_) | Event::PayOutFailed(_) | Event::PayOutUnknown(_)
@@ -191,7 +194,7 @@ impl Engine {
         id: &str,
         route: &str,
         trust: Trust,
-        belongs: fn(&Event) -> bool,
+        belongs: Belongs,
         outcome: CallbackOutcome,
     ) -> CallbackReply {
         let CallbackOutcome {
@@ -251,6 +254,14 @@ impl Engine {
         {
             tracing::error!(%error, "cannot record a callback");
         }
+    }
+
+    /// The URL the host hands a provider for `route` of transfer `id`. For
+    /// operators and tests in the same process: never served over an API,
+    /// because the secret in it is what keeps everyone else off the route.
+    pub async fn callback_url_for(&self, id: &str, route: &str) -> Result<String, EngineError> {
+        let transfer = self.get(id).await?;
+        Ok(self.callback_url(&transfer, route))
     }
 
     /// The callbacks a transfer received: `(route, at_ms, outcome)`.
