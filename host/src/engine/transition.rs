@@ -316,7 +316,7 @@ mod tests {
             rate_source: "fx".into(),
             created_at_ms: 0,
         };
-        let mut transfer = crate::engine::new_transfer(&quote, "254708374149", "sha", 0);
+        let mut transfer = crate::engine::intake::new_transfer(&quote, "254708374149", "sha", 0);
         transfer.state = state;
         transfer
     }

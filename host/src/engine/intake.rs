@@ -1,0 +1,217 @@
+//! New work from clients: quotes and transfers, with their idempotency keys.
+
+use super::*;
+
+impl Engine {
+    /// Prices a transfer, checks the price, and stores the quote.
+    pub async fn quote(
+        &self,
+        connector_id: &str,
+        request: QuoteRequest,
+    ) -> Result<StoredQuote, EngineError> {
+        let connector = self.connector(connector_id)?;
+        let descriptor = connector.descriptor();
+        if !descriptor.send_currencies.contains(&request.send.currency) {
+            return Err(EngineError::UnsupportedCurrency(format!(
+                "{connector_id} sends {}, not {}",
+                descriptor.send_currencies.join(", "),
+                request.send.currency
+            )));
+        }
+        if !descriptor
+            .pay_out_currencies
+            .contains(&request.receive_currency)
+        {
+            return Err(EngineError::UnsupportedCurrency(format!(
+                "{connector_id} pays out {}, not {}",
+                descriptor.pay_out_currencies.join(", "),
+                request.receive_currency
+            )));
+        }
+        if let Some(limit) = descriptor
+            .limits
+            .iter()
+            .find(|limit| limit.min.currency == request.send.currency)
+            && (request.send.amount_minor < limit.min.amount_minor
+                || request.send.amount_minor > limit.max.amount_minor)
+        {
+            return Err(EngineError::AmountOutOfRange(format!(
+                "{} minor units of {} is outside {}..={}",
+                request.send.amount_minor,
+                request.send.currency,
+                limit.min.amount_minor,
+                limit.max.amount_minor
+            )));
+        }
+        let unpack = |output| match output {
+            CallOutput::Quote(answer) => Some(answer),
+            _ => None,
+        };
+        let quote = match self
+            .ask(connector_id, Call::Quote(request.clone()), unpack)
+            .await
+        {
+            Ok(quote) => quote,
+            Err(NoAnswer::Refused(failure)) => return Err(EngineError::Provider(failure)),
+            Err(NoAnswer::Broken(error)) => return Err(EngineError::Invoke(error)),
+        };
+        let now_ms = self.now_ms();
+        checks::quote(&request, &quote, descriptor, now_ms).map_err(EngineError::Untrusted)?;
+        let stored = StoredQuote {
+            id: format!("q_{}", random_hex(12)),
+            connector: connector_id.to_string(),
+            send: quote.send,
+            pay_in: quote.pay_in,
+            receive: quote.receive,
+            fee: quote.fee,
+            rate: checks::decimal_text(&quote.rate),
+            pay_in_rate: checks::decimal_text(&quote.pay_in_rate),
+            expires_at_ms: quote.expires_at_ms,
+            rate_source: quote.rate_source,
+            created_at_ms: now_ms,
+        };
+        let record = stored.clone();
+        self.db(move |store| store.insert_quote(&record)).await?;
+        Ok(stored)
+    }
+
+    /// Creates a transfer from a quote (once per quote, once per idempotency
+    /// key) and starts its pay-in. Returns the transfer and whether it is new.
+    pub async fn create_transfer(
+        &self,
+        request: NewTransfer,
+    ) -> Result<(Transfer, bool), EngineError> {
+        // A replay is answered with the transfer it made, even after its quote lapsed.
+        if let Some((key, sha)) = &request.idempotency
+            && let Some(earlier) = self.replay(key, sha).await?
+        {
+            return Ok((earlier, false));
+        }
+        let now_ms = self.now_ms();
+        let quote_id = request.quote_id.clone();
+        let quote = self
+            .db(move |store| store.quote(&quote_id))
+            .await?
+            .ok_or_else(|| EngineError::QuoteNotFound(request.quote_id.clone()))?;
+        if quote.expires_at_ms <= now_ms {
+            return Err(EngineError::QuoteExpired {
+                id: quote.id,
+                expires_at_ms: quote.expires_at_ms,
+                now_ms,
+            });
+        }
+        let connector = self.connector(&quote.connector)?;
+        let transfer = new_transfer(&quote, &request.recipient, connector.sha256(), now_ms);
+        let id = transfer.id.clone();
+        let event = TransferEvent {
+            state: TransferState::Created,
+            at_ms: now_ms,
+            detail: format!("from quote {}", quote.id),
+        };
+        let idempotency = request.idempotency.clone();
+        let creation = self
+            .db(move |store| {
+                let key = idempotency
+                    .as_ref()
+                    .map(|(key, sha)| (key.as_str(), sha.as_str()));
+                store.create(&transfer, key, &event)
+            })
+            .await?;
+        match creation {
+            // Another request with the same key won the race.
+            Creation::Existing {
+                transfer,
+                request_sha256,
+            } => {
+                let same = request
+                    .idempotency
+                    .as_ref()
+                    .is_some_and(|(_, sha)| *sha == request_sha256);
+                if same {
+                    Ok((*transfer, false))
+                } else {
+                    Err(EngineError::IdempotencyConflict(
+                        request.idempotency.map(|(key, _)| key).unwrap_or_default(),
+                    ))
+                }
+            }
+            Creation::QuoteNotFound => Err(EngineError::QuoteNotFound(quote.id)),
+            Creation::QuoteUsed(other) => Err(EngineError::QuoteUsed {
+                quote: quote.id,
+                transfer: other,
+            }),
+            Creation::Created(created) => {
+                tracing::info!(transfer = %id, quote = %quote.id, recipient = %created.recipient, "transfer created");
+                if let Some(claim) = self.claim(&id) {
+                    self.start_pay_in(&created).await;
+                    drop(claim);
+                }
+                Ok((self.get(&id).await?, true))
+            }
+        }
+    }
+
+    /// The transfer made earlier under `key`, if any. The same key with a
+    /// request of another SHA-256 is a conflict.
+    pub async fn replay(
+        &self,
+        key: &str,
+        request_sha256: &str,
+    ) -> Result<Option<Transfer>, EngineError> {
+        let lookup = key.to_string();
+        match self
+            .db(move |store| store.by_idempotency_key(&lookup))
+            .await?
+        {
+            Some((earlier, sha)) if sha == request_sha256 => Ok(Some(earlier)),
+            Some(_) => Err(EngineError::IdempotencyConflict(key.to_string())),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A new transfer from a quote. The references are fixed here, once: the
+/// pay-in's (Alipay `out_trade_no`) and the one pay-out's (M-PESA
+/// `OriginatorConversationID`).
+pub(super) fn new_transfer(
+    quote: &StoredQuote,
+    recipient: &str,
+    connector_sha256: &str,
+    now_ms: u64,
+) -> Transfer {
+    let hex = random_hex(12);
+    let reference_root = format!("COR{}", hex.to_ascii_uppercase());
+    let pay_in_amount = Money {
+        amount_minor: quote.send.amount_minor + quote.fee.amount_minor,
+        currency: quote.send.currency.clone(),
+    };
+    Transfer {
+        id: format!("tr_{hex}"),
+        connector: quote.connector.clone(),
+        connector_sha256: connector_sha256.to_string(),
+        state: TransferState::Created,
+        recipient: recipient.to_string(),
+        pay_in: PayIn {
+            reference: reference_root.clone(),
+            amount: pay_in_amount,
+            expires_at_ms: quote.expires_at_ms,
+            payment_url: None,
+            provider_transaction_id: None,
+            charged: None,
+        },
+        ledger_id: None,
+        pay_out: PayOut {
+            reference: format!("{reference_root}-B2C"),
+            ..PayOut::default()
+        },
+        refund: None,
+        failure: None,
+        callback_token: random_hex(16),
+        // The pay-in starts inline; this is the fallback if that is cut short.
+        due_at_ms: Some(now_ms + 2_000),
+        attempts: 0,
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+        quote: quote.clone(),
+    }
+}

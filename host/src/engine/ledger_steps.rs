@@ -1,0 +1,72 @@
+//! The ledger steps: register the paid-in transfer, then check the registration.
+
+use super::*;
+
+impl Engine {
+    pub(super) async fn register_with_ledger(&self, transfer: &Transfer) {
+        let facts = json!({
+            "transfer_id": transfer.id,
+            "out_trade_no": transfer.pay_in.reference,
+            "trade_no": transfer.pay_in.provider_transaction_id,
+            "send": transfer.quote.send,
+            "receive": transfer.quote.receive,
+            "recipient": transfer.recipient,
+            "rate": transfer.quote.rate,
+        });
+        match self.ledger.register(&transfer.id, facts).await {
+            Ok(record) => {
+                let moves = (TransferState::PaidIn, TransferState::LedgerRegistered);
+                let note = format!("ledger id {}", record.ledger_id);
+                self.advance(&transfer.id, moves, Some(0), note, |transfer| {
+                    transfer.ledger_id = Some(record.ledger_id);
+                })
+                .await;
+            }
+            Err(error) => {
+                self.retry_later(&transfer.id, TransferState::PaidIn, error.to_string())
+                    .await
+            }
+        }
+    }
+
+    pub(super) async fn check_with_ledger(&self, transfer: &Transfer) {
+        let Some(ledger_id) = transfer.ledger_id.clone() else {
+            unreachable!(
+                "transfer {} is ledger-registered without a ledger id",
+                transfer.id
+            )
+        };
+        match self.ledger.is_confirmed(&ledger_id).await {
+            Ok(true) => {
+                let moves = (
+                    TransferState::LedgerRegistered,
+                    TransferState::LedgerConfirmed,
+                );
+                self.advance(
+                    &transfer.id,
+                    moves,
+                    Some(0),
+                    format!("ledger confirmed {ledger_id}"),
+                    |_| {},
+                )
+                .await;
+            }
+            Ok(false) => {
+                self.retry_later(
+                    &transfer.id,
+                    TransferState::LedgerRegistered,
+                    "not confirmed yet".into(),
+                )
+                .await
+            }
+            Err(error) => {
+                self.retry_later(
+                    &transfer.id,
+                    TransferState::LedgerRegistered,
+                    error.to_string(),
+                )
+                .await
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The pay-in steps: start it at the provider, and ask after it when its window lapses.
+
+use super::*;
+
+impl Engine {
+    pub(super) async fn start_pay_in(&self, transfer: &Transfer) {
+        let request = PayInRequest {
+            transfer_id: transfer.id.clone(),
+            reference: transfer.pay_in.reference.clone(),
+            amount: transfer.pay_in.amount.clone(),
+            subject: format!("Corridor transfer to {}", transfer.recipient),
+            notify_url: self.callback_url(transfer, routes::PAY_IN),
+            expires_at_ms: transfer.pay_in.expires_at_ms,
+        };
+        let unpack = |output| match output {
+            CallOutput::BeginPayIn(answer) => Some(answer),
+            _ => None,
+        };
+        match self
+            .ask(&transfer.connector, Call::BeginPayIn(request), unpack)
+            .await
+        {
+            Ok(instruction) => {
+                let moves = (TransferState::Created, TransferState::AwaitingPayIn);
+                let due_at_ms = Some(transfer.pay_in.expires_at_ms);
+                self.advance(
+                    &transfer.id,
+                    moves,
+                    due_at_ms,
+                    "payment instruction issued".into(),
+                    |transfer| {
+                        transfer.pay_in.payment_url = instruction.payment_url;
+                    },
+                )
+                .await;
+            }
+            Err(NoAnswer::Refused(failure)) if failure.kind == FailureKind::Failed => {
+                let moves = (TransferState::Created, TransferState::PayInFailed);
+                let note = format!("pay-in refused: {}", failure.code);
+                self.advance(&transfer.id, moves, None, note, |transfer| {
+                    transfer.failure = Some(FailureNote {
+                        code: failure.code,
+                        message: failure.message,
+                    });
+                })
+                .await;
+            }
+            Err(no_answer) => {
+                self.retry_later(&transfer.id, TransferState::Created, no_answer.to_string())
+                    .await
+            }
+        }
+    }
+
+    /// The pay-in window closed: ask the provider before calling it expired
+    /// (the notification may have been lost).
+    pub(super) async fn check_pay_in(&self, transfer: &Transfer) {
+        let query = PayInQuery {
+            transfer_id: transfer.id.clone(),
+            reference: transfer.pay_in.reference.clone(),
+        };
+        let unpack = |output| match output {
+            CallOutput::QueryPayIn(answer) => Some(answer),
+            _ => None,
+        };
+        let status = match self
+            .ask(&transfer.connector, Call::QueryPayIn(query), unpack)
+            .await
+        {
+            Ok(status) => status,
+            Err(no_answer) => {
+                return self
+                    .retry_later(
+                        &transfer.id,
+                        TransferState::AwaitingPayIn,
+                        no_answer.to_string(),
+                    )
+                    .await;
+            }
+        };
+        let now_ms = self.now_ms();
+        match status {
+            PayInStatus::Succeeded(receipt) => {
+                self.apply_answer(&transfer.id, Event::PayInSucceeded(receipt), "query-pay-in")
+                    .await;
+            }
+            PayInStatus::Failed(failure) => {
+                self.apply_answer(
+                    &transfer.id,
+                    Event::PayInFailed(crate::wit::PayInFailure {
+                        reference: transfer.pay_in.reference.clone(),
+                        failure,
+                    }),
+                    "query-pay-in",
+                )
+                .await;
+            }
+            PayInStatus::AwaitingPayment | PayInStatus::NotFound => {
+                self.apply(&transfer.id, move |transfer| {
+                    if transfer.state != TransferState::AwaitingPayIn {
+                        return None;
+                    }
+                    if now_ms < transfer.pay_in.expires_at_ms {
+                        transfer.due_at_ms = Some(transfer.pay_in.expires_at_ms);
+                        return Some("not paid yet".into());
+                    }
+                    transfer.failure = Some(FailureNote {
+                        code: "pay-in-expired".into(),
+                        message: "the payer did not pay before the quote expired".into(),
+                    });
+                    transfer.enter(TransferState::Expired, None);
+                    Some("the pay-in window closed unpaid".into())
+                })
+                .await;
+            }
+        }
+    }
+}

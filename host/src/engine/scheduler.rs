@@ -1,0 +1,76 @@
+//! The scheduler: due transfers from the store, one step each, bounded in parallel.
+
+use super::*;
+
+impl Engine {
+    /// Runs due steps until the task running it is aborted. Aborting it also
+    /// aborts every step in flight (they live in its `JoinSet`), which is how
+    /// tests kill a host mid-step.
+    pub async fn run(self: Arc<Self>) {
+        let mut running = JoinSet::new();
+        loop {
+            while running.try_join_next().is_some() {}
+            let now_ms = self.now_ms();
+            match self.db(move |store| store.due(now_ms, 512)).await {
+                Ok(ids) => {
+                    for id in ids {
+                        let engine = self.clone();
+                        let Ok(permit) = self.steps.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        if self.lock_in_flight().contains(&id) {
+                            continue;
+                        }
+                        running.spawn(async move {
+                            if let Some(claim) = engine.claim(&id) {
+                                engine.step(&id).await;
+                                drop(claim);
+                            }
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot read due transfers"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.tick) => {}
+            }
+        }
+    }
+
+    /// One step of one transfer: whatever its state calls for.
+    async fn step(&self, id: &str) {
+        let transfer = match self.get(id).await {
+            Ok(transfer) => transfer,
+            Err(error) => {
+                return tracing::error!(transfer = id, %error, "cannot load a due transfer");
+            }
+        };
+        if transfer.due_at_ms.is_none_or(|due| due > self.now_ms()) {
+            return;
+        }
+        match transfer.state {
+            TransferState::Created => self.start_pay_in(&transfer).await,
+            TransferState::AwaitingPayIn => self.check_pay_in(&transfer).await,
+            TransferState::PaidIn => self.register_with_ledger(&transfer).await,
+            TransferState::LedgerRegistered => self.check_with_ledger(&transfer).await,
+            TransferState::LedgerConfirmed => self.pay_out(&transfer).await,
+            TransferState::PayingOut if transfer.pay_out.requested_at_ms.is_none() => {
+                self.pay_out(&transfer).await
+            }
+            TransferState::PayingOut | TransferState::PayOutUnknown => {
+                self.query_pay_out(&transfer).await
+            }
+            TransferState::PayOutFailed => self.begin_refund(&transfer, "the pay-out failed").await,
+            TransferState::Refunding => self.refund(&transfer).await,
+            _ => {
+                self.apply(id, |transfer| {
+                    transfer.due_at_ms = None;
+                    Some("nothing to do".into())
+                })
+                .await;
+            }
+        }
+    }
+}
