@@ -90,7 +90,9 @@ async fn a_panic_is_a_trap() {
     assert_host_still_serves(&runtime, &connector).await;
 }
 
-#[tokio::test]
+// Two workers: the waiting call's timer fires on one while the spinning guest
+// holds the other, however loaded the machine is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_finds_no_free_slot_fails_with_pool_exhausted() {
     let config = RuntimeConfig {
         max_instances: 2,
@@ -112,7 +114,19 @@ async fn a_call_that_finds_no_free_slot_fails_with_pool_exhausted() {
     );
     let busy = connector.clone();
     let looping = tokio::spawn(async move { quote_value(&busy).await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Wait until the looping call holds the slot (bounded: it must, long
+    // before its own deadline).
+    for _ in 0..1_000 {
+        if connector.calls_in_flight() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(
+        connector.calls_in_flight(),
+        1,
+        "the looping call holds the slot"
+    );
     let error = quote_value(&connector).await.expect_err("no slot is free");
     assert!(
         matches!(error.kind, InvokeErrorKind::PoolExhausted { .. }),

@@ -381,6 +381,13 @@ impl Connector {
         }
     }
 
+    /// Calls of this connector running now (each holds one of its
+    /// `max_concurrent` slots).
+    pub fn calls_in_flight(&self) -> usize {
+        let limit = self.grants.policy.limits.max_concurrent as usize;
+        limit.saturating_sub(self.concurrency.available_permits())
+    }
+
     /// Calls `describe` in a fresh instance.
     pub async fn describe(&self) -> Result<Descriptor, InvokeError> {
         match self.invoke(Call::Describe).await? {
