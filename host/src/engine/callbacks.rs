@@ -19,7 +19,6 @@ use std::net::IpAddr;
 use super::secrets::{constant_time_eq, route_secret};
 use super::transition::{Effect, Outcome, Trust, transition};
 use super::{CallbackReply, Engine, EngineError, NoAnswer, routes};
-use crate::redact;
 use crate::runtime::{Call, CallOutput};
 use crate::store::StoreError;
 use crate::wit::{CallbackOutcome, Event, InboundRequest};
@@ -278,9 +277,4 @@ fn short(no_answer: &NoAnswer) -> String {
     let first = text.lines().next().unwrap_or_default();
     tracing::warn!(detail = %text, "a connector gave no answer to a callback");
     first.chars().take(200).collect()
-}
-
-/// The recipient as logs may show it.
-pub(super) fn masked(recipient: &str) -> String {
-    redact::msisdn(recipient)
 }

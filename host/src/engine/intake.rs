@@ -141,7 +141,7 @@ impl Engine {
                 transfer: other,
             }),
             Creation::Created(created) => {
-                tracing::info!(transfer = %id, quote = %quote.id, recipient = %created.recipient, "transfer created");
+                tracing::info!(transfer = %id, quote = %quote.id, recipient = %crate::redact::msisdn(&created.recipient), "transfer created");
                 if let Some(claim) = self.claim(&id) {
                     self.start_pay_in(&created).await;
                     drop(claim);

@@ -402,7 +402,7 @@ impl Engine {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .take();
             if let Some((from, to, note)) = moved {
-                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, %from, %to, recipient = %callbacks::masked(&transfer.recipient), %note, "state changed");
+                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, %from, %to, recipient = %crate::redact::msisdn(&transfer.recipient), %note, "state changed");
             }
             if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
                 self.wake.notify_one();

@@ -8,7 +8,10 @@ impl Engine {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_in.reference.clone(),
             amount: transfer.pay_in.amount.clone(),
-            subject: format!("Corridor transfer to {}", transfer.recipient),
+            subject: format!(
+                "Corridor transfer to {}",
+                crate::redact::msisdn(&transfer.recipient)
+            ),
             notify_url: self.callback_url(transfer, routes::PAY_IN),
             expires_at_ms: transfer.pay_in.expires_at_ms,
         };
