@@ -306,12 +306,8 @@ async fn send(args: crate::commands::send::SendArgs) -> anyhow::Result<()> {
         }
     };
     let transfer = send::send(&args, &key).await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&transfer)?);
-    } else {
-        let now_ms = crate::clock::Clock::now_ms(&SystemClock);
-        println!("{}", send::summary(&transfer, now_ms));
-    }
+    let now_ms = crate::clock::Clock::now_ms(&SystemClock);
+    println!("{}", send::render(&transfer, args.json, now_ms)?);
     Ok(())
 }
 

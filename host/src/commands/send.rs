@@ -127,6 +127,16 @@ pub fn summary(transfer: &TransferView, now_ms: u64) -> String {
     lines.join("\n")
 }
 
+/// What `send` prints: the full record as JSON with `--json`, else the
+/// [`summary`].
+pub fn render(transfer: &TransferView, json: bool, now_ms: u64) -> serde_json::Result<String> {
+    if json {
+        serde_json::to_string_pretty(transfer)
+    } else {
+        Ok(summary(transfer, now_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
