@@ -510,10 +510,18 @@ async fn check_policy_lists_every_problem_of_every_file() {
     let good = folder.path().join("good.toml");
     std::fs::write(&good, "id = \"good\"\n").expect("write");
     let report = check_file(&first);
-    let keys = ["limits.memry_bytes", "limits.deadline_ms", "http.allow[1]", "http.allow[2]"];
+    let keys = [
+        "limits.memry_bytes",
+        "limits.deadline_ms",
+        "http.allow[1]",
+        "http.allow[2]",
+    ];
     for key in keys {
         assert!(
-            report.problems.iter().any(|problem| problem.contains(&format!("first.toml: {key}: "))),
+            report
+                .problems
+                .iter()
+                .any(|problem| problem.contains(&format!("first.toml: {key}: "))),
             "{key} in {:#?}",
             report.problems
         );
@@ -544,19 +552,20 @@ async fn check_policy_with_a_component_names_the_settings_the_policy_lacks() {
     )
     .expect("write");
     let policy = Policy::load(&file).expect("a valid, if incomplete, policy");
-    let problems = corridor_host::commands::check_policy::settings_problems(
-        &plugin_wasm(),
-        policy,
-        &data,
-    )
-    .await;
+    let problems =
+        corridor_host::commands::check_policy::settings_problems(&plugin_wasm(), policy, &data)
+            .await;
     for missing in ["mpesa_base_url", "fx_rates_url", "mpesa_initiator_password"] {
         assert!(
             problems.iter().any(|problem| problem.contains(missing)),
             "{missing} in {problems:#?}"
         );
     }
-    assert!(!problems.iter().any(|problem| problem.contains("\"alipay_partner\"")));
+    assert!(
+        !problems
+            .iter()
+            .any(|problem| problem.contains("\"alipay_partner\""))
+    );
     let error = run(cli(&[
         "--data-dir",
         data.to_str().expect("utf-8"),
@@ -567,7 +576,10 @@ async fn check_policy_with_a_component_names_the_settings_the_policy_lacks() {
     ]))
     .await
     .expect_err("settings are missing");
-    assert!(error.to_string().contains("problem(s) in 1 of 1"), "{error}");
+    assert!(
+        error.to_string().contains("problem(s) in 1 of 1"),
+        "{error}"
+    );
     let shipped = root().join("policies/alipay-mpesa.toml");
     run(cli(&[
         "--data-dir",

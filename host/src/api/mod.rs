@@ -164,10 +164,7 @@ async fn create_quote(
     };
     let request = body.request()?;
     let connector = connector_of(&state.engine, body.connector)?;
-    let (quote, created) = state
-        .engine
-        .quote(&connector, request, idempotency)
-        .await?;
+    let (quote, created) = state.engine.quote(&connector, request, idempotency).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -223,7 +220,12 @@ async fn create_transfer(
                     .unwrap_or_else(|| "KES".into()),
             };
             let connector = connector_of(&state.engine, parsed.connector.clone())?;
-            state.engine.quote(&connector, quote.request()?, None).await?.0.id
+            state
+                .engine
+                .quote(&connector, quote.request()?, None)
+                .await?
+                .0
+                .id
         }
         _ => {
             return Err(ApiError::bad_request(

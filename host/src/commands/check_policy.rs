@@ -103,7 +103,9 @@ pub fn check_file(path: &Path) -> FileReport {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => {
-            report.problems.push(format!("{}: (file): cannot read: {error}", path.display()));
+            report
+                .problems
+                .push(format!("{}: (file): cannot read: {error}", path.display()));
             return report;
         }
     };
@@ -145,11 +147,7 @@ pub fn check_file(path: &Path) -> FileReport {
 
 /// The settings `component` declares that `policy` does not grant: loads the
 /// connector under the policy and reads what the load refused.
-pub async fn settings_problems(
-    component: &Path,
-    policy: Policy,
-    data_dir: &Path,
-) -> Vec<String> {
+pub async fn settings_problems(component: &Path, policy: Policy, data_dir: &Path) -> Vec<String> {
     let runtime = SqliteStore::in_memory()
         .map_err(|error| error.to_string())
         .and_then(|store| {

@@ -2,9 +2,9 @@
 //! by an [`InvokeError`], is a failed command (non-zero exit), so scripts can
 //! tell; the failure itself is still printed as JSON for a person or a tool.
 
+use crate::InvokeError;
 use crate::runtime::CallOutput;
 use crate::wit::Failure;
-use crate::InvokeError;
 
 /// An export call that did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,10 @@ pub fn outcome(
                     "message": error.kind.to_string(),
                 }
             });
-            (printed, Some(InvokeFailed::Call(first_line(&error.to_string()))))
+            (
+                printed,
+                Some(InvokeFailed::Call(first_line(&error.to_string()))),
+            )
         }
     }
 }

@@ -490,3 +490,28 @@ impl TransferStore {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_quote_keys_opens_and_takes_them() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("corridor.db");
+        Connection::open(&path)
+            .expect("open")
+            .execute_batch(
+                "CREATE TABLE quotes (id TEXT NOT NULL PRIMARY KEY, body TEXT NOT NULL,
+                                      expires_at_ms INTEGER NOT NULL, used_by TEXT);",
+            )
+            .expect("the old schema");
+        let store = TransferStore::open(&path).expect("an old database opens");
+        let found = store
+            .quote_by_idempotency_key("k")
+            .expect("the column exists");
+        assert!(found.is_none());
+        drop(store);
+        TransferStore::open(&path).expect("and opens again");
+    }
+}
