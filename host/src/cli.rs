@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::runtime::{Call, Connector, Runtime, RuntimeConfig};
@@ -19,6 +19,7 @@ pub struct Cli {
     pub data_dir: PathBuf,
 
     /// Folder holding one policy file per connector, <connector-id>.toml.
+    /// The default is found from any folder inside the repository.
     #[arg(
         long,
         global = true,
@@ -28,8 +29,19 @@ pub struct Cli {
     pub policy_dir: PathBuf,
 
     /// Log filter, e.g. "info" or "corridor_host=debug,connector=trace".
+    /// RUST_LOG, when set, wins over it.
     #[arg(long, global = true, default_value = "warn", env = "CORRIDOR_LOG")]
     pub log: String,
+
+    /// How log lines (on stderr) look: text, or one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "CORRIDOR_LOG_FORMAT"
+    )]
+    pub log_format: crate::logging::LogFormat,
 
     /// What to do.
     #[command(subcommand)]
@@ -68,29 +80,18 @@ pub enum Command {
         /// The policy files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also list the settings this connector component declares that a
+        /// policy does not grant.
+        #[arg(long)]
+        component: Option<PathBuf>,
     },
     /// Measure instantiate-and-call latency (p50/p99) and deadline precision.
     Bench(crate::bench::BenchArgs),
     /// Run the host: the connectors, the transfer engine and the API, until Ctrl-C.
     Serve(ServeArgs),
-    /// Send money as a client of a running host: quote, then transfer.
-    Send {
-        /// The recipient's M-PESA number (2547XXXXXXXX, 07XXXXXXXX, +254…).
-        #[arg(long)]
-        to: String,
-        /// The amount, e.g. 10.00.
-        #[arg(long)]
-        amount: String,
-        /// The currency of the amount.
-        #[arg(long, default_value = "USD")]
-        currency: String,
-        /// The host's API.
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
-        host: String,
-        /// The Idempotency-Key; sending again with the same key returns the same transfer.
-        #[arg(long)]
-        idempotency_key: Option<String>,
-    },
+    /// Send money as a client of a running host: quote, then transfer, both
+    /// under one idempotency key, so a retry gives the same transfer.
+    Send(crate::commands::send::SendArgs),
     /// Look at transfers on a running host.
     Transfers {
         /// What to do.
@@ -146,15 +147,20 @@ pub struct ServeArgs {
     )]
     pub ledger_url: String,
     /// Connector components to load; each runs under <policy-dir>/<id>.toml.
+    /// The default is found from any folder inside the repository.
     #[arg(
         long = "component",
-        default_value = "target/wasm/wasm32-wasip2/release/alipay_mpesa.wasm"
+        default_value = crate::commands::paths::DEFAULT_COMPONENT
     )]
     pub components: Vec<PathBuf>,
-    /// Also run the provider sandboxes in this process (on any free ports) and
-    /// point the Alipay → M-PESA connector and the ledger at them.
+    /// Also run the provider sandboxes in this process and point the
+    /// Alipay → M-PESA connector and the ledger at them.
     #[arg(long)]
     pub sandbox: bool,
+    /// With --sandbox, fixed sandbox ports: Alipay on this one; M-PESA,
+    /// ledger, FX and control on the next four. Default: any free ports.
+    #[arg(long, requires = "sandbox")]
+    pub port_base: Option<u16>,
     /// The sandboxes' latency profile, with --sandbox.
     #[arg(long, default_value = "zero", value_parser = ["thesis", "zero"])]
     pub profile: String,
@@ -190,6 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let input: serde_json::Value =
                 serde_json::from_str(&input).context("--input is not valid JSON")?;
             let call = parse_call(&export, input)?;
+            let name = call.name();
             let connector = load(
                 &cli.data_dir,
                 &cli.policy_dir,
@@ -197,56 +204,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 policy.as_deref(),
             )
             .await?;
-            let output = connector.invoke(call).await?;
-            println!("{}", serde_json::to_string_pretty(&output)?);
-            Ok(())
+            let result = connector.invoke(call).await;
+            let (printed, failed) = crate::commands::invoke::outcome(name, &result);
+            println!("{}", serde_json::to_string_pretty(&printed)?);
+            match failed {
+                Some(failed) => Err(failed.into()),
+                None => Ok(()),
+            }
         }
-        Command::CheckPolicy { files } => {
-            let mut failed = 0;
-            for file in &files {
-                match Policy::load(file) {
-                    Ok(policy) => println!(
-                        "{}: ok ({} config keys, {} allowed hosts)",
-                        file.display(),
-                        policy.config.len(),
-                        policy.http.allow.len()
-                    ),
-                    Err(error) => {
-                        eprintln!("{error}");
-                        failed += 1;
-                    }
-                }
-            }
-            if failed > 0 {
-                bail!("{failed} of {} policies did not validate", files.len());
-            }
-            Ok(())
+        Command::CheckPolicy { files, component } => {
+            check_policies(&files, component.as_deref(), &cli.data_dir).await
         }
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Serve(args) => serve(args, &cli.data_dir, &cli.policy_dir).await,
-        Command::Send {
-            to,
-            amount,
-            currency,
-            host,
-            idempotency_key,
-        } => {
-            let currency = crate::api::input::currency("--currency", &currency)
-                .map_err(|error| anyhow::anyhow!(error.message))?;
-            crate::api::input::amount("--amount", &amount, &currency)
-                .map_err(|error| anyhow::anyhow!(error.message))?;
-            let recipient =
-                crate::api::input::msisdn(&to).map_err(|error| anyhow::anyhow!(error.message))?;
-            let client = crate::client::Client::new(&host);
-            let quote = client.quote(&amount, &currency, "KES").await?;
-            let key = idempotency_key.unwrap_or_else(|| format!("cli-{}", quote.id));
-            let transfer = client.transfer(&quote.id, &recipient, &key).await?;
-            println!("{}", serde_json::to_string_pretty(&transfer)?);
-            if let Some(url) = &transfer.pay_in.payment_url {
-                eprintln!("the payer opens: {url}");
-            }
-            Ok(())
-        }
+        Command::Send(args) => send(args).await,
         Command::Transfers {
             command: TransfersCommand::Show { id, host },
         } => {
@@ -254,7 +225,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&transfer)?);
             Ok(())
         }
-        Command::Demo(args) => crate::demo::run(args, &cli.policy_dir, &cli.data_dir).await,
+        Command::Demo(mut args) => {
+            let policy_dir = crate::commands::paths::policy_dir(&cli.policy_dir)?;
+            args.component = crate::commands::paths::component(&args.component)?;
+            crate::demo::run(args, &policy_dir, &cli.data_dir).await
+        }
         Command::Sandbox {
             config,
             profile,
@@ -264,24 +239,89 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A check that found problems: they are printed, one a line, on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{problems} problem(s) in {files} of {checked} policies")]
+pub struct PoliciesInvalid {
+    /// Problems found.
+    pub problems: usize,
+    /// Files with at least one.
+    pub files: usize,
+    /// Files checked.
+    pub checked: usize,
+}
+
+async fn check_policies(
+    files: &[PathBuf],
+    component: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let (mut problems, mut failed_files) = (0, 0);
+    for file in files {
+        let mut report = crate::commands::check_policy::check_file(file);
+        if let (Some(component), Some(policy)) = (component, report.policy.clone()) {
+            let component = crate::commands::paths::component(component)?;
+            report.problems.extend(
+                crate::commands::check_policy::settings_problems(&component, policy, data_dir)
+                    .await,
+            );
+        }
+        match (&report.policy, report.problems.is_empty()) {
+            (Some(policy), true) => println!(
+                "{}: ok ({} config keys, {} allowed hosts)",
+                file.display(),
+                policy.config.len(),
+                policy.http.allow.len()
+            ),
+            _ => {
+                for problem in &report.problems {
+                    eprintln!("{problem}");
+                }
+                problems += report.problems.len();
+                failed_files += 1;
+            }
+        }
+    }
+    if failed_files > 0 {
+        return Err(PoliciesInvalid {
+            problems,
+            files: failed_files,
+            checked: files.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+async fn send(args: crate::commands::send::SendArgs) -> anyhow::Result<()> {
+    use crate::commands::send;
+    send::check(&args)?;
+    let key = match &args.idempotency_key {
+        Some(key) => key.clone(),
+        None => {
+            let key = send::fresh_key();
+            // Before any request: if the answer is lost, the key is not.
+            eprintln!("retry with --idempotency-key {key} to get this same transfer");
+            key
+        }
+    };
+    let transfer = send::send(&args, &key).await?;
+    let now_ms = crate::clock::Clock::now_ms(&SystemClock);
+    println!("{}", send::render(&transfer, args.json, now_ms)?);
+    Ok(())
+}
+
 async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::Result<()> {
+    let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
     let sandbox = if args.sandbox {
-        let profile = if args.profile == "thesis" {
-            corridor_sandbox::Profile::Thesis
-        } else {
-            corridor_sandbox::Profile::Zero
-        };
-        let config = corridor_sandbox::SandboxConfig {
-            profile,
-            ..corridor_sandbox::SandboxConfig::default()
-        };
-        Some(corridor_sandbox::Sandbox::start(config).await?)
+        Some(start_sandbox(&args).await?)
     } else {
         None
     };
     let mut sources = Vec::new();
     for component in &args.components {
-        let id = connector_id_of(component)?;
+        let component = crate::commands::paths::component(component)?;
+        let id = connector_id_of(&component)?;
         let mut policy = Policy::load(&policy_dir.join(format!("{id}.toml")))?;
         if let Some(sandbox) = &sandbox {
             policy = policy
@@ -292,22 +332,49 @@ async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::R
                 .with_setting("mpesa_base_url", &sandbox.mpesa_url)
                 .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url));
         }
-        sources.push(crate::server::ConnectorSource {
-            component: component.clone(),
-            policy,
-        });
+        sources.push(crate::server::ConnectorSource { component, policy });
     }
     let mut config = crate::server::HostConfig::new(data_dir, &args.ledger_url);
     config.bind = args.bind;
     config.public_url = args.public_url;
     if let Some(sandbox) = &sandbox {
         config.ledger_url = sandbox.ledger_url.clone();
-        println!("corridor sandbox:\n{}", sandbox.describe());
     }
     let host = crate::server::Host::start(config, sources).await?;
     println!("corridor host: listening on {} (Ctrl-C stops)", host.url);
+    if sandbox.is_some() {
+        println!(
+            "try it: corridor send --host {} --to 0708374149 --amount 10.00",
+            host.url
+        );
+    }
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// Starts the sandboxes for `serve --sandbox` and prints what a newcomer
+/// needs to pay: where each listens, and the sandbox buyer's credentials.
+async fn start_sandbox(args: &ServeArgs) -> anyhow::Result<corridor_sandbox::Sandbox> {
+    let profile = if args.profile == "thesis" {
+        corridor_sandbox::Profile::Thesis
+    } else {
+        corridor_sandbox::Profile::Zero
+    };
+    let config = corridor_sandbox::SandboxConfig {
+        profile,
+        port_base: args.port_base,
+        ..corridor_sandbox::SandboxConfig::default()
+    };
+    let buyer = config.alipay.buyers.first().cloned();
+    let sandbox = corridor_sandbox::Sandbox::start(config).await?;
+    print!("corridor sandbox:\n{}", sandbox.describe());
+    if let Some(buyer) = buyer {
+        println!(
+            "the sandbox payer: login {} payment password {} (POST {}/sandbox/pay)",
+            buyer.login, buyer.pay_password, sandbox.alipay_url
+        );
+    }
+    Ok(sandbox)
 }
 
 async fn run_sandbox(
@@ -383,7 +450,8 @@ async fn load(
 ) -> anyhow::Result<Connector> {
     let policy_path = match policy {
         Some(path) => path.to_path_buf(),
-        None => policy_dir.join(format!("{}.toml", connector_id_of(component)?)),
+        None => crate::commands::paths::policy_dir(policy_dir)?
+            .join(format!("{}.toml", connector_id_of(component)?)),
     };
     if !policy_path.exists() {
         return Err(crate::LoadError::NoPolicy {

@@ -107,11 +107,25 @@ impl Client {
         currency: &str,
         receive_currency: &str,
     ) -> Result<StoredQuote, ClientError> {
+        self.quote_with_key(amount, currency, receive_currency, None)
+            .await
+    }
+
+    /// `POST /v1/quotes` with an `Idempotency-Key`: the same key and request
+    /// give the quote the key made before.
+    pub async fn quote_with_key(
+        &self,
+        amount: &str,
+        currency: &str,
+        receive_currency: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<StoredQuote, ClientError> {
         let body = serde_json::json!({ "amount": amount, "currency": currency, "receive_currency": receive_currency });
-        Ok(self
-            .call(self.json(reqwest::Method::POST, "/v1/quotes", &body))
-            .await?
-            .1)
+        let mut request = self.json(reqwest::Method::POST, "/v1/quotes", &body);
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        Ok(self.call(request).await?.1)
     }
 
     /// `POST /v1/transfers` from a quote, with an idempotency key.
@@ -121,6 +135,7 @@ impl Client {
         recipient: &str,
         idempotency_key: &str,
     ) -> Result<TransferView, ClientError> {
+        tracing::debug!(quote = quote_id, recipient = %crate::redact::msisdn(recipient), "creating a transfer");
         let body = serde_json::json!({ "quote_id": quote_id, "recipient": recipient });
         let request = self
             .json(reqwest::Method::POST, "/v1/transfers", &body)

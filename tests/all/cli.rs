@@ -1,11 +1,16 @@
 //! The command line and policy files on disk.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
+use corridor_host::api::view::TransferView;
 use corridor_host::cli::{Cli, run};
-use corridor_host::{LoadError, Policy};
-use corridor_tests::{plugin_wasm, root};
+use corridor_host::client::ClientError;
+use corridor_host::commands::send::send;
+use corridor_host::{Clock, LoadError, ManualClock, Policy, SystemClock};
+use corridor_tests::{Corridor, Setup, plugin_wasm, root, testbed_wasm};
 
 fn cli(arguments: &[&str]) -> Cli {
     Cli::parse_from(std::iter::once("corridor").chain(arguments.iter().copied()))
@@ -299,4 +304,343 @@ async fn serve_refuses_a_ledger_or_public_url_that_is_not_an_http_url() {
             "{flag} {value}: {error}"
         );
     }
+}
+
+fn send_arguments(host: &str, key: &str) -> corridor_host::commands::send::SendArgs {
+    corridor_host::commands::send::SendArgs {
+        to: "0708374149".into(),
+        amount: "10.00".into(),
+        currency: "USD".into(),
+        host: host.into(),
+        idempotency_key: Some(key.into()),
+        json: false,
+    }
+}
+
+async fn transfers_on(corridor: &Corridor) -> Vec<serde_json::Value> {
+    let listing: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .get(format!("{}/v1/transfers?limit=100", corridor.url))
+        .send()
+        .await
+        .expect("the host answers")
+        .json()
+        .await
+        .expect("json");
+    listing["transfers"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn sending_twice_with_one_idempotency_key_makes_one_transfer() {
+    let corridor = Corridor::start(Setup::default()).await;
+    for _ in 0..2 {
+        run(cli(&[
+            "send",
+            "--to",
+            "0708374149",
+            "--amount",
+            "10.00",
+            "--host",
+            &corridor.url,
+            "--idempotency-key",
+            "order-42",
+        ]))
+        .await
+        .expect("send");
+    }
+    let transfers = transfers_on(&corridor).await;
+    assert_eq!(transfers.len(), 1, "{transfers:#?}");
+    let again = send(&send_arguments(&corridor.url, "order-42"), "order-42")
+        .await
+        .expect("a third send");
+    assert_eq!(Some(again.id.as_str()), transfers[0]["id"].as_str());
+    let other = send(&send_arguments(&corridor.url, "order-43"), "order-43")
+        .await
+        .expect("another key");
+    assert_ne!(other.id, again.id, "another key is another transfer");
+}
+
+#[tokio::test]
+async fn a_send_retried_after_its_quote_lapsed_gets_the_same_transfer() {
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let corridor = Corridor::start(Setup {
+        clock: Arc::new(clock.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let arguments = send_arguments(&corridor.url, "late-retry");
+    let first = send(&arguments, "late-retry").await.expect("send");
+    clock.advance(Duration::from_secs(24 * 60 * 60));
+    let retried = send(&arguments, "late-retry").await.expect("the retry");
+    assert_eq!(retried.id, first.id);
+    assert_eq!(retried.quote_id, first.quote_id);
+    assert_eq!(transfers_on(&corridor).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_quote_key_reused_with_another_body_is_refused_and_the_same_body_replays() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let client = &corridor.client;
+    let first = client
+        .quote_with_key("10.00", "USD", "KES", Some("q-key"))
+        .await
+        .expect("a quote");
+    let replay = client
+        .quote_with_key("10.00", "USD", "KES", Some("q-key"))
+        .await
+        .expect("the same quote");
+    assert_eq!(replay.id, first.id);
+    assert_eq!(replay.receive, first.receive);
+    let error = client
+        .quote_with_key("11.00", "USD", "KES", Some("q-key"))
+        .await
+        .expect_err("another body");
+    assert!(
+        matches!(&error, ClientError::Refused { status: 409, code, .. } if code == "idempotency-key-reused"),
+        "{error}"
+    );
+    let unkeyed = client.quote("10.00", "USD", "KES").await.expect("a quote");
+    assert_ne!(unkeyed.id, first.id, "no key, a new quote");
+}
+
+#[tokio::test]
+async fn send_json_prints_the_full_record_and_the_summary_masks_the_recipient() {
+    use corridor_host::commands::send::render;
+    let corridor = Corridor::start(Setup::default()).await;
+    let transfer = send(&send_arguments(&corridor.url, "json-1"), "json-1")
+        .await
+        .expect("send");
+    let now_ms = SystemClock.now_ms();
+    let json = render(&transfer, true, now_ms).expect("json");
+    let record: TransferView = serde_json::from_str(&json).expect("the full record");
+    assert_eq!(record.id, transfer.id);
+    assert_eq!(record.pay_out.msisdn, "254708374149");
+    assert_eq!(record.pay_in.payment_url, transfer.pay_in.payment_url);
+    let summary = render(&transfer, false, now_ms).expect("summary");
+    let url = transfer.pay_in.payment_url.clone().expect("a payment URL");
+    for expected in [
+        transfer.id.as_str(),
+        "awaiting-pay-in",
+        "2547******49 receives 1000.00 KES",
+        "the payer pays 10.00 USD",
+        url.as_str(),
+        "pay within ",
+        "UTC)",
+    ] {
+        assert!(summary.contains(expected), "{expected:?} in {summary}");
+    }
+    // The signed order names the recipient for the payer; nothing else does.
+    assert!(
+        !summary.replace(&url, "").contains("254708374149"),
+        "{summary}"
+    );
+}
+
+fn testbed_policy_file(folder: &Path, behaviour: &str) -> String {
+    let file = folder.join("testbed.toml");
+    std::fs::write(
+        &file,
+        format!("id = \"testbed\"\n[config]\nbehaviour = \"{behaviour}\"\n"),
+    )
+    .expect("write");
+    file.to_str().expect("utf-8").to_string()
+}
+
+#[tokio::test]
+async fn invoke_fails_when_the_call_fails_or_answers_a_failure() {
+    use corridor_host::commands::invoke::InvokeFailed;
+    let data = tempfile::tempdir().expect("temp dir");
+    let input = r#"{"send": {"amount_minor": 1000, "currency": "USD"}, "receive_currency": "KES"}"#;
+    let wasm = testbed_wasm();
+    for (behaviour, expected) in [("panic", "trap"), ("imports", "failure config")] {
+        let policy = testbed_policy_file(data.path(), behaviour);
+        let error = run(cli(&[
+            "--data-dir",
+            data.path().to_str().expect("utf-8"),
+            "invoke",
+            wasm.to_str().expect("utf-8"),
+            "quote",
+            "--input",
+            input,
+            "--policy",
+            &policy,
+        ]))
+        .await
+        .expect_err("a failed call is a failed command");
+        let error = error.downcast::<InvokeFailed>().expect("an invoke failure");
+        let message = error.to_string();
+        assert!(message.contains(expected), "{behaviour}: {message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+    let policy = testbed_policy_file(data.path(), "echo");
+    run(cli(&[
+        "--data-dir",
+        data.path().to_str().expect("utf-8"),
+        "invoke",
+        wasm.to_str().expect("utf-8"),
+        "quote",
+        "--input",
+        input,
+        "--policy",
+        &policy,
+    ]))
+    .await
+    .expect("a call that succeeds is a command that succeeds");
+}
+
+#[tokio::test]
+async fn check_policy_lists_every_problem_of_every_file() {
+    use corridor_host::commands::check_policy::check_file;
+    let folder = tempfile::tempdir().expect("temp dir");
+    let first = folder.path().join("first.toml");
+    std::fs::write(
+        &first,
+        "id = \"first\"\n[limits]\ndeadline_ms = 0\nmemry_bytes = 5\n[http]\n\
+         allow = [\"http://ok.example\", \"https://a.*.b\", \"ftp://x\"]\n",
+    )
+    .expect("write");
+    let second = folder.path().join("second.toml");
+    std::fs::write(
+        &second,
+        "id = \"second\"\n[storage]\nmax_keys = \"many\"\n[secrets]\ntoken = { env = \"CORRIDOR_TEST_UNSET_VARIABLE\" }\n",
+    )
+    .expect("write");
+    let good = folder.path().join("good.toml");
+    std::fs::write(&good, "id = \"good\"\n").expect("write");
+    let report = check_file(&first);
+    let keys = [
+        "limits.memry_bytes",
+        "limits.deadline_ms",
+        "http.allow[1]",
+        "http.allow[2]",
+    ];
+    for key in keys {
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|problem| problem.contains(&format!("first.toml: {key}: "))),
+            "{key} in {:#?}",
+            report.problems
+        );
+    }
+    assert_eq!(report.problems.len(), keys.len(), "{:#?}", report.problems);
+    let report = check_file(&second);
+    assert_eq!(report.problems.len(), 2, "{:#?}", report.problems);
+    assert!(check_file(&good).problems.is_empty());
+    let paths = [&first, &second, &good].map(|path| path.to_str().expect("utf-8").to_string());
+    let error = run(cli(&["check-policy", &paths[0], &paths[1], &paths[2]]))
+        .await
+        .expect_err("two files have problems");
+    let error = error
+        .downcast::<corridor_host::cli::PoliciesInvalid>()
+        .expect("a policy report");
+    assert_eq!((error.problems, error.files, error.checked), (6, 2, 3));
+}
+
+#[tokio::test]
+async fn check_policy_with_a_component_names_the_settings_the_policy_lacks() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    // Only the compile cache goes there: shared, so the component compiles once.
+    let data = root().join("target/corridor-test-check-policy");
+    let file = folder.path().join("alipay-mpesa.toml");
+    std::fs::write(
+        &file,
+        "id = \"alipay-mpesa\"\n[config]\nalipay_partner = \"2088101122136241\"\n",
+    )
+    .expect("write");
+    let policy = Policy::load(&file).expect("a valid, if incomplete, policy");
+    let problems =
+        corridor_host::commands::check_policy::settings_problems(&plugin_wasm(), policy, &data)
+            .await;
+    for missing in ["mpesa_base_url", "fx_rates_url", "mpesa_initiator_password"] {
+        assert!(
+            problems.iter().any(|problem| problem.contains(missing)),
+            "{missing} in {problems:#?}"
+        );
+    }
+    assert!(
+        !problems
+            .iter()
+            .any(|problem| problem.contains("\"alipay_partner\""))
+    );
+    let error = run(cli(&[
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "check-policy",
+        file.to_str().expect("utf-8"),
+        "--component",
+        plugin_wasm().to_str().expect("utf-8"),
+    ]))
+    .await
+    .expect_err("settings are missing");
+    assert!(
+        error.to_string().contains("problem(s) in 1 of 1"),
+        "{error}"
+    );
+    let shipped = root().join("policies/alipay-mpesa.toml");
+    run(cli(&[
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "check-policy",
+        shipped.to_str().expect("utf-8"),
+        "--component",
+        plugin_wasm().to_str().expect("utf-8"),
+    ]))
+    .await
+    .expect("the shipped policy grants everything");
+}
+
+/// A log sink the test can read.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn log_format_json_prints_one_json_object_per_line() {
+    use corridor_host::logging::{LogFormat, filter_text, subscriber};
+    let parsed = Cli::try_parse_from(["corridor", "--log-format", "json", "describe", "x.wasm"])
+        .expect("parses");
+    assert_eq!(parsed.log_format, LogFormat::Json);
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = subscriber(
+        filter_text(&parsed.log, Some("info".into())),
+        parsed.log_format,
+        true,
+        move || sink.clone(),
+    )
+    .expect("a subscriber");
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(recipient = %corridor_host::redact::msisdn("254708374149"), "transfer created");
+        tracing::warn!(attempt = 2, "retrying");
+        tracing::debug!("filtered out");
+    });
+    let bytes = captured.0.lock().expect("lock").clone();
+    let text = String::from_utf8(bytes).expect("utf-8");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(lines[0]["fields"]["message"], "transfer created");
+    assert_eq!(lines[0]["fields"]["recipient"], "2547******49");
+    assert_eq!(lines[1]["fields"]["attempt"], 2);
+    assert!(!text.contains('\u{1b}'), "no colour codes in JSON: {text}");
 }

@@ -143,12 +143,34 @@ impl QuoteBody {
     }
 }
 
-async fn create_quote(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
-    let body: QuoteBody = parse_body(&body)?;
+/// Honours `Idempotency-Key` as `POST /v1/transfers` does, so a client that
+/// retries (`corridor send` after a lost answer) gets the quote it was given,
+/// and with it the same transfer, instead of a second one.
+async fn create_quote(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|value| input::idempotency_key(value.to_str().unwrap_or_default()))
+        .transpose()?;
+    let (body, idempotency): (QuoteBody, _) = match key {
+        None => (parse_body(&body)?, None),
+        Some(key) => {
+            let (body, fingerprint) = parse_body_and_fingerprint(&body)?;
+            (body, Some((key, fingerprint)))
+        }
+    };
     let request = body.request()?;
     let connector = connector_of(&state.engine, body.connector)?;
-    let quote = state.engine.quote(&connector, request).await?;
-    Ok((StatusCode::CREATED, axum::Json(quote)).into_response())
+    let (quote, created) = state.engine.quote(&connector, request, idempotency).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(quote)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -198,7 +220,12 @@ async fn create_transfer(
                     .unwrap_or_else(|| "KES".into()),
             };
             let connector = connector_of(&state.engine, parsed.connector.clone())?;
-            state.engine.quote(&connector, quote.request()?).await?.id
+            state
+                .engine
+                .quote(&connector, quote.request()?, None)
+                .await?
+                .0
+                .id
         }
         _ => {
             return Err(ApiError::bad_request(

@@ -3,46 +3,35 @@
 use super::*;
 
 impl Engine {
-    /// Prices a transfer, checks the price, and stores the quote.
+    /// Prices a transfer, checks the price, and stores the quote. Under an
+    /// `Idempotency-Key` (`(key, request_sha256)`) the same request answers
+    /// with the quote the key made, even after it lapsed, and the connector is
+    /// not asked again; another request under that key is a conflict. Returns
+    /// the quote and whether it is new.
     pub async fn quote(
         &self,
         connector_id: &str,
         request: QuoteRequest,
-    ) -> Result<StoredQuote, EngineError> {
+        idempotency: Option<(String, String)>,
+    ) -> Result<(StoredQuote, bool), EngineError> {
+        let replay = |(earlier, earlier_sha): (StoredQuote, String)| match &idempotency {
+            Some((_, sha)) if *sha == earlier_sha => Ok((earlier, false)),
+            _ => Err(EngineError::IdempotencyConflict(
+                idempotency.clone().map(|(key, _)| key).unwrap_or_default(),
+            )),
+        };
+        if let Some((key, _)) = &idempotency {
+            let lookup = key.clone();
+            let found = self
+                .db(move |store| store.quote_by_idempotency_key(&lookup))
+                .await?;
+            if let Some(earlier) = found {
+                return replay(earlier);
+            }
+        }
         let connector = self.connector(connector_id)?;
         let descriptor = connector.descriptor();
-        if !descriptor.send_currencies.contains(&request.send.currency) {
-            return Err(EngineError::UnsupportedCurrency(format!(
-                "{connector_id} sends {}, not {}",
-                descriptor.send_currencies.join(", "),
-                request.send.currency
-            )));
-        }
-        if !descriptor
-            .pay_out_currencies
-            .contains(&request.receive_currency)
-        {
-            return Err(EngineError::UnsupportedCurrency(format!(
-                "{connector_id} pays out {}, not {}",
-                descriptor.pay_out_currencies.join(", "),
-                request.receive_currency
-            )));
-        }
-        if let Some(limit) = descriptor
-            .limits
-            .iter()
-            .find(|limit| limit.min.currency == request.send.currency)
-            && (request.send.amount_minor < limit.min.amount_minor
-                || request.send.amount_minor > limit.max.amount_minor)
-        {
-            return Err(EngineError::AmountOutOfRange(format!(
-                "{} minor units of {} is outside {}..={}",
-                request.send.amount_minor,
-                request.send.currency,
-                limit.min.amount_minor,
-                limit.max.amount_minor
-            )));
-        }
+        admissible(connector_id, descriptor, &request)?;
         let unpack = |output| match output {
             CallOutput::Quote(answer) => Some(answer),
             _ => None,
@@ -71,8 +60,21 @@ impl Engine {
             created_at_ms: now_ms,
         };
         let record = stored.clone();
-        self.db(move |store| store.insert_quote(&record)).await?;
-        Ok(stored)
+        let key = idempotency.clone();
+        let insertion = self
+            .db(move |store| {
+                let key = key.as_ref().map(|(key, sha)| (key.as_str(), sha.as_str()));
+                store.insert_quote(&record, key)
+            })
+            .await?;
+        match insertion {
+            self::store::QuoteInsertion::Inserted => Ok((stored, true)),
+            // Another request with the same key won the race.
+            self::store::QuoteInsertion::Existing {
+                quote,
+                request_sha256,
+            } => replay((*quote, request_sha256)),
+        }
     }
 
     /// Creates a transfer from a quote (once per quote, once per idempotency
@@ -214,4 +216,45 @@ pub(super) fn new_transfer(
         updated_at_ms: now_ms,
         quote: quote.clone(),
     }
+}
+
+/// What the connector declares it handles, checked before it is asked.
+fn admissible(
+    connector_id: &str,
+    descriptor: &crate::wit::Descriptor,
+    request: &QuoteRequest,
+) -> Result<(), EngineError> {
+    if !descriptor.send_currencies.contains(&request.send.currency) {
+        return Err(EngineError::UnsupportedCurrency(format!(
+            "{connector_id} sends {}, not {}",
+            descriptor.send_currencies.join(", "),
+            request.send.currency
+        )));
+    }
+    if !descriptor
+        .pay_out_currencies
+        .contains(&request.receive_currency)
+    {
+        return Err(EngineError::UnsupportedCurrency(format!(
+            "{connector_id} pays out {}, not {}",
+            descriptor.pay_out_currencies.join(", "),
+            request.receive_currency
+        )));
+    }
+    if let Some(limit) = descriptor
+        .limits
+        .iter()
+        .find(|limit| limit.min.currency == request.send.currency)
+        && (request.send.amount_minor < limit.min.amount_minor
+            || request.send.amount_minor > limit.max.amount_minor)
+    {
+        return Err(EngineError::AmountOutOfRange(format!(
+            "{} minor units of {} is outside {}..={}",
+            request.send.amount_minor,
+            request.send.currency,
+            limit.min.amount_minor,
+            limit.max.amount_minor
+        )));
+    }
+    Ok(())
 }

@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS quotes (
     id            TEXT    NOT NULL PRIMARY KEY,
     body          TEXT    NOT NULL,
     expires_at_ms INTEGER NOT NULL,
-    used_by       TEXT
+    used_by       TEXT,
+    idempotency_key TEXT,
+    request_sha256  TEXT
 );
 CREATE TABLE IF NOT EXISTS transfers (
     id                TEXT    NOT NULL PRIMARY KEY,
@@ -70,6 +72,21 @@ pub enum Creation {
     QuoteNotFound,
     /// The quote already made another transfer.
     QuoteUsed(String),
+}
+
+/// What storing a quote came to.
+#[derive(Debug)]
+pub enum QuoteInsertion {
+    /// The quote is stored.
+    Inserted,
+    /// The idempotency key priced a quote before: that quote, and the hash of
+    /// the request that made it.
+    Existing {
+        /// The earlier quote.
+        quote: Box<StoredQuote>,
+        /// The SHA-256 of its request.
+        request_sha256: String,
+    },
 }
 
 /// The engine's store.
@@ -125,6 +142,41 @@ fn append_event(
     Ok(())
 }
 
+/// Databases made before quotes took an `Idempotency-Key` lack its columns:
+/// add them, so an existing database opens. SQLite cannot add a UNIQUE
+/// column, hence the separate index (NULLs, quotes without a key, never clash).
+fn add_quote_idempotency(connection: &Connection) -> Result<(), StoreError> {
+    let mut statement = connection.prepare("SELECT name FROM pragma_table_info('quotes')")?;
+    let columns = statement
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for column in ["idempotency_key", "request_sha256"] {
+        if !columns.iter().any(|name| name == column) {
+            connection.execute_batch(&format!("ALTER TABLE quotes ADD COLUMN {column} TEXT"))?;
+        }
+    }
+    connection.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS quotes_idempotency_key ON quotes (idempotency_key)",
+    )?;
+    Ok(())
+}
+
+fn quote_by_key(
+    connection: &Connection,
+    key: &str,
+) -> Result<Option<(StoredQuote, String)>, StoreError> {
+    let found: Option<(String, String)> = connection
+        .query_row(
+            "SELECT body, request_sha256 FROM quotes WHERE idempotency_key = ?1",
+            params![key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    found
+        .map(|(body, sha)| Ok((serde_json::from_str(&body).map_err(json_error)?, sha)))
+        .transpose()
+}
+
 impl TransferStore {
     /// Opens (creating if needed) the tables in the database at `path`.
     pub fn open(path: &Path) -> Result<TransferStore, StoreError> {
@@ -145,6 +197,7 @@ impl TransferStore {
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(SCHEMA)?;
+        add_quote_idempotency(&connection)?;
         Ok(TransferStore {
             connection: Mutex::new(connection),
         })
@@ -158,14 +211,45 @@ impl TransferStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Stores a quote.
-    pub fn insert_quote(&self, quote: &StoredQuote) -> Result<(), StoreError> {
+    /// Stores a quote, once per idempotency key `(key, request_sha256)`: a
+    /// key that priced a quote before answers with that quote instead.
+    pub fn insert_quote(
+        &self,
+        quote: &StoredQuote,
+        idempotency: Option<(&str, &str)>,
+    ) -> Result<QuoteInsertion, StoreError> {
         let body = serde_json::to_string(quote).map_err(json_error)?;
-        self.lock().execute(
-            "INSERT INTO quotes (id, body, expires_at_ms) VALUES (?1, ?2, ?3)",
-            params![quote.id, body, millis_column(quote.expires_at_ms)],
+        let mut connection = self.lock();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some((key, _)) = idempotency
+            && let Some((earlier, request_sha256)) = quote_by_key(&transaction, key)?
+        {
+            return Ok(QuoteInsertion::Existing {
+                quote: Box::new(earlier),
+                request_sha256,
+            });
+        }
+        transaction.execute(
+            "INSERT INTO quotes (id, body, expires_at_ms, idempotency_key, request_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                quote.id,
+                body,
+                millis_column(quote.expires_at_ms),
+                idempotency.map(|(key, _)| key),
+                idempotency.map(|(_, sha)| sha),
+            ],
         )?;
-        Ok(())
+        transaction.commit()?;
+        Ok(QuoteInsertion::Inserted)
+    }
+
+    /// The quote priced under an idempotency key, and its request's SHA-256.
+    pub fn quote_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(StoredQuote, String)>, StoreError> {
+        quote_by_key(&self.lock(), key)
     }
 
     /// A quote by id.
@@ -404,5 +488,30 @@ impl TransferStore {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_quote_keys_opens_and_takes_them() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("corridor.db");
+        Connection::open(&path)
+            .expect("open")
+            .execute_batch(
+                "CREATE TABLE quotes (id TEXT NOT NULL PRIMARY KEY, body TEXT NOT NULL,
+                                      expires_at_ms INTEGER NOT NULL, used_by TEXT);",
+            )
+            .expect("the old schema");
+        let store = TransferStore::open(&path).expect("an old database opens");
+        let found = store
+            .quote_by_idempotency_key("k")
+            .expect("the column exists");
+        assert!(found.is_none());
+        drop(store);
+        TransferStore::open(&path).expect("and opens again");
     }
 }
