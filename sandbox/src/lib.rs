@@ -157,7 +157,9 @@ impl Sandbox {
                 .await
                 .map_err(|error| anyhow::anyhow!("cannot listen on {ip}:{port}: {error}"))?;
             let address = listener.local_addr()?;
-            tasks.push(tokio::spawn(corridor_serve::serve(listener, router, limits)?));
+            tasks.push(tokio::spawn(corridor_serve::serve(
+                listener, router, limits,
+            )?));
             Ok(format!("http://{address}"))
         };
         let alipay_url = serve(alipay::router(world.clone()), 0).await?;

@@ -7,6 +7,7 @@ mod callbacks;
 mod capabilities;
 mod cli;
 mod limits;
+mod listeners;
 mod recovery;
 mod sandbox_alipay;
 mod sandbox_faults;
