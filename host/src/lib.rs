@@ -27,6 +27,7 @@ pub mod server;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use corridor_serve::ServeLimits;
 pub use policy::{Policy, PolicyError};
 pub use runtime::bindings::corridor::connector::types as wit;
 pub use runtime::{

@@ -2,8 +2,9 @@
 //! transfer engine and its scheduler, and the HTTP API on one loopback port.
 //!
 //! Dropping a [`Host`] (or [`Host::kill`]) stops its scheduler, every step in
-//! flight and its listener at once, and refuses any request still arriving on
-//! an open connection, as a killed process would. Nothing is flushed, because
+//! flight, its listener and every connection it accepted at once, and refuses
+//! any request still arriving on a connection not yet closed, as a killed
+//! process would. Nothing is flushed, because
 //! nothing needs to be: every step's intent is on disk before it acts.
 
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use corridor_serve::ServeLimits;
 
 use crate::engine::store::TransferStore;
 use crate::engine::{Engine, EngineConfig};
@@ -32,6 +34,10 @@ pub struct HostConfig {
     pub engine: EngineConfig,
     /// The wasmtime pool.
     pub runtime: RuntimeConfig,
+    /// Deadlines and the connection cap of the API's listener (see
+    /// [`ServeLimits`] for each default): without them a slow or idle client
+    /// holds a connection for ever, and enough of them starve `/health`.
+    pub listener: ServeLimits,
 }
 
 impl HostConfig {
@@ -47,6 +53,7 @@ impl HostConfig {
                 cache_dir: Some(data_dir.join("cache")),
                 ..RuntimeConfig::default()
             },
+            listener: ServeLimits::default(),
         }
     }
 }
@@ -104,6 +111,10 @@ impl Host {
             "bind: the host serves loopback only, not {}",
             config.bind
         );
+        config
+            .listener
+            .check()
+            .context("listener: a limit cannot work")?;
         check_url("ledger_url", &config.ledger_url)?;
         if let Some(public_url) = &config.public_url {
             check_url("public_url", public_url)?;
@@ -133,12 +144,7 @@ impl Host {
             engine.add_connector(connector);
         }
         let router = crate::api::router(engine.clone());
-        let server = tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(error) = axum::serve(listener, service).await {
-                tracing::error!(%error, "the API server stopped");
-            }
-        });
+        let server = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
         let scheduler = tokio::spawn(engine.clone().run());
         tracing::info!(%url, connectors = ?engine.connector_ids(), "host started");
         Ok(Host {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use corridor_serve::ServeLimits;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultPlan;
@@ -46,6 +47,8 @@ pub struct SandboxConfig {
     pub fx: FxConfig,
     /// Faults active from the start.
     pub faults: FaultPlan,
+    /// Deadlines and the connection cap of every service's listener.
+    pub listener: ListenerConfig,
 }
 
 impl Default for SandboxConfig {
@@ -61,6 +64,7 @@ impl Default for SandboxConfig {
             ledger: LedgerConfig::default(),
             fx: FxConfig::default(),
             faults: FaultPlan::default(),
+            listener: ListenerConfig::default(),
         }
     }
 }
@@ -79,6 +83,51 @@ impl SandboxConfig {
             Profile::Thesis => thesis_ms,
             Profile::Zero => 0,
         }))
+    }
+}
+
+/// `[listener]`: what each service allows a client, as real providers'
+/// front ends do; a connector that holds connections open finds out here.
+/// Each service has its own cap. The defaults are [`ServeLimits`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenerConfig {
+    /// From the first byte of a request head to its end; default 10 000 ms.
+    pub header_read_timeout_ms: u64,
+    /// With no request in flight; default 60 000 ms.
+    pub idle_timeout_ms: u64,
+    /// From a complete head to the end of its body; default 30 000 ms.
+    pub body_read_timeout_ms: u64,
+    /// Connections open at once, per service; default 512.
+    pub max_connections: usize,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        ListenerConfig::from(ServeLimits::default())
+    }
+}
+
+impl From<ServeLimits> for ListenerConfig {
+    fn from(limits: ServeLimits) -> Self {
+        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        ListenerConfig {
+            header_read_timeout_ms: millis(limits.header_read_timeout),
+            idle_timeout_ms: millis(limits.idle_timeout),
+            body_read_timeout_ms: millis(limits.body_read_timeout),
+            max_connections: limits.max_connections,
+        }
+    }
+}
+
+impl From<ListenerConfig> for ServeLimits {
+    fn from(config: ListenerConfig) -> Self {
+        ServeLimits {
+            header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+            body_read_timeout: Duration::from_millis(config.body_read_timeout_ms),
+            max_connections: config.max_connections,
+        }
     }
 }
 

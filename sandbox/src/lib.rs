@@ -33,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 
-pub use config::{Profile, SandboxConfig};
+pub use config::{ListenerConfig, Profile, SandboxConfig};
 use faults::{Faults, InjectedError};
 use journal::{Direction, Journal};
 
@@ -140,6 +140,10 @@ impl Sandbox {
                 .build()?,
             config,
         });
+        let limits = corridor_serve::ServeLimits::from(world.config.listener);
+        limits
+            .check()
+            .map_err(|error| anyhow::anyhow!("listener: {error}"))?;
         let mut tasks = Vec::new();
         let port_base = world.config.port_base;
         let mut serve = async |router: Router, offset: u16| -> anyhow::Result<String> {
@@ -153,11 +157,9 @@ impl Sandbox {
                 .await
                 .map_err(|error| anyhow::anyhow!("cannot listen on {ip}:{port}: {error}"))?;
             let address = listener.local_addr()?;
-            tasks.push(tokio::spawn(async move {
-                if let Err(error) = axum::serve(listener, router).await {
-                    tracing::error!(%error, "sandbox server stopped");
-                }
-            }));
+            tasks.push(tokio::spawn(corridor_serve::serve(
+                listener, router, limits,
+            )?));
             Ok(format!("http://{address}"))
         };
         let alipay_url = serve(alipay::router(world.clone()), 0).await?;

@@ -8,6 +8,7 @@ mod capabilities;
 mod cli;
 mod forgeries;
 mod limits;
+mod listeners;
 mod recovery;
 mod sandbox_alipay;
 mod sandbox_faults;
