@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use corridor_host::SqliteStore;
+use corridor_host::store::StoreKey;
+use corridor_host::{KvStore, SqliteStore, StoreError};
 use corridor_tests::{runtime_config, runtime_with, testbed};
 
 use crate::quote_value;
@@ -40,4 +41,69 @@ async fn compare_and_swap_is_atomic_under_concurrent_invocations() {
     // Every increment won exactly once: the values are 1..=racers, no repeats.
     assert_eq!(seen, (1..=racers).collect::<Vec<i64>>());
     assert_eq!(quote_value(&connector).await.expect("runs"), Ok(racers + 1));
+}
+
+/// The database file and its WAL and shared-memory files, as bytes: whatever
+/// a copy of the data directory would hold.
+fn raw_database(database: &std::path::Path) -> Vec<u8> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::read(format!("{}{suffix}", database.display())).ok())
+        .flatten()
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+/// The testbed that stores its secret under `token`.
+async fn remember_secret(store: Arc<SqliteStore>) {
+    let runtime = runtime_with(runtime_config(), store);
+    let connector = runtime
+        .load(
+            &corridor_tests::testbed_wasm(),
+            corridor_tests::policy("testbed", "[config]\nbehaviour = \"remember\"\n[secrets]\nsecret = { env = \"TESTBED_SECRET\" }\n"),
+        )
+        .await
+        .expect("loads");
+    let stored_bytes = "hunter2-secret".len() as i64;
+    assert_eq!(quote_value(&connector).await.expect("runs"), Ok(stored_bytes));
+}
+
+#[tokio::test]
+async fn a_value_a_connector_stores_is_ciphertext_in_the_database_file() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let database = folder.path().join("corridor.db");
+    let store = Arc::new(SqliteStore::open(&database).expect("open"));
+    remember_secret(store.clone()).await;
+    assert_eq!(
+        store.get("testbed", "token").expect("the host reads it back"),
+        Some(b"hunter2-secret".to_vec())
+    );
+    let raw = raw_database(&database);
+    assert!(contains(&raw, b"token"), "keys stay readable for operators");
+    assert!(
+        !contains(&raw, b"hunter2-secret"),
+        "the stored value is in plain text on disk"
+    );
+    assert!(
+        folder.path().join("store.key").exists(),
+        "the key was created beside the database"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_store_key_fails_reads_with_a_typed_error() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let database = folder.path().join("corridor.db");
+    let store = SqliteStore::open_with_key(&database, &StoreKey::generate()).expect("open");
+    remember_secret(Arc::new(store)).await;
+    let other = SqliteStore::open_with_key(&database, &StoreKey::generate()).expect("open");
+    match other.get("testbed", "token") {
+        Err(StoreError::Unsealable { namespace, key }) => {
+            assert_eq!((namespace.as_str(), key.as_str()), ("testbed", "token"));
+        }
+        other => panic!("expected a value that cannot be decrypted, got {other:?}"),
+    }
 }

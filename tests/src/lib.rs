@@ -33,6 +33,7 @@ pub fn runtime_config() -> RuntimeConfig {
     RuntimeConfig {
         max_instances: 16,
         max_memory_bytes: 64 << 20,
+        memory_budget_bytes: 2 << 30,
         epoch_tick: Duration::from_millis(10),
         pool_wait: Duration::from_secs(10),
         cache_dir: Some(root().join("target/corridor-test-cache")),

@@ -18,6 +18,7 @@
 //! | `flood`     | prints 1 MiB to stdout                                        |
 //! | `grow`      | grows its memory by 20 MiB, holds it for 500 ms, returns the MiB grown |
 //! | `leak-secret`| prints the `secret` key's value to stdout and stderr, then sends to it as a URL host |
+//! | `fail-secret`| fails with the `secret` key's value in its message          |
 //! | `remember`  | stores the `secret` key's value under `token`                 |
 
 #[cfg(target_arch = "wasm32")]
@@ -186,6 +187,10 @@ mod component {
             }
             "grow" => grow(),
             "leak-secret" => leak_secret(),
+            "fail-secret" => {
+                let secret = config::get("secret").unwrap_or_default();
+                Err(failure("leak", format!("the secret is {secret}")))
+            }
             "remember" => {
                 let secret = config::get("secret").unwrap_or_default();
                 storage::set("token", secret.as_bytes())
