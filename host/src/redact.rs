@@ -40,7 +40,9 @@ impl Scrubber {
                     .lines()
                     .map(str::trim)
                     // PEM armour (`-----BEGIN …`) is the same in every key.
-                    .filter(|line| line.len() >= MIN_SECRET_LINE_BYTES && !line.starts_with("-----"))
+                    .filter(|line| {
+                        line.len() >= MIN_SECRET_LINE_BYTES && !line.starts_with("-----")
+                    })
                     .map(str::to_string),
             );
         }
@@ -130,6 +132,9 @@ mod tests {
             "line [redacted] end"
         );
         assert_eq!(scrubber.scrub("-----END KEY-----"), "-----END KEY-----");
-        assert_eq!(Scrubber::new([""]).scrub("nothing to hide"), "nothing to hide");
+        assert_eq!(
+            Scrubber::new([""]).scrub("nothing to hide"),
+            "nothing to hide"
+        );
     }
 }

@@ -115,7 +115,10 @@ impl CapturedLog {
     }
 
     fn text(&self) -> String {
-        let bytes = self.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let bytes = self
+            .text
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         String::from_utf8_lossy(&bytes).into_owned()
     }
 }
@@ -158,7 +161,10 @@ async fn a_secret_printed_or_used_as_a_url_host_reaches_neither_the_log_nor_the_
         other => panic!("expected a policy denial, got {other:?}"),
     }
     for shown in [error.to_string(), format!("{error:?}")] {
-        assert!(!shown.contains("hunter2"), "the error leaks the secret: {shown}");
+        assert!(
+            !shown.contains("hunter2"),
+            "the error leaks the secret: {shown}"
+        );
     }
     let logged = log.text();
     assert!(
@@ -169,7 +175,10 @@ async fn a_secret_printed_or_used_as_a_url_host_reaches_neither_the_log_nor_the_
         logged.contains("the secret is still [redacted]"),
         "stderr was logged too: {logged}"
     );
-    assert!(!logged.contains("hunter2"), "the log leaks the secret: {logged}");
+    assert!(
+        !logged.contains("hunter2"),
+        "the log leaks the secret: {logged}"
+    );
 }
 
 #[tokio::test]

@@ -96,7 +96,10 @@ async fn a_panic_is_a_trap() {
     assert_host_still_serves(&runtime, &connector).await;
 }
 
-#[tokio::test]
+// Two workers: on one thread the spinning guest would yield only to the run
+// queue, and the timers this test waits on would fire late (tokio polls its
+// timer driver every 61 task polls, about every 610 ms at one yield a tick).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_finds_no_free_slot_fails_with_pool_exhausted() {
     let config = RuntimeConfig {
         max_instances: 2,
@@ -188,7 +191,10 @@ async fn hostile_connectors_growing_at_once_never_push_the_host_past_its_memory_
         }
     }
     assert_eq!(grown + refused, 8);
-    assert!(refused > 0, "eight calls of 20 MiB cannot all fit in 64 MiB");
+    assert!(
+        refused > 0,
+        "eight calls of 20 MiB cannot all fit in 64 MiB"
+    );
     let memory = runtime.memory();
     assert_eq!(memory.budget_bytes, 64 << 20);
     assert!(
@@ -209,14 +215,11 @@ async fn a_pool_slot_larger_than_the_memory_budget_is_refused_at_start() {
         ..runtime_config()
     };
     let store = Arc::new(SqliteStore::in_memory().expect("store"));
-    let error = match corridor_host::Runtime::new(
-        config,
-        store,
-        Arc::new(corridor_host::SystemClock),
-    ) {
-        Ok(_) => panic!("a budget smaller than one slot must be refused"),
-        Err(error) => error,
-    };
+    let error =
+        match corridor_host::Runtime::new(config, store, Arc::new(corridor_host::SystemClock)) {
+            Ok(_) => panic!("a budget smaller than one slot must be refused"),
+            Err(error) => error,
+        };
     assert!(
         matches!(
             error.downcast_ref::<RuntimeConfigError>(),

@@ -54,7 +54,9 @@ fn raw_database(database: &std::path::Path) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// The testbed that stores its secret under `token`.
@@ -68,7 +70,10 @@ async fn remember_secret(store: Arc<SqliteStore>) {
         .await
         .expect("loads");
     let stored_bytes = "hunter2-secret".len() as i64;
-    assert_eq!(quote_value(&connector).await.expect("runs"), Ok(stored_bytes));
+    assert_eq!(
+        quote_value(&connector).await.expect("runs"),
+        Ok(stored_bytes)
+    );
 }
 
 #[tokio::test]
@@ -78,7 +83,9 @@ async fn a_value_a_connector_stores_is_ciphertext_in_the_database_file() {
     let store = Arc::new(SqliteStore::open(&database).expect("open"));
     remember_secret(store.clone()).await;
     assert_eq!(
-        store.get("testbed", "token").expect("the host reads it back"),
+        store
+            .get("testbed", "token")
+            .expect("the host reads it back"),
         Some(b"hunter2-secret".to_vec())
     );
     let raw = raw_database(&database);

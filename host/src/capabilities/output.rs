@@ -3,13 +3,19 @@
 //! A guest that floods its output never fails a write (that would turn noise
 //! into a trap); it only loses what is past the cap. What is kept is scrubbed
 //! of the connector's secrets before anyone reads it.
+//!
+//! The buffer is the guest's WASIp2 stream itself, not an `AsyncWrite` behind
+//! wasmtime-wasi's worker adapter: that adapter logs every write's raw bytes
+//! at debug level, before any scrubbing could happen.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 use crate::redact::Scrubber;
 
@@ -78,9 +84,47 @@ impl IsTerminal for CappedOutput {
     }
 }
 
+/// What the stream tells the guest it may write at once: any amount is
+/// accepted (past the cap it is counted and dropped), so this only sets the
+/// guest's chunk size.
+const WRITE_PERMIT_BYTES: usize = 64 << 10;
+
 impl StdoutStream for CappedOutput {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
         Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+impl Pollable for CappedOutput {
+    // `Pollable` is an `async_trait`; this is its desugared form. A write
+    // never waits, so the stream is always ready.
+    fn ready<'life0, 'async_trait>(
+        &'life0 mut self,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl OutputStream for CappedOutput {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(WRITE_PERMIT_BYTES)
     }
 }
 

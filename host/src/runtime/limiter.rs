@@ -48,13 +48,13 @@ impl MemoryBudget {
 
     /// Charges `bytes` if they fit under the limit; otherwise charges nothing.
     fn try_charge(&self, bytes: u64) -> bool {
-        let charged = self
-            .in_use_bytes
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |in_use| {
-                in_use
-                    .checked_add(bytes)
-                    .filter(|total| *total <= self.limit_bytes)
-            });
+        let charged =
+            self.in_use_bytes
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |in_use| {
+                    in_use
+                        .checked_add(bytes)
+                        .filter(|total| *total <= self.limit_bytes)
+                });
         match charged {
             Ok(before) => {
                 let after = before + bytes;
@@ -199,7 +199,11 @@ mod tests {
         assert_eq!(second.memory_refused, Some(MemoryRefusal::HostBudget));
         assert!(second.memory_growing(0, 4 << 20, None).expect("no error"));
         assert_eq!(budget.in_use_bytes(), 10 << 20);
-        assert!(!first.memory_growing(6 << 20, 9 << 20, None).expect("no error"));
+        assert!(
+            !first
+                .memory_growing(6 << 20, 9 << 20, None)
+                .expect("no error")
+        );
         assert_eq!(first.memory_refused, Some(MemoryRefusal::Policy));
         drop(first);
         assert_eq!(budget.in_use_bytes(), 4 << 20);

@@ -402,7 +402,9 @@ mod tests {
         let path = folder.path().join("kv.db");
         let key = StoreKey::generate();
         let store = SqliteStore::open_with_key(&path, &key).expect("open");
-        store.set("n", "token", b"plain-token-value", 10).expect("set");
+        store
+            .set("n", "token", b"plain-token-value", 10)
+            .expect("set");
         let raw: Vec<u8> = store
             .lock()
             .query_row("SELECT value FROM connector_kv", [], |row| row.get(0))

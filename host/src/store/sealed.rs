@@ -129,7 +129,13 @@ impl Sealer {
         let aad = associated_data(namespace, key);
         let ciphertext = self
             .cipher
-            .encrypt(&nonce, Payload { msg: value, aad: &aad })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: value,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| StoreError::Seal {
                 namespace: namespace.to_string(),
                 key: key.to_string(),
@@ -213,7 +219,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(std::fs::read_dir(folder.path()).expect("list").count(), 1);
