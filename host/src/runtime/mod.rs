@@ -9,6 +9,7 @@
 
 pub mod bindings;
 pub(crate) mod cache;
+mod call;
 mod error;
 mod guest_text;
 pub(crate) mod limiter;
@@ -17,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
@@ -25,12 +25,10 @@ use wasmtime::{
     UpdateDeadline,
 };
 
+pub use self::call::{Call, CallOutput};
+
 use self::bindings::ConnectorPre;
-use self::bindings::corridor::connector::types::{
-    CallbackOutcome, Descriptor, Failure, FxQuote, InboundRequest, PayInInstruction, PayInQuery,
-    PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
-    QuoteRequest, RefundReceipt, RefundRequest,
-};
+use self::bindings::corridor::connector::types::Descriptor;
 use self::cache::{ComponentCache, sha256_hex};
 use self::limiter::{MemoryBudget, MemoryRefusal};
 use crate::capabilities::{Grants, InvocationState};
@@ -344,67 +342,6 @@ fn start_epoch_timer(engine: &Engine, tick: Duration) {
     if let Err(error) = spawned {
         panic!("cannot start the epoch timer thread: {error}");
     }
-}
-
-/// One call of a connector export, with its input. Serialises as
-/// `{"quote": {...}}`, or `"describe"`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Call {
-    /// `describe`.
-    Describe,
-    /// `quote`.
-    Quote(QuoteRequest),
-    /// `begin-pay-in`.
-    BeginPayIn(PayInRequest),
-    /// `handle-callback`.
-    HandleCallback(InboundRequest),
-    /// `begin-pay-out`.
-    BeginPayOut(PayOutRequest),
-    /// `query-pay-out`.
-    QueryPayOut(PayOutQuery),
-    /// `query-pay-in`.
-    QueryPayIn(PayInQuery),
-    /// `refund-pay-in`.
-    RefundPayIn(RefundRequest),
-}
-
-impl Call {
-    /// The export's WIT name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Call::Describe => "describe",
-            Call::Quote(_) => "quote",
-            Call::BeginPayIn(_) => "begin-pay-in",
-            Call::HandleCallback(_) => "handle-callback",
-            Call::BeginPayOut(_) => "begin-pay-out",
-            Call::QueryPayOut(_) => "query-pay-out",
-            Call::QueryPayIn(_) => "query-pay-in",
-            Call::RefundPayIn(_) => "refund-pay-in",
-        }
-    }
-}
-
-/// What an export returned.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CallOutput {
-    /// From `describe`.
-    Describe(Descriptor),
-    /// From `quote`.
-    Quote(Result<FxQuote, Failure>),
-    /// From `begin-pay-in`.
-    BeginPayIn(Result<PayInInstruction, Failure>),
-    /// From `handle-callback`.
-    HandleCallback(Result<CallbackOutcome, Failure>),
-    /// From `begin-pay-out`.
-    BeginPayOut(Result<PayOutStarted, Failure>),
-    /// From `query-pay-out`.
-    QueryPayOut(Result<PayOutStatus, Failure>),
-    /// From `query-pay-in`.
-    QueryPayIn(Result<PayInStatus, Failure>),
-    /// From `refund-pay-in`.
-    RefundPayIn(Result<RefundReceipt, Failure>),
 }
 
 /// A loaded connector: its compiled component, pre-linked, and its grants.
