@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use corridor_host::engine::model::TransferState;
 use corridor_host::store::StoreKey;
 use corridor_host::{KvStore, SqliteStore, StoreError};
-use corridor_tests::{runtime_config, runtime_with, testbed};
+use corridor_tests::{Corridor, RECIPIENT, Setup, runtime_config, runtime_with, testbed};
 
 use crate::quote_value;
 
@@ -113,4 +114,30 @@ async fn a_wrong_store_key_fails_reads_with_a_typed_error() {
         }
         other => panic!("expected a value that cannot be decrypted, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn after_a_full_transfer_the_daraja_token_is_not_in_plain_text_on_disk() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    assert_eq!(corridor.pay(&transfer).await, "9000");
+    corridor
+        .wait_for_state(&transfer.id, TransferState::Completed)
+        .await;
+    // A second reader of the same database, with the key beside it: what the
+    // connector cached, in plain text.
+    let database = corridor.data_dir().join("corridor.db");
+    let reader = SqliteStore::open(&database).expect("open with the host's key");
+    let cached = reader
+        .get("alipay-mpesa", "mpesa/token")
+        .expect("the host's key opens it")
+        .expect("the connector cached a Daraja token");
+    let token: serde_json::Value = serde_json::from_slice(&cached).expect("the cached token");
+    let access_token = token["access_token"].as_str().expect("an access token");
+    assert!(access_token.len() >= 16, "a real token: {access_token}");
+    let raw = raw_database(&corridor.data_dir().join("corridor.db"));
+    assert!(
+        !contains(&raw, access_token.as_bytes()) && !contains(&raw, &cached),
+        "the OAuth token is in plain text on disk"
+    );
 }

@@ -255,6 +255,11 @@ impl Corridor {
         policy
     }
 
+    /// The host's data directory (`corridor.db`, `store.key`, …).
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     /// Starts the host (again) on the same port and data directory.
     pub async fn start_host(&mut self) {
         let mut config = HostConfig::new(self.data.path(), &self.sandbox.ledger_url);
