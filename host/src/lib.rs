@@ -31,7 +31,8 @@ pub use corridor_serve::ServeLimits;
 pub use policy::{Policy, PolicyError};
 pub use runtime::bindings::corridor::connector::types as wit;
 pub use runtime::{
-    Call, CallOutput, Connector, InvokeError, InvokeErrorKind, LoadError, Runtime, RuntimeConfig,
+    Call, CallOutput, Connector, InvokeError, InvokeErrorKind, LoadError, MemoryLimitScope,
+    MemoryUsage, Runtime, RuntimeConfig, RuntimeConfigError,
 };
 pub use server::{ConnectorSource, Host, HostConfig};
 pub use store::{KvStore, SqliteStore, StoreError};

@@ -55,7 +55,8 @@ pub struct Policy {
 pub struct Limits {
     /// Wall-clock deadline for one export call, host calls included. Default 10 s.
     pub deadline: Duration,
-    /// Linear-memory cap for one instance, in bytes. Default 64 MiB.
+    /// Linear-memory cap for one instance, in bytes. Default 32 MiB: with the
+    /// default `max_concurrent`, 2 GiB, the runtime's default memory budget.
     pub memory_bytes: u64,
     /// Instances of this connector running at once; more wait for a slot. Default 64.
     pub max_concurrent: u32,
@@ -395,7 +396,7 @@ impl Default for LimitsFile {
     fn default() -> Self {
         LimitsFile {
             deadline_ms: 10_000,
-            memory_bytes: 64 << 20,
+            memory_bytes: 32 << 20,
             max_concurrent: 64,
             log_messages: 100,
             log_message_bytes: 2048,

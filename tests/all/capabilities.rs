@@ -1,5 +1,6 @@
 //! The imports: HTTP under the allow-list, config under the grant, the rest.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corridor_host::InvokeErrorKind;
@@ -89,4 +90,110 @@ async fn a_secret_reaches_the_guest_but_not_the_log() {
         .expect("loads");
     assert_eq!(quote_value(&connector).await.expect("runs"), Ok(0));
     assert!(!format!("{:?}", connector.policy()).contains("hunter2"));
+}
+
+/// Everything the host logs while it is alive, as text: a tracing subscriber
+/// for the current thread, which is where a test's invocations log.
+struct CapturedLog {
+    text: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLog {
+    fn start() -> CapturedLog {
+        let text = Arc::new(Mutex::new(Vec::new()));
+        let sink = text.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(sink.clone()))
+            .finish();
+        CapturedLog {
+            text,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        let bytes = self
+            .text
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_secret_printed_or_used_as_a_url_host_reaches_neither_the_log_nor_the_error() {
+    let log = CapturedLog::start();
+    let runtime = runtime();
+    let connector = runtime
+        .load(
+            &corridor_tests::testbed_wasm(),
+            corridor_tests::policy("testbed", "[config]\nbehaviour = \"leak-secret\"\n[secrets]\nsecret = { env = \"TESTBED_SECRET\" }\n"),
+        )
+        .await
+        .expect("loads");
+    let error = quote_value(&connector)
+        .await
+        .expect_err("the host reports the denied destination");
+    match &error.kind {
+        InvokeErrorKind::PolicyDenied(message) => assert!(
+            message.contains("http://[redacted]:80"),
+            "the denial still names the destination, redacted: {message}"
+        ),
+        other => panic!("expected a policy denial, got {other:?}"),
+    }
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(
+            !shown.contains("hunter2"),
+            "the error leaks the secret: {shown}"
+        );
+    }
+    let logged = log.text();
+    assert!(
+        logged.contains("egress denied") && logged.contains("the secret is [redacted]"),
+        "the denial and the guest's output were logged: {logged}"
+    );
+    assert!(
+        logged.contains("the secret is still [redacted]"),
+        "stderr was logged too: {logged}"
+    );
+    assert!(
+        !logged.contains("hunter2"),
+        "the log leaks the secret: {logged}"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_in_a_failure_the_guest_returns_is_scrubbed() {
+    let runtime = runtime();
+    let connector = runtime
+        .load(
+            &corridor_tests::testbed_wasm(),
+            corridor_tests::policy("testbed", "[config]\nbehaviour = \"fail-secret\"\n[secrets]\nsecret = { env = \"TESTBED_SECRET\" }\n"),
+        )
+        .await
+        .expect("loads");
+    let failure = quote_value(&connector)
+        .await
+        .expect("no trap")
+        .expect_err("the guest fails");
+    assert_eq!(failure, "leak: the secret is [redacted]");
 }

@@ -43,12 +43,14 @@ pub async fn quote_value(connector: &Connector) -> Result<Result<i64, String>, I
 
 /// The host still serves: the same connector answers `describe` in a fresh
 /// instance, and a well-behaved connector in the same runtime answers `quote`.
+/// The echo connector asks for one instance, so it loads under any memory
+/// budget a test sets.
 pub async fn assert_host_still_serves(runtime: &corridor_host::Runtime, connector: &Connector) {
     let descriptor = connector
         .describe()
         .await
         .expect("describe after a failed call");
     assert_eq!(descriptor.id, "testbed");
-    let echo = corridor_tests::testbed(runtime, "echo", "").await;
+    let echo = corridor_tests::testbed(runtime, "echo", "[limits]\nmax_concurrent = 1\n").await;
     assert_eq!(quote_value(&echo).await.expect("echo runs"), Ok(1000));
 }

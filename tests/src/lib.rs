@@ -33,6 +33,7 @@ pub fn runtime_config() -> RuntimeConfig {
     RuntimeConfig {
         max_instances: 16,
         max_memory_bytes: 64 << 20,
+        memory_budget_bytes: 2 << 30,
         epoch_tick: Duration::from_millis(10),
         pool_wait: Duration::from_secs(10),
         cache_dir: Some(root().join("target/corridor-test-cache")),
@@ -258,6 +259,11 @@ impl Corridor {
         }
         policy.callbacks.allow_from = self.callback_sources.clone();
         policy
+    }
+
+    /// The host's data directory (`corridor.db`, `store.key`, …).
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
     }
 
     /// Starts the host (again) on the same port and data directory.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::InvocationState;
 use crate::policy::{HostPattern, HttpPolicy, Policy};
+use crate::redact::Scrubber;
 use crate::runtime::bindings::corridor::connector::http::{
     Host, HttpError, Method, Request, Response,
 };
@@ -152,23 +153,44 @@ fn map_send_error(error: reqwest::Error) -> HttpError {
     }
 }
 
+/// The error with every message scrubbed of the connector's secrets: messages
+/// quote the guest's URL (a denial, a bad URL, a client error), and a guest may
+/// put a secret in one, hoping the host logs it or returns it in an error.
+fn scrubbed(error: HttpError, scrubber: &Scrubber) -> HttpError {
+    match error {
+        HttpError::Denied(message) => HttpError::Denied(scrubber.scrub(&message)),
+        HttpError::InvalidRequest(message) => HttpError::InvalidRequest(scrubber.scrub(&message)),
+        HttpError::ConnectFailed(message) => HttpError::ConnectFailed(scrubber.scrub(&message)),
+        HttpError::Transport(message) => HttpError::Transport(scrubber.scrub(&message)),
+        HttpError::Timeout => HttpError::Timeout,
+        HttpError::RequestTooLarge(bytes) => HttpError::RequestTooLarge(bytes),
+        HttpError::ResponseTooLarge(bytes) => HttpError::ResponseTooLarge(bytes),
+    }
+}
+
 impl Host for InvocationState {
     async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
-        let url = match self.grants.egress.authorize(&request.url) {
-            Ok(url) => url,
-            Err(HttpError::Denied(message)) => {
-                tracing::warn!(
-                    connector = self.grants.connector_id(),
-                    call = self.call,
-                    "egress denied: {message}"
-                );
-                self.denials.push(message.clone());
-                return Err(HttpError::Denied(message));
-            }
-            Err(other) => return Err(other),
-        };
         let grants = self.grants.clone();
-        grants.egress.send(url, request).await
+        let url = match grants.egress.authorize(&request.url) {
+            Ok(url) => url,
+            Err(error) => {
+                let error = scrubbed(error, &grants.scrubber);
+                if let HttpError::Denied(message) = &error {
+                    tracing::warn!(
+                        connector = grants.connector_id(),
+                        call = self.call,
+                        "egress denied: {message}"
+                    );
+                    self.denials.push(message.clone());
+                }
+                return Err(error);
+            }
+        };
+        grants
+            .egress
+            .send(url, request)
+            .await
+            .map_err(|error| scrubbed(error, &grants.scrubber))
     }
 }
 

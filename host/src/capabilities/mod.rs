@@ -15,7 +15,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::clock::{Clock, WasiWallClock};
 use crate::policy::Policy;
-use crate::runtime::limiter::Limiter;
+use crate::redact::Scrubber;
+use crate::runtime::limiter::{Limiter, MemoryBudget};
 use crate::store::KvStore;
 
 pub(crate) use http::Egress;
@@ -33,27 +34,24 @@ pub(crate) struct Grants {
     pub store: Arc<dyn KvStore>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
-    /// The secrets' values, to scrub from the connector's logs.
-    pub secret_values: Vec<String>,
+    /// Cleans the policy's secret values out of everything the connector
+    /// says, before a log or an error shows it.
+    pub scrubber: Scrubber,
 }
 
 impl Grants {
     pub fn new(policy: Policy, store: Arc<dyn KvStore>, clock: Arc<dyn Clock>) -> Grants {
-        let secret_values = policy
-            .config
-            .values()
-            .filter_map(|value| match value {
-                crate::policy::ConfigValue::Secret(secret) => Some(secret.expose().to_string()),
-                crate::policy::ConfigValue::Plain(_) => None,
-            })
-            .collect();
+        let scrubber = Scrubber::new(policy.config.values().filter_map(|value| match value {
+            crate::policy::ConfigValue::Secret(secret) => Some(secret.expose()),
+            crate::policy::ConfigValue::Plain(_) => None,
+        }));
         let egress = Egress::new(&policy);
         Grants {
             policy,
             egress,
             store,
             clock,
-            secret_values,
+            scrubber,
         }
     }
 
@@ -79,10 +77,17 @@ pub(crate) struct InvocationState {
 }
 
 impl InvocationState {
-    pub fn new(grants: Arc<Grants>, call: &'static str) -> InvocationState {
+    pub fn new(
+        grants: Arc<Grants>,
+        call: &'static str,
+        budget: Arc<MemoryBudget>,
+    ) -> InvocationState {
         let limits = &grants.policy.limits;
-        let stdout = CappedOutput::new(limits.output_bytes);
-        let stderr = CappedOutput::new(limits.output_bytes);
+        // Keep a secret's length past the cap, so that scrubbing happens before
+        // the cut and a cut cannot leave the first half of a secret behind.
+        let slack = grants.scrubber.longest_secret_bytes();
+        let stdout = CappedOutput::new(limits.output_bytes, slack);
+        let stderr = CappedOutput::new(limits.output_bytes, slack);
         // Nothing granted: no files, no environment, no arguments, no sockets, no
         // name lookups. The guest's stdout and stderr go to capped buffers that
         // the host logs after the call.
@@ -95,7 +100,7 @@ impl InvocationState {
             .wall_clock(WasiWallClock(grants.clock.clone()))
             .build();
         InvocationState {
-            limiter: Limiter::new(limits.memory_bytes),
+            limiter: Limiter::new(limits.memory_bytes, budget),
             log_budget: LogBudget::new(limits.log_messages, limits.log_message_bytes),
             denials: Vec::new(),
             call,

@@ -51,8 +51,11 @@ impl InvocationState {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(StoreError::QuotaExceeded { .. })) => Err(StorageError::QuotaExceeded),
                 Ok(Err(error)) => {
+                    // The message quotes the guest's key, which may be anything
+                    // the guest chose, a secret included.
+                    let error = grants.scrubber.scrub(&error.to_string());
                     tracing::error!(connector = grants.connector_id(), call, %error, "storage failed");
-                    Err(StorageError::Unavailable(error.to_string()))
+                    Err(StorageError::Unavailable(error))
                 }
                 Err(join_error) => Err(StorageError::Unavailable(join_error.to_string())),
             }

@@ -26,11 +26,14 @@ pub enum InvokeErrorKind {
         /// When the call was stopped.
         elapsed_ms: u64,
     },
-    /// The guest needed more linear memory than the policy allows.
-    #[error("memory limit of {limit_bytes} bytes reached")]
+    /// The guest needed more linear memory than it may have: more than the
+    /// policy's cap, or more than the host's budget has left.
+    #[error("memory limit of {limit_bytes} bytes reached ({scope})")]
     MemoryLimit {
-        /// The policy's cap.
+        /// The cap that was reached: the policy's, or the host's budget.
         limit_bytes: u64,
+        /// Which one.
+        scope: MemoryLimitScope,
     },
     /// The guest trapped: a panic, a stack overflow, an out-of-bounds access.
     #[error("guest trapped ({code}): {message}")]
@@ -53,6 +56,33 @@ pub enum InvokeErrorKind {
     /// The host could not run the call (instantiation failed for another reason).
     #[error("host failure: {0}")]
     Host(String),
+}
+
+/// Which memory limit refused a guest's growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MemoryLimitScope {
+    /// The policy's `limits.memory_bytes`, for one instance.
+    #[error("the policy's cap for one instance")]
+    Instance,
+    /// `RuntimeConfig::memory_budget_bytes`, shared by all instances: other
+    /// calls held the rest, and the same call may succeed later.
+    #[error("the host's memory budget for all instances")]
+    HostBudget,
+}
+
+/// A runtime configuration that cannot work, refused by `Runtime::new`.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeConfigError {
+    /// One instance could use more memory than the whole host may.
+    #[error(
+        "max_memory_bytes = {max_memory_bytes} (one pool slot) is more than memory_budget_bytes = {budget_bytes} (all instances together); raise memory_budget_bytes to at least {max_memory_bytes} or lower max_memory_bytes"
+    )]
+    MemoryBudgetBelowSlot {
+        /// The host's budget.
+        budget_bytes: u64,
+        /// The pool's slot size.
+        max_memory_bytes: u64,
+    },
 }
 
 /// A connector that did not load.
@@ -102,6 +132,24 @@ pub enum LoadError {
         connector: String,
         /// What is too large.
         message: String,
+    },
+    /// The policy's instances, each at its memory cap, would not fit in the
+    /// host's memory budget together.
+    #[error(
+        "connector {connector}: limits.memory_bytes = {memory_bytes} × limits.max_concurrent = {max_concurrent} is {} bytes, more than this host's memory budget of {budget_bytes} bytes; lower limits.max_concurrent to {} or limits.memory_bytes to {}, or raise the host's memory_budget_bytes",
+        u128::from(*memory_bytes) * u128::from(*max_concurrent),
+        budget_bytes / memory_bytes,
+        budget_bytes / u64::from(*max_concurrent)
+    )]
+    MemoryBudget {
+        /// The connector id.
+        connector: String,
+        /// The policy's cap per instance.
+        memory_bytes: u64,
+        /// The policy's instances at once.
+        max_concurrent: u32,
+        /// `RuntimeConfig::memory_budget_bytes`.
+        budget_bytes: u64,
     },
     /// `describe` failed while validating the connector.
     #[error("connector validation failed: {0}")]

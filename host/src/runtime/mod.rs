@@ -9,14 +9,15 @@
 
 pub mod bindings;
 pub(crate) mod cache;
+mod call;
 mod error;
+mod guest_text;
 pub(crate) mod limiter;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
@@ -24,19 +25,20 @@ use wasmtime::{
     UpdateDeadline,
 };
 
+pub use self::call::{Call, CallOutput};
+
 use self::bindings::ConnectorPre;
-use self::bindings::corridor::connector::types::{
-    CallbackOutcome, Descriptor, Failure, FxQuote, InboundRequest, PayInInstruction, PayInQuery,
-    PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
-    QuoteRequest, RefundReceipt, RefundRequest,
-};
+use self::bindings::corridor::connector::types::Descriptor;
 use self::cache::{ComponentCache, sha256_hex};
+use self::limiter::{MemoryBudget, MemoryRefusal};
 use crate::capabilities::{Grants, InvocationState};
 use crate::clock::Clock;
 use crate::policy::Policy;
 use crate::store::KvStore;
 
-pub use self::error::{InvokeError, InvokeErrorKind, LoadError};
+pub use self::error::{
+    InvokeError, InvokeErrorKind, LoadError, MemoryLimitScope, RuntimeConfigError,
+};
 
 /// Host-wide runtime settings: the size of the instance pool and the timer.
 #[derive(Debug, Clone)]
@@ -47,6 +49,19 @@ pub struct RuntimeConfig {
     /// The largest linear memory one instance may have, and the address space
     /// reserved for each pooled memory; a policy may not grant more. Default 256 MiB.
     pub max_memory_bytes: u64,
+    /// The linear memory all instances together may hold: a growth past it is
+    /// refused and the call ends with `MemoryLimit`, whichever connector it
+    /// is. Default 2 GiB.
+    ///
+    /// The trade-off: per-instance caps alone let the host's memory grow to
+    /// `max_instances × max_memory_bytes` (128 × 256 MiB = 32 GiB), which a
+    /// few hostile or leaky connectors can reach together. A budget below that
+    /// keeps the host alive at the cost of failing the calls that ask past it,
+    /// even well-behaved ones. Set it to what the machine can give the guests,
+    /// leaving room for the host itself (SQLite, HTTP buffers, compiled code).
+    /// It must be at least `max_memory_bytes`, and each loaded policy's
+    /// `memory_bytes × max_concurrent` must fit in it.
+    pub memory_budget_bytes: u64,
     /// How often the epoch advances: the precision of deadlines. Default 10 ms.
     pub epoch_tick: Duration,
     /// How long an invocation waits for a free slot before failing with
@@ -61,6 +76,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             max_instances: 128,
             max_memory_bytes: 256 << 20,
+            memory_budget_bytes: 2 << 30,
             epoch_tick: Duration::from_millis(10),
             pool_wait: Duration::from_secs(5),
             cache_dir: None,
@@ -93,11 +109,24 @@ struct Shared {
     engine: Engine,
     config: RuntimeConfig,
     slots: Arc<Semaphore>,
+    memory: Arc<MemoryBudget>,
+}
+
+/// The linear memory held by a runtime's instances, against its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// `RuntimeConfig::memory_budget_bytes`.
+    pub budget_bytes: u64,
+    /// Held now by live instances.
+    pub in_use_bytes: u64,
+    /// The most ever held at once since the runtime started.
+    pub peak_bytes: u64,
 }
 
 impl Runtime {
     /// Builds the engine, its pooling allocator and the linker, and starts the
-    /// epoch timer (it stops when the runtime is dropped).
+    /// epoch timer (it stops when the runtime is dropped). Refuses a memory
+    /// budget smaller than one pool slot ([`RuntimeConfigError`]).
     pub fn new(
         config: RuntimeConfig,
         store: Arc<dyn KvStore>,
@@ -108,6 +137,14 @@ impl Runtime {
             !config.epoch_tick.is_zero(),
             "the epoch tick must be positive"
         );
+        if config.memory_budget_bytes < config.max_memory_bytes {
+            return Err(wasmtime::Error::new(
+                RuntimeConfigError::MemoryBudgetBelowSlot {
+                    budget_bytes: config.memory_budget_bytes,
+                    max_memory_bytes: config.max_memory_bytes,
+                },
+            ));
+        }
         let engine = Engine::new(&engine_config(&config))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -118,11 +155,13 @@ impl Runtime {
         start_epoch_timer(&engine, config.epoch_tick);
         let slots = Arc::new(Semaphore::new(config.max_instances as usize));
         let cache = config.cache_dir.clone().map(ComponentCache::new);
+        let memory = Arc::new(MemoryBudget::new(config.memory_budget_bytes));
         Ok(Runtime {
             shared: Arc::new(Shared {
                 engine,
                 config,
                 slots,
+                memory,
             }),
             linker,
             cache,
@@ -134,6 +173,17 @@ impl Runtime {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.shared.engine
+    }
+
+    /// The linear memory its instances hold now and at most, against the
+    /// budget: for operators' metrics, and for tests that check the budget holds.
+    pub fn memory(&self) -> MemoryUsage {
+        let budget = &self.shared.memory;
+        MemoryUsage {
+            budget_bytes: budget.limit_bytes(),
+            in_use_bytes: budget.in_use_bytes(),
+            peak_bytes: budget.peak_bytes(),
+        }
     }
 
     /// Loads a component under its policy: compiles it (or takes it from the
@@ -161,6 +211,18 @@ impl Runtime {
                     "limits.memory_bytes = {} is more than this host's pool slot of {} bytes",
                     policy.limits.memory_bytes, self.shared.config.max_memory_bytes
                 ),
+            });
+        }
+        let limits = &policy.limits;
+        let budget_bytes = self.shared.config.memory_budget_bytes;
+        if u128::from(limits.memory_bytes) * u128::from(limits.max_concurrent)
+            > u128::from(budget_bytes)
+        {
+            return Err(LoadError::MemoryBudget {
+                connector,
+                memory_bytes: limits.memory_bytes,
+                max_concurrent: limits.max_concurrent,
+                budget_bytes,
             });
         }
         let sha256 = sha256_hex(&wasm);
@@ -205,10 +267,11 @@ impl Runtime {
             descriptor: None,
         };
         let descriptor = loaded.describe().await?;
+        let scrubber = &loaded.grants.scrubber;
         if descriptor.id != loaded.id() {
             return Err(LoadError::IdMismatch {
                 policy: loaded.id().to_string(),
-                described: descriptor.id,
+                described: scrubber.scrub(&descriptor.id),
             });
         }
         let problems = loaded.grants.policy.settings_problems(&descriptor.settings);
@@ -218,7 +281,8 @@ impl Runtime {
                 problems,
             });
         }
-        tracing::info!(connector = loaded.id(), version = %descriptor.version, sha256 = %loaded.sha256, from_cache, "connector loaded");
+        let version = scrubber.scrub(&descriptor.version);
+        tracing::info!(connector = loaded.id(), %version, sha256 = %loaded.sha256, from_cache, "connector loaded");
         loaded.descriptor = Some(descriptor);
         Ok(loaded)
     }
@@ -278,67 +342,6 @@ fn start_epoch_timer(engine: &Engine, tick: Duration) {
     if let Err(error) = spawned {
         panic!("cannot start the epoch timer thread: {error}");
     }
-}
-
-/// One call of a connector export, with its input. Serialises as
-/// `{"quote": {...}}`, or `"describe"`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Call {
-    /// `describe`.
-    Describe,
-    /// `quote`.
-    Quote(QuoteRequest),
-    /// `begin-pay-in`.
-    BeginPayIn(PayInRequest),
-    /// `handle-callback`.
-    HandleCallback(InboundRequest),
-    /// `begin-pay-out`.
-    BeginPayOut(PayOutRequest),
-    /// `query-pay-out`.
-    QueryPayOut(PayOutQuery),
-    /// `query-pay-in`.
-    QueryPayIn(PayInQuery),
-    /// `refund-pay-in`.
-    RefundPayIn(RefundRequest),
-}
-
-impl Call {
-    /// The export's WIT name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Call::Describe => "describe",
-            Call::Quote(_) => "quote",
-            Call::BeginPayIn(_) => "begin-pay-in",
-            Call::HandleCallback(_) => "handle-callback",
-            Call::BeginPayOut(_) => "begin-pay-out",
-            Call::QueryPayOut(_) => "query-pay-out",
-            Call::QueryPayIn(_) => "query-pay-in",
-            Call::RefundPayIn(_) => "refund-pay-in",
-        }
-    }
-}
-
-/// What an export returned.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CallOutput {
-    /// From `describe`.
-    Describe(Descriptor),
-    /// From `quote`.
-    Quote(Result<FxQuote, Failure>),
-    /// From `begin-pay-in`.
-    BeginPayIn(Result<PayInInstruction, Failure>),
-    /// From `handle-callback`.
-    HandleCallback(Result<CallbackOutcome, Failure>),
-    /// From `begin-pay-out`.
-    BeginPayOut(Result<PayOutStarted, Failure>),
-    /// From `query-pay-out`.
-    QueryPayOut(Result<PayOutStatus, Failure>),
-    /// From `query-pay-in`.
-    QueryPayIn(Result<PayInStatus, Failure>),
-    /// From `refund-pay-in`.
-    RefundPayIn(Result<RefundReceipt, Failure>),
 }
 
 /// A loaded connector: its compiled component, pre-linked, and its grants.
@@ -414,7 +417,7 @@ impl Connector {
         let started = Instant::now();
         let mut store = Store::new(
             &self.shared.engine,
-            InvocationState::new(self.grants.clone(), name),
+            InvocationState::new(self.grants.clone(), name, self.shared.memory.clone()),
         );
         store.limiter(|state| &mut state.limiter);
         // Check the clock on every epoch tick, and yield to the async runtime
@@ -432,7 +435,7 @@ impl Connector {
         let outcome = tokio::time::timeout(deadline, run(&self.pre, &mut store, call)).await;
         let elapsed = started.elapsed();
         let state = store.data();
-        log_guest_output(state);
+        guest_text::log_output(state);
         let timeout = || InvokeErrorKind::Timeout {
             deadline_ms: millis(deadline),
             elapsed_ms: millis(elapsed),
@@ -443,7 +446,7 @@ impl Connector {
             Ok(Ok(_)) if !state.denials.is_empty() => {
                 Err(InvokeErrorKind::PolicyDenied(state.denials.join("; ")))
             }
-            Ok(Ok(output)) => Ok(output),
+            Ok(Ok(output)) => Ok(guest_text::scrub_failure(output, &state.grants.scrubber)),
         };
         tracing::debug!(
             connector = self.id(),
@@ -511,16 +514,29 @@ fn classify(
     state: &InvocationState,
     timeout: impl Fn() -> InvokeErrorKind,
 ) -> InvokeErrorKind {
-    if state.limiter.memory_refused {
-        return InvokeErrorKind::MemoryLimit {
-            limit_bytes: state.limiter.memory_bytes(),
-        };
+    match state.limiter.memory_refused {
+        Some(MemoryRefusal::Policy) => {
+            return InvokeErrorKind::MemoryLimit {
+                limit_bytes: state.limiter.memory_bytes(),
+                scope: MemoryLimitScope::Instance,
+            };
+        }
+        Some(MemoryRefusal::HostBudget) => {
+            return InvokeErrorKind::MemoryLimit {
+                limit_bytes: state.limiter.budget_bytes(),
+                scope: MemoryLimitScope::HostBudget,
+            };
+        }
+        None => {}
     }
+    // A trap's message carries the guest's own names (its backtrace's
+    // function names) and text; scrub it like anything else the guest says.
+    let scrubber = &state.grants.scrubber;
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => timeout(),
         Some(trap) => InvokeErrorKind::Trap {
             code: trap.to_string(),
-            message: format!("{error:?}"),
+            message: scrubber.scrub(&format!("{error:?}")),
         },
         // The slot semaphores keep this from happening; if the pool is full
         // anyway (it is shared with nothing else), say so.
@@ -532,21 +548,8 @@ fn classify(
         }
         None => InvokeErrorKind::Trap {
             code: "error".into(),
-            message: format!("{error:#}"),
+            message: scrubber.scrub(&format!("{error:#}")),
         },
-    }
-}
-
-fn log_guest_output(state: &InvocationState) {
-    let connector = state.grants.connector_id();
-    for (stream, output) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
-        let (text, dropped_bytes) = output.take();
-        if !text.is_empty() || dropped_bytes > 0 {
-            tracing::info!(target: "connector", connector, call = state.call, stream, dropped_bytes, "{}", text.trim_end());
-        }
-    }
-    if state.log_budget.dropped > 0 {
-        tracing::warn!(target: "connector", connector, call = state.call, dropped = state.log_budget.dropped, "log messages dropped past the policy's limit");
     }
 }
 

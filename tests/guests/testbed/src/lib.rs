@@ -16,6 +16,10 @@
 //! | `increment` | adds one to the `counter` key with compare-and-swap; returns the new value |
 //! | `log-secret`| logs the `secret` key's value                                 |
 //! | `flood`     | prints 1 MiB to stdout                                        |
+//! | `grow`      | grows its memory by 20 MiB, holds it for 500 ms, returns the MiB grown |
+//! | `leak-secret`| prints the `secret` key's value to stdout and stderr, then sends to it as a URL host |
+//! | `fail-secret`| fails with the `secret` key's value in its message          |
+//! | `remember`  | stores the `secret` key's value under `token`                 |
 
 #[cfg(target_arch = "wasm32")]
 mod component {
@@ -107,6 +111,37 @@ mod component {
         }
     }
 
+    /// Holds `GROW_BYTES` of fresh memory for `HOLD_MS`, so that calls running
+    /// at once hold their memory at the same time. Allocation failure aborts,
+    /// as in any Rust program, which the host reports as its memory limit.
+    fn grow() -> Result<i64, Failure> {
+        const GROW_BYTES: usize = 20 << 20;
+        const HOLD_MS: u64 = 500;
+        let held = vec![1u8; GROW_BYTES];
+        let until_ms = clock::now_ms() + HOLD_MS;
+        while clock::now_ms() < until_ms {
+            std::hint::black_box(&held);
+        }
+        Ok((held.len() >> 20) as i64)
+    }
+
+    fn leak_secret() -> Result<i64, Failure> {
+        let secret = config::get("secret").unwrap_or_default();
+        println!("the secret is {secret}");
+        eprintln!("the secret is still {secret}");
+        let request = http::Request {
+            method: http::Method::Get,
+            url: format!("http://{secret}/"),
+            headers: vec![],
+            body: vec![],
+            timeout_ms: None,
+        };
+        match http::send(&request) {
+            Ok(response) => Ok(i64::from(response.status)),
+            Err(error) => Err(failure("http", format!("{error:?} for {secret}"))),
+        }
+    }
+
     #[allow(unconditional_recursion)]
     fn recurse(depth: u64) -> u64 {
         // black_box keeps the call from becoming a loop.
@@ -149,6 +184,18 @@ mod component {
                 let secret = config::get("secret").unwrap_or_default();
                 log::write(log::Level::Info, &format!("the secret is {secret}"));
                 Ok(0)
+            }
+            "grow" => grow(),
+            "leak-secret" => leak_secret(),
+            "fail-secret" => {
+                let secret = config::get("secret").unwrap_or_default();
+                Err(failure("leak", format!("the secret is {secret}")))
+            }
+            "remember" => {
+                let secret = config::get("secret").unwrap_or_default();
+                storage::set("token", secret.as_bytes())
+                    .map_err(|error| failure("storage", format!("{error:?}")))?;
+                Ok(secret.len() as i64)
             }
             "flood" => {
                 let line = "x".repeat(1023);

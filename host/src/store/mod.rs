@@ -6,13 +6,22 @@
 //! is on disk when the call returns). A PostgreSQL backend implements the same
 //! trait when several hosts share one database.
 //!
+//! Every value is sealed at rest (see [`sealed`]): a connector's OAuth token
+//! or signed order in the database file, a backup or a copied WAL is
+//! ciphertext. The trait deals in plaintext; each backend seals.
+//!
 //! Calls block (SQLite does file I/O); async callers run them on the blocking pool.
+
+mod sealed;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use self::sealed::Sealer;
+pub use self::sealed::{KEY_ENV, KEY_FILE, StoreKey};
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +37,41 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// A stored value did not decrypt: the store key is not the one it was
+    /// written with, or the value was altered or moved from another key.
+    #[error(
+        "the value of {namespace:?}/{key:?} cannot be decrypted: the store key is not the one it was written with ({KEY_ENV} or {KEY_FILE}), or the value was altered or moved"
+    )]
+    Unsealable {
+        /// The namespace.
+        namespace: String,
+        /// The key.
+        key: String,
+    },
+    /// A value could not be encrypted (it is larger than the cipher allows).
+    #[error("the value of {namespace:?}/{key:?} cannot be encrypted")]
+    Seal {
+        /// The namespace.
+        namespace: String,
+        /// The key.
+        key: String,
+    },
+    /// The store key is malformed.
+    #[error("the store key from {origin} is unusable: {problem}")]
+    KeyFormat {
+        /// `CORRIDOR_STORE_KEY` or the key file's path.
+        origin: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// The key file could not be read or created.
+    #[error("cannot read or create the store key file {path}: {source}")]
+    KeyFile {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The database could not be opened.
     #[error("cannot open the database at {path}: {source}")]
     Open {
@@ -72,6 +116,7 @@ pub struct SqliteStore {
     // One connection: SQLite serialises writers anyway, and every write here is a
     // short transaction. Reads share it; they are microseconds.
     connection: Mutex<Connection>,
+    sealer: Sealer,
 }
 
 const SCHEMA: &str = "
@@ -89,21 +134,30 @@ CREATE TABLE IF NOT EXISTS connector_kv_count (
 ";
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`, with the key
+    /// from `CORRIDOR_STORE_KEY` or the `store.key` file beside the database
+    /// (created the first time).
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let data_dir = path.parent().unwrap_or_else(|| Path::new("."));
+        SqliteStore::open_with_key(path, &StoreKey::resolve(data_dir)?)
+    }
+
+    /// Opens (creating if needed) the database file at `path` with `key`.
+    pub fn open_with_key(path: &Path, key: &StoreKey) -> Result<SqliteStore, StoreError> {
         let connection = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.display().to_string(),
             source,
         })?;
-        SqliteStore::configure(connection)
+        SqliteStore::configure(connection, key)
     }
 
-    /// An in-memory database, for tests and benchmarks that need no durability.
+    /// An in-memory database under a fresh key, for tests and benchmarks that
+    /// need no durability.
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        SqliteStore::configure(Connection::open_in_memory()?)
+        SqliteStore::configure(Connection::open_in_memory()?, &StoreKey::generate())
     }
 
-    fn configure(connection: Connection) -> Result<SqliteStore, StoreError> {
+    fn configure(connection: Connection, key: &StoreKey) -> Result<SqliteStore, StoreError> {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
@@ -111,6 +165,7 @@ impl SqliteStore {
         connection.execute_batch(SCHEMA)?;
         Ok(SqliteStore {
             connection: Mutex::new(connection),
+            sealer: Sealer::new(key),
         })
     }
 
@@ -200,7 +255,10 @@ fn write(
 
 impl KvStore for SqliteStore {
     fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(current(&self.lock(), namespace, key)?)
+        let sealed = current(&self.lock(), namespace, key)?;
+        sealed
+            .map(|sealed| self.sealer.open(namespace, key, &sealed))
+            .transpose()
     }
 
     fn set(
@@ -210,6 +268,7 @@ impl KvStore for SqliteStore {
         value: &[u8],
         max_keys: u64,
     ) -> Result<(), StoreError> {
+        let sealed = self.sealer.seal(namespace, key, value)?;
         let mut connection = self.lock();
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing = current(&transaction, namespace, key)?.is_some();
@@ -218,7 +277,7 @@ impl KvStore for SqliteStore {
             namespace,
             key,
             existing,
-            Some(value),
+            Some(&sealed),
             max_keys,
         )?;
         transaction.commit()?;
@@ -242,15 +301,32 @@ impl KvStore for SqliteStore {
         new: Option<&[u8]>,
         max_keys: u64,
     ) -> Result<bool, StoreError> {
+        // Seal before taking the lock: a nonce is random, so sealing needs no
+        // knowledge of what is stored, and the transaction stays short.
+        let new = new
+            .map(|value| self.sealer.seal(namespace, key, value))
+            .transpose()?;
         let mut connection = self.lock();
         // IMMEDIATE takes the write lock at BEGIN, so the read and the write below
         // are one atomic step even against other processes sharing the file.
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let found = current(&transaction, namespace, key)?;
-        if found.as_deref() != expected {
+        // Sealed values differ on every write, so compare what they hold.
+        let plaintext = found
+            .as_deref()
+            .map(|sealed| self.sealer.open(namespace, key, sealed))
+            .transpose()?;
+        if plaintext.as_deref() != expected {
             return Ok(false);
         }
-        write(&transaction, namespace, key, found.is_some(), new, max_keys)?;
+        write(
+            &transaction,
+            namespace,
+            key,
+            found.is_some(),
+            new.as_deref(),
+            max_keys,
+        )?;
         transaction.commit()?;
         Ok(true)
     }
@@ -317,6 +393,37 @@ mod tests {
         assert_eq!(
             store.get("b", "k").expect("get").as_deref(),
             Some(&b"x"[..])
+        );
+    }
+
+    #[test]
+    fn values_are_sealed_at_rest_and_a_wrong_key_fails_reads_with_a_typed_error() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("kv.db");
+        let key = StoreKey::generate();
+        let store = SqliteStore::open_with_key(&path, &key).expect("open");
+        store
+            .set("n", "token", b"plain-token-value", 10)
+            .expect("set");
+        let raw: Vec<u8> = store
+            .lock()
+            .query_row("SELECT value FROM connector_kv", [], |row| row.get(0))
+            .expect("raw value");
+        assert!(!raw.windows(17).any(|window| window == b"plain-token-value"));
+        drop(store);
+        let wrong = SqliteStore::open_with_key(&path, &StoreKey::generate()).expect("open");
+        assert!(matches!(
+            wrong.get("n", "token"),
+            Err(StoreError::Unsealable { .. })
+        ));
+        assert!(matches!(
+            wrong.compare_and_swap("n", "token", None, Some(b"x"), 10),
+            Err(StoreError::Unsealable { .. })
+        ));
+        let right = SqliteStore::open_with_key(&path, &key).expect("open");
+        assert_eq!(
+            right.get("n", "token").expect("get").as_deref(),
+            Some(&b"plain-token-value"[..])
         );
     }
 }
