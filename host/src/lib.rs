@@ -30,7 +30,7 @@ pub use runtime::bindings::corridor::connector::types as wit;
 pub use runtime::{
     Call, CallOutput, Connector, InvokeError, InvokeErrorKind, LoadError, Runtime, RuntimeConfig,
 };
-pub use server::{ConnectorSource, Host, HostConfig};
+pub use server::{ConnectorSource, Host, HostConfig, QuoteRetention};
 pub use store::{KvStore, SqliteStore, StoreError};
 
 /// Installs the process-wide TLS crypto provider (ring) for outbound HTTPS.

@@ -145,7 +145,8 @@ use corridor_host::api::view::TransferView;
 use corridor_host::client::Client;
 use corridor_host::engine::EngineConfig;
 use corridor_host::engine::model::TransferState;
-use corridor_host::{Clock, ConnectorSource, Host, HostConfig};
+use corridor_host::api::ApiConfig;
+use corridor_host::{Clock, ConnectorSource, Host, HostConfig, QuoteRetention};
 use corridor_sandbox::{Profile, Sandbox, SandboxConfig};
 
 /// The sandbox buyer who pays.
@@ -167,6 +168,10 @@ pub struct Setup {
     pub engine: EngineConfig,
     /// The host's clock.
     pub clock: Arc<dyn Clock>,
+    /// The client API's limits (the host's defaults).
+    pub api: ApiConfig,
+    /// How long unused quotes are kept (the host's defaults).
+    pub quote_retention: QuoteRetention,
 }
 
 impl Default for Setup {
@@ -189,6 +194,8 @@ impl Default for Setup {
                 ..EngineConfig::default()
             },
             clock: Arc::new(SystemClock),
+            api: ApiConfig::default(),
+            quote_retention: QuoteRetention::default(),
         }
     }
 }
@@ -209,6 +216,8 @@ pub struct Corridor {
     settings: Vec<(&'static str, String)>,
     engine: EngineConfig,
     clock: Arc<dyn Clock>,
+    api: ApiConfig,
+    quote_retention: QuoteRetention,
     payer: reqwest::Client,
 }
 
@@ -229,6 +238,8 @@ impl Corridor {
             settings: setup.settings,
             engine: setup.engine,
             clock: setup.clock,
+            api: setup.api,
+            quote_retention: setup.quote_retention,
             payer: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -259,6 +270,8 @@ impl Corridor {
         let mut config = HostConfig::new(self.data.path(), &self.sandbox.ledger_url);
         config.bind = self.address;
         config.engine = self.engine.clone();
+        config.api = self.api.clone();
+        config.quote_retention = self.quote_retention;
         config.runtime = RuntimeConfig {
             cache_dir: Some(root().join("target/corridor-test-cache")),
             ..runtime_config()
