@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::engine::store::TransferStore;
 use crate::api::ApiConfig;
+use crate::engine::store::TransferStore;
 use crate::engine::{Engine, EngineConfig};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::{Clock, Policy, SqliteStore, SystemClock};
@@ -224,10 +224,14 @@ async fn sweep_unused_quotes(
         ticks.tick().await;
         let now_ms = clock.now_ms();
         let store = transfers.clone();
-        match tokio::task::spawn_blocking(move || store.purge_expired_quotes(now_ms, grace_ms)).await {
+        match tokio::task::spawn_blocking(move || store.purge_expired_quotes(now_ms, grace_ms))
+            .await
+        {
             Ok(Ok(0)) => {}
             Ok(Ok(purged)) => tracing::debug!(purged, "unused quotes purged"),
-            Ok(Err(error)) => tracing::warn!(%error, "purging unused quotes failed; retrying at the next sweep"),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "purging unused quotes failed; retrying at the next sweep")
+            }
             Err(error) => tracing::warn!(%error, "the quote sweep stopped early"),
         }
     }

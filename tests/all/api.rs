@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use corridor_host::api::{ApiConfig, RateLimit};
 use corridor_host::{Clock, ConnectorSource, Host, HostConfig, ManualClock, QuoteRetention};
-use corridor_tests::{
-    Corridor, RECIPIENT, Setup, runtime_config, testbed_policy, testbed_wasm,
-};
+use corridor_tests::{Corridor, RECIPIENT, Setup, runtime_config, testbed_policy, testbed_wasm};
 use serde_json::{Value, json};
 
 async fn post(corridor: &Corridor, path: &str, body: &str, key: Option<&str>) -> (u16, Value) {
@@ -175,20 +173,37 @@ async fn refusals_from_routing_and_body_limits_are_json_with_a_code() {
     let client = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", corridor.url);
     let (status, headers, answer) = send(client.delete(url("/v1/quotes"))).await;
-    assert_eq!((status, code(&answer)), (405, Some("method-not-allowed")), "{answer}");
+    assert_eq!(
+        (status, code(&answer)),
+        (405, Some("method-not-allowed")),
+        "{answer}"
+    );
     assert_eq!(
         headers.get("allow").and_then(|allow| allow.to_str().ok()),
         Some("POST"),
         "405 names the methods the route takes"
     );
     let (status, _, answer) = send(client.put(url("/v1/transfers/tr_nope"))).await;
-    assert_eq!((status, code(&answer)), (405, Some("method-not-allowed")), "{answer}");
+    assert_eq!(
+        (status, code(&answer)),
+        (405, Some("method-not-allowed")),
+        "{answer}"
+    );
     let (status, _, answer) = send(client.get(url("/v2/nowhere"))).await;
-    assert_eq!((status, code(&answer)), (404, Some("not-found")), "{answer}");
+    assert_eq!(
+        (status, code(&answer)),
+        (404, Some("not-found")),
+        "{answer}"
+    );
     let (status, _, answer) = send(client.get(url("/v1/transfers/%FF%FE"))).await;
-    assert_eq!((status, code(&answer)), (400, Some("invalid-path")), "{answer}");
+    assert_eq!(
+        (status, code(&answer)),
+        (400, Some("invalid-path")),
+        "{answer}"
+    );
     let padding = "x".repeat(65 << 10);
-    let oversized = json!({"amount": "10.00", "currency": "USD", "receive_currency": "KES", "pad": padding});
+    let oversized =
+        json!({"amount": "10.00", "currency": "USD", "receive_currency": "KES", "pad": padding});
     let (status, _, answer) = send(
         client
             .post(url("/v1/transfers"))
@@ -196,18 +211,34 @@ async fn refusals_from_routing_and_body_limits_are_json_with_a_code() {
             .body(oversized.to_string()),
     )
     .await;
-    assert_eq!((status, code(&answer)), (413, Some("body-too-large")), "{answer}");
+    assert_eq!(
+        (status, code(&answer)),
+        (413, Some("body-too-large")),
+        "{answer}"
+    );
     let callback = url("/callbacks/alipay-mpesa/pay-in/tr_nope/secret");
     let (status, _, answer) = send(client.post(callback).body(vec![b'x'; 2 << 20])).await;
-    assert_eq!((status, code(&answer)), (413, Some("body-too-large")), "{answer}");
-    assert_eq!(transfer_count(&corridor).await, 0, "refusals create nothing");
+    assert_eq!(
+        (status, code(&answer)),
+        (413, Some("body-too-large")),
+        "{answer}"
+    );
+    assert_eq!(
+        transfer_count(&corridor).await,
+        0,
+        "refusals create nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_post_that_is_not_declared_json_is_refused_with_415() {
     let corridor = Corridor::start(Setup::default()).await;
     let client = reqwest::Client::new();
-    let quote = corridor.client.quote("10.00", "USD", "KES").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("a quote");
     let transfer = json!({"quote_id": quote.id, "recipient": RECIPIENT}).to_string();
     for content_type in [
         None,
@@ -216,7 +247,10 @@ async fn a_client_post_that_is_not_declared_json_is_refused_with_415() {
         Some("application/json; charset=latin1"),
         Some("application/jsonp"),
     ] {
-        for (path, body) in [("/v1/quotes", quote_body()), ("/v1/transfers", transfer.clone())] {
+        for (path, body) in [
+            ("/v1/quotes", quote_body()),
+            ("/v1/transfers", transfer.clone()),
+        ] {
             let mut request = client.post(format!("{}{path}", corridor.url)).body(body);
             if let Some(content_type) = content_type {
                 request = request.header("content-type", content_type);
@@ -229,7 +263,11 @@ async fn a_client_post_that_is_not_declared_json_is_refused_with_415() {
             );
         }
     }
-    assert_eq!(transfer_count(&corridor).await, 0, "refusals create nothing");
+    assert_eq!(
+        transfer_count(&corridor).await,
+        0,
+        "refusals create nothing"
+    );
     let (status, _, answer) = send(
         client
             .post(format!("{}/v1/transfers", corridor.url))
@@ -243,7 +281,11 @@ async fn a_client_post_that_is_not_declared_json_is_refused_with_415() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_repeats_a_key_is_refused_and_creates_nothing() {
     let corridor = Corridor::start(Setup::default()).await;
-    let quote = corridor.client.quote("10.00", "USD", "KES").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("a quote");
     let cases = [
         (
             "/v1/quotes",
@@ -260,13 +302,23 @@ async fn a_body_that_repeats_a_key_is_refused_and_creates_nothing() {
     ];
     for (path, body) in &cases {
         let (status, answer) = post(&corridor, path, body, Some("dup-keys")).await;
-        assert_eq!((status, code(&answer)), (400, Some("invalid-json")), "{body}: {answer}");
+        assert_eq!(
+            (status, code(&answer)),
+            (400, Some("invalid-json")),
+            "{body}: {answer}"
+        );
         assert!(
-            answer["error"]["message"].as_str().is_some_and(|message| message.contains("twice")),
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("twice")),
             "{answer}"
         );
     }
-    assert_eq!(transfer_count(&corridor).await, 0, "refusals create nothing");
+    assert_eq!(
+        transfer_count(&corridor).await,
+        0,
+        "refusals create nothing"
+    );
     let body = json!({"quote_id": quote.id, "recipient": RECIPIENT}).to_string();
     let (status, _) = post(&corridor, "/v1/transfers", &body, Some("dup-keys")).await;
     assert_eq!(status, 201, "the key was not spent by the refused requests");
@@ -275,7 +327,11 @@ async fn a_body_that_repeats_a_key_is_refused_and_creates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_given_twice_is_refused_and_creates_nothing() {
     let corridor = Corridor::start(Setup::default()).await;
-    let quote = corridor.client.quote("10.00", "USD", "KES").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("a quote");
     let body = json!({"quote_id": quote.id, "recipient": RECIPIENT}).to_string();
     for (first, second) in [("order-1", "order-2"), ("order-1", "order-1")] {
         let (status, _, answer) = send(
@@ -293,22 +349,39 @@ async fn an_idempotency_key_given_twice_is_refused_and_creates_nothing() {
             "{first}, {second}: {answer}"
         );
     }
-    assert_eq!(transfer_count(&corridor).await, 0, "refusals create nothing");
+    assert_eq!(
+        transfer_count(&corridor).await,
+        0,
+        "refusals create nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_that_contradicts_its_quote_is_refused_and_creates_nothing() {
     let corridor = Corridor::start(Setup::default()).await;
-    let quote = corridor.client.quote("10.00", "USD", "KES").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("a quote");
     for contradiction in [
         json!({"quote_id": quote.id, "recipient": RECIPIENT, "receive_currency": "CNY"}),
         json!({"quote_id": quote.id, "recipient": RECIPIENT, "receive_currency": "USD"}),
         json!({"quote_id": quote.id, "recipient": RECIPIENT, "connector": "testbed"}),
     ] {
-        let (status, answer) = post(&corridor, "/v1/transfers", &contradiction.to_string(), None).await;
-        assert_eq!((status, code(&answer)), (422, Some("quote-mismatch")), "{contradiction}: {answer}");
+        let (status, answer) =
+            post(&corridor, "/v1/transfers", &contradiction.to_string(), None).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (422, Some("quote-mismatch")),
+            "{contradiction}: {answer}"
+        );
     }
-    assert_eq!(transfer_count(&corridor).await, 0, "refusals create nothing");
+    assert_eq!(
+        transfer_count(&corridor).await,
+        0,
+        "refusals create nothing"
+    );
     let agreeing = json!({"quote_id": quote.id, "recipient": RECIPIENT, "receive_currency": "KES"});
     let (status, answer) = post(&corridor, "/v1/transfers", &agreeing.to_string(), None).await;
     assert_eq!(status, 201, "repeating the quote's terms is fine: {answer}");
@@ -328,13 +401,20 @@ async fn a_client_over_its_creation_budget_gets_429_with_retry_after_and_creates
         ..Setup::default()
     })
     .await;
-    let quote = corridor.client.quote("10.00", "USD", "KES").await.expect("the first is within budget");
+    let quote = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("the first is within budget");
     let body = json!({"quote_id": quote.id, "recipient": RECIPIENT}).to_string();
     let (status, _) = post(&corridor, "/v1/transfers", &body, Some("within")).await;
     assert_eq!(status, 201, "the second is within budget");
     for (path, body) in [
         ("/v1/quotes", quote_body()),
-        ("/v1/transfers", json!({"amount": "10.00", "currency": "USD", "recipient": RECIPIENT}).to_string()),
+        (
+            "/v1/transfers",
+            json!({"amount": "10.00", "currency": "USD", "recipient": RECIPIENT}).to_string(),
+        ),
     ] {
         let (status, headers, answer) = send(
             reqwest::Client::new()
@@ -343,7 +423,11 @@ async fn a_client_over_its_creation_budget_gets_429_with_retry_after_and_creates
                 .body(body),
         )
         .await;
-        assert_eq!((status, code(&answer)), (429, Some("rate-limited")), "{path}: {answer}");
+        assert_eq!(
+            (status, code(&answer)),
+            (429, Some("rate-limited")),
+            "{path}: {answer}"
+        );
         let retry_after_s: u64 = headers
             .get("retry-after")
             .and_then(|value| value.to_str().ok())
@@ -351,7 +435,11 @@ async fn a_client_over_its_creation_budget_gets_429_with_retry_after_and_creates
             .expect("a Retry-After in seconds");
         assert!((1..=3600).contains(&retry_after_s), "{retry_after_s}");
     }
-    assert_eq!(transfer_count(&corridor).await, 1, "reading is not limited; nothing more was created");
+    assert_eq!(
+        transfer_count(&corridor).await,
+        1,
+        "reading is not limited; nothing more was created"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,13 +454,31 @@ async fn unused_quotes_are_purged_after_their_grace_and_used_ones_are_kept() {
         ..Setup::default()
     })
     .await;
-    let unused = corridor.client.quote("10.00", "USD", "KES").await.expect("a quote");
-    let used = corridor.client.quote("10.00", "USD", "KES").await.expect("a quote");
-    let made = corridor.client.transfer(&used.id, RECIPIENT, "kept").await.expect("a transfer");
+    let unused = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("a quote");
+    let used = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("a quote");
+    let made = corridor
+        .client
+        .transfer(&used.id, RECIPIENT, "kept")
+        .await
+        .expect("a transfer");
     let ask = |quote_id: &str| json!({"quote_id": quote_id, "recipient": RECIPIENT}).to_string();
-    clock.advance(Duration::from_millis(unused.expires_at_ms - unused.created_at_ms));
+    clock.advance(Duration::from_millis(
+        unused.expires_at_ms - unused.created_at_ms,
+    ));
     let (status, answer) = post(&corridor, "/v1/transfers", &ask(&unused.id), None).await;
-    assert_eq!((status, code(&answer)), (422, Some("quote-expired")), "kept during its grace");
+    assert_eq!(
+        (status, code(&answer)),
+        (422, Some("quote-expired")),
+        "kept during its grace"
+    );
     clock.advance(Duration::from_secs(61));
     let mut purged = false;
     for _ in 0..500 {
@@ -385,8 +491,20 @@ async fn unused_quotes_are_purged_after_their_grace_and_used_ones_are_kept() {
     }
     assert!(purged, "the unused quote was never purged");
     let (status, answer) = post(&corridor, "/v1/transfers", &ask(&used.id), None).await;
-    assert_eq!((status, code(&answer)), (422, Some("quote-expired")), "a used quote is kept: {answer}");
-    assert_eq!(corridor.client.get(&made.id).await.expect("its transfer").quote_id, used.id);
+    assert_eq!(
+        (status, code(&answer)),
+        (422, Some("quote-expired")),
+        "a used quote is kept: {answer}"
+    );
+    assert_eq!(
+        corridor
+            .client
+            .get(&made.id)
+            .await
+            .expect("its transfer")
+            .quote_id,
+        used.id
+    );
     assert_eq!(transfer_count(&corridor).await, 1);
 }
 
@@ -399,17 +517,29 @@ async fn a_connector_failure_reaches_the_client_as_a_short_message_with_a_refere
         component: testbed_wasm(),
         policy: testbed_policy("panic", ""),
     };
-    let host = Host::start(config, vec![source]).await.expect("the host starts");
+    let host = Host::start(config, vec![source])
+        .await
+        .expect("the host starts");
     let (status, _, answer) = send(
         reqwest::Client::new()
             .post(format!("{}/v1/quotes", host.url))
             .header("content-type", "application/json")
-            .body(json!({"amount": "10.00", "currency": "USD", "receive_currency": "USD"}).to_string()),
+            .body(
+                json!({"amount": "10.00", "currency": "USD", "receive_currency": "USD"})
+                    .to_string(),
+            ),
     )
     .await;
-    assert_eq!((status, code(&answer)), (502, Some("connector-error")), "{answer}");
+    assert_eq!(
+        (status, code(&answer)),
+        (502, Some("connector-error")),
+        "{answer}"
+    );
     let message = answer["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.starts_with("the connector failed: trap in quote; see the host log, ref "), "{message}");
+    assert!(
+        message.starts_with("the connector failed: trap in quote; see the host log, ref "),
+        "{message}"
+    );
     for leak in ["backtrace", "panic", "/", ".rs", "wasm"] {
         assert!(!message.contains(leak), "{leak:?} in {message}");
     }

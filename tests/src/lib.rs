@@ -141,11 +141,11 @@ impl CallbackSink {
 
 // ---- the corridor end to end: sandboxes, host, the real connector ----
 
+use corridor_host::api::ApiConfig;
 use corridor_host::api::view::TransferView;
 use corridor_host::client::Client;
 use corridor_host::engine::EngineConfig;
 use corridor_host::engine::model::TransferState;
-use corridor_host::api::ApiConfig;
 use corridor_host::{Clock, ConnectorSource, Host, HostConfig, QuoteRetention};
 use corridor_sandbox::{Profile, Sandbox, SandboxConfig};
 

@@ -98,7 +98,12 @@ fn invoke_summary(error: &InvokeError) -> String {
 }
 
 /// A 5xx whose detail goes to the log and whose message is short and safe.
-fn logged(status: u16, code: &'static str, summary: &str, detail: &dyn std::fmt::Display) -> ApiError {
+fn logged(
+    status: u16,
+    code: &'static str,
+    summary: &str,
+    detail: &dyn std::fmt::Display,
+) -> ApiError {
     let reference = reference();
     tracing::warn!(%reference, %code, %detail, "request failed");
     ApiError {

@@ -220,8 +220,9 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
 
 /// A client body as JSON: well-formed, one value, no repeated keys.
 pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let invalid =
-        |error: serde_json::Error| ApiError::bad_request("invalid-json", format!("the body is not JSON: {error}"));
+    let invalid = |error: serde_json::Error| {
+        ApiError::bad_request("invalid-json", format!("the body is not JSON: {error}"))
+    };
     serde_json::from_slice::<UniqueKeys>(body).map_err(invalid)?;
     serde_json::from_slice(body).map_err(invalid)
 }
@@ -288,5 +289,87 @@ mod tests {
         }
         assert!(currency("currency", "usd").is_err());
         assert!(idempotency_key("").is_err());
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, axum::http::HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn only_json_in_utf_8_is_declared_json() {
+        for good in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert_eq!(
+                json_content_type(&headers(&[("content-type", good)])),
+                Ok(()),
+                "{good}"
+            );
+        }
+        for bad in [
+            "",
+            "text/plain",
+            "application/jsonp",
+            "application/json; charset=latin1",
+            "application/json; boundary=x",
+            "multipart/form-data",
+        ] {
+            assert_eq!(
+                json_content_type(&headers(&[("content-type", bad)])).map_err(|error| error.code),
+                Err("unsupported-media-type"),
+                "{bad:?}"
+            );
+        }
+        assert!(json_content_type(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn an_idempotency_key_counts_only_when_given_once() {
+        assert_eq!(idempotency_header(&HeaderMap::new()), Ok(None));
+        assert_eq!(
+            idempotency_header(&headers(&[("idempotency-key", "order-1")])),
+            Ok(Some("order-1".to_string()))
+        );
+        for twice in [
+            headers(&[
+                ("idempotency-key", "order-1"),
+                ("idempotency-key", "order-2"),
+            ]),
+            headers(&[
+                ("idempotency-key", "order-1"),
+                ("Idempotency-Key", "order-1"),
+            ]),
+        ] {
+            assert_eq!(
+                idempotency_header(&twice).map_err(|error| error.code),
+                Err("invalid-idempotency-key")
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_repeated_at_any_depth_is_not_json_we_read() {
+        assert!(json_value(br#"{"a": 1, "b": [{"a": 2}], "c": {"a": 3}}"#).is_ok());
+        for bad in [
+            r#"{"a": 1, "a": 1}"#,
+            r#"{"a": {"b": 1, "b": 2}}"#,
+            r#"[{"a": 1}, {"b": [{"c": 1, "c": 1}]}]"#,
+            r#"{"a\u0062": 1, "ab": 2}"#,
+            r#"{"a": 1} {"a": 1}"#,
+            "",
+        ] {
+            assert_eq!(
+                json_value(bad.as_bytes()).map_err(|error| error.code),
+                Err("invalid-json"),
+                "{bad}"
+            );
+        }
     }
 }

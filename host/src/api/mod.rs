@@ -54,7 +54,10 @@ pub fn router(engine: Arc<Engine>, config: &ApiConfig) -> Router {
         limits::throttle,
     );
     Router::new()
-        .route("/v1/quotes", post(create_quote).route_layer(throttle.clone()))
+        .route(
+            "/v1/quotes",
+            post(create_quote).route_layer(throttle.clone()),
+        )
         .route("/v1/transfers", get(list_transfers))
         .route("/v1/transfers", post(create_transfer).route_layer(throttle))
         .route("/v1/transfers/{id}", get(get_transfer))
@@ -93,7 +96,10 @@ async fn refuse_when_stopped(
 }
 
 /// A client `POST`'s JSON body, after its `Content-Type` and size checks.
-fn client_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+fn client_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, ApiError> {
     input::json_content_type(headers)?;
     Ok(body?)
 }

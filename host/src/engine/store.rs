@@ -190,7 +190,11 @@ impl TransferStore {
     /// `older_than_ms` before `now_ms`, at most [`PURGE_BATCH`] per call so one
     /// sweep never holds the database for long; returns how many went. A
     /// used quote is kept: its transfer refers to it.
-    pub fn purge_expired_quotes(&self, now_ms: u64, older_than_ms: u64) -> Result<usize, StoreError> {
+    pub fn purge_expired_quotes(
+        &self,
+        now_ms: u64,
+        older_than_ms: u64,
+    ) -> Result<usize, StoreError> {
         let cutoff_ms = millis_column(now_ms.saturating_sub(older_than_ms));
         let purged = self.lock().execute(
             "DELETE FROM quotes WHERE rowid IN (SELECT rowid FROM quotes
@@ -457,16 +461,19 @@ mod tests {
         store.insert_quote(&quote("q_lapsed_recently", 9_500))?;
         store.insert_quote(&quote("q_live", 20_000))?;
         store.insert_quote(&quote("q_used", 1_000))?;
-        store.lock().execute(
-            "UPDATE quotes SET used_by = 'tr_1' WHERE id = 'q_used'",
-            [],
-        )?;
+        store
+            .lock()
+            .execute("UPDATE quotes SET used_by = 'tr_1' WHERE id = 'q_used'", [])?;
         assert_eq!(store.purge_expired_quotes(10_000, 1_000)?, 1);
         assert!(store.quote("q_lapsed_long_ago")?.is_none());
         for kept in ["q_lapsed_recently", "q_live", "q_used"] {
             assert!(store.quote(kept)?.is_some(), "{kept}");
         }
-        assert_eq!(store.purge_expired_quotes(10_000, 1_000)?, 0, "nothing left to purge");
+        assert_eq!(
+            store.purge_expired_quotes(10_000, 1_000)?,
+            0,
+            "nothing left to purge"
+        );
         Ok(())
     }
 }
