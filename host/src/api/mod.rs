@@ -321,6 +321,10 @@ async fn health(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an axum handler takes one extractor per part of the request"
+)]
 async fn callback(
     State(state): State<ApiState>,
     path: Result<Path<(String, String, String, String)>, PathRejection>,

@@ -25,7 +25,10 @@ use crate::store::StoreError;
 use crate::wit::{CallbackOutcome, Event, InboundRequest};
 
 /// How far a route's events are believed, and which events belong on it.
-fn route_rules(route: &str) -> Option<(Trust, fn(&Event) -> bool)> {
+type RouteRules = (Trust, fn(&Event) -> bool);
+
+/// The [`RouteRules`] of `route`, if it is one.
+fn route_rules(route: &str) -> Option<RouteRules> {
     let pay_in: fn(&Event) -> bool = |event| {
         matches!(
             event,
