@@ -103,6 +103,12 @@ pub async fn run(
     }
     let mut config = HostConfig::new(&demo_dir, &sandbox.ledger_url);
     config.runtime.cache_dir = Some(data_dir.join("cache"));
+    // The demo is one client, on loopback, that creates transfers as fast as
+    // the host takes them: the per-client limit would measure itself.
+    config.api.creation_rate = crate::api::RateLimit {
+        replenish_every: Duration::from_micros(100),
+        burst: std::num::NonZeroU32::new(10_000).expect("10,000 is not zero"),
+    };
     let host = Host::start_with_clock(
         config,
         vec![ConnectorSource {

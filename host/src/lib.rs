@@ -34,7 +34,7 @@ pub use runtime::{
     Call, CallOutput, Connector, InvokeError, InvokeErrorKind, LoadError, MemoryLimitScope,
     MemoryUsage, Runtime, RuntimeConfig, RuntimeConfigError,
 };
-pub use server::{ConnectorSource, Host, HostConfig};
+pub use server::{ConnectorSource, Host, HostConfig, QuoteRetention};
 pub use store::{KvStore, SqliteStore, StoreError};
 
 /// Installs the process-wide TLS crypto provider (ring) for outbound HTTPS.

@@ -10,10 +10,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use corridor_serve::ServeLimits;
 
+use crate::api::ApiConfig;
 use crate::engine::store::TransferStore;
 use crate::engine::{Engine, EngineConfig};
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -38,6 +40,10 @@ pub struct HostConfig {
     /// [`ServeLimits`] for each default): without them a slow or idle client
     /// holds a connection for ever, and enough of them starve `/health`.
     pub listener: ServeLimits,
+    /// The client API's body sizes and rate limits.
+    pub api: ApiConfig,
+    /// How long unused quotes are kept.
+    pub quote_retention: QuoteRetention,
 }
 
 impl HostConfig {
@@ -54,6 +60,8 @@ impl HostConfig {
                 ..RuntimeConfig::default()
             },
             listener: ServeLimits::default(),
+            api: ApiConfig::default(),
+            quote_retention: QuoteRetention::default(),
         }
     }
 }
@@ -133,26 +141,31 @@ impl Host {
         let url = format!("http://{address}");
         let public_url = config.public_url.clone().unwrap_or_else(|| url.clone());
         let engine = Engine::new(
-            transfers,
+            transfers.clone(),
             &config.ledger_url,
             &public_url,
             config.engine.clone(),
-            clock,
+            clock.clone(),
         );
         for source in connectors {
             let connector = runtime.load(&source.component, source.policy).await?;
             engine.add_connector(connector);
         }
-        let router = crate::api::router(engine.clone());
+        let router = crate::api::router(engine.clone(), &config.api);
         let server = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
         let scheduler = tokio::spawn(engine.clone().run());
+        let sweeper = tokio::spawn(sweep_unused_quotes(
+            transfers,
+            clock,
+            config.quote_retention,
+        ));
         tracing::info!(%url, connectors = ?engine.connector_ids(), "host started");
         Ok(Host {
             url,
             address,
             engine,
             runtime,
-            tasks: vec![server, scheduler],
+            tasks: vec![server, scheduler, sweeper],
         })
     }
 
@@ -178,6 +191,54 @@ impl Drop for Host {
         self.engine.shut_down();
         for task in &self.tasks {
             task.abort();
+        }
+    }
+}
+
+/// How long a quote that made no transfer is kept after it lapses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuoteRetention {
+    /// How often the sweep runs. Default one minute: quotes are small, and a
+    /// sweep is one indexed `DELETE`.
+    pub sweep_every: Duration,
+    /// How long after lapsing an unused quote is still kept. Default one
+    /// hour, so a client that comes back late hears `quote-expired`, not
+    /// `quote-not-found`.
+    pub grace: Duration,
+}
+
+impl Default for QuoteRetention {
+    fn default() -> Self {
+        QuoteRetention {
+            sweep_every: Duration::from_secs(60),
+            grace: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Deletes unused quotes past their grace, every `retention.sweep_every`, so
+/// a client asking for quotes it never uses cannot grow the database for ever.
+async fn sweep_unused_quotes(
+    transfers: Arc<TransferStore>,
+    clock: Arc<dyn Clock>,
+    retention: QuoteRetention,
+) {
+    let grace_ms = u64::try_from(retention.grace.as_millis()).unwrap_or(u64::MAX);
+    let mut ticks = tokio::time::interval(retention.sweep_every.max(Duration::from_millis(1)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now_ms = clock.now_ms();
+        let store = transfers.clone();
+        match tokio::task::spawn_blocking(move || store.purge_expired_quotes(now_ms, grace_ms))
+            .await
+        {
+            Ok(Ok(0)) => {}
+            Ok(Ok(purged)) => tracing::debug!(purged, "unused quotes purged"),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "purging unused quotes failed; retrying at the next sweep")
+            }
+            Err(error) => tracing::warn!(%error, "the quote sweep stopped early"),
         }
     }
 }

@@ -142,11 +142,12 @@ impl CallbackSink {
 
 // ---- the corridor end to end: sandboxes, host, the real connector ----
 
+use corridor_host::api::ApiConfig;
 use corridor_host::api::view::TransferView;
 use corridor_host::client::Client;
 use corridor_host::engine::EngineConfig;
 use corridor_host::engine::model::TransferState;
-use corridor_host::{Clock, ConnectorSource, Host, HostConfig};
+use corridor_host::{Clock, ConnectorSource, Host, HostConfig, QuoteRetention};
 use corridor_sandbox::{Profile, Sandbox, SandboxConfig};
 
 /// The sandbox buyer who pays.
@@ -170,6 +171,10 @@ pub struct Setup {
     pub clock: Arc<dyn Clock>,
     /// The policy's callback source allow-list (empty: any source).
     pub callback_sources: Vec<ipnet::IpNet>,
+    /// The client API's limits (the host's defaults).
+    pub api: ApiConfig,
+    /// How long unused quotes are kept (the host's defaults).
+    pub quote_retention: QuoteRetention,
 }
 
 impl Default for Setup {
@@ -193,6 +198,8 @@ impl Default for Setup {
             },
             clock: Arc::new(SystemClock),
             callback_sources: Vec::new(),
+            api: ApiConfig::default(),
+            quote_retention: QuoteRetention::default(),
         }
     }
 }
@@ -214,6 +221,8 @@ pub struct Corridor {
     engine: EngineConfig,
     clock: Arc<dyn Clock>,
     callback_sources: Vec<ipnet::IpNet>,
+    api: ApiConfig,
+    quote_retention: QuoteRetention,
     payer: reqwest::Client,
 }
 
@@ -235,6 +244,8 @@ impl Corridor {
             engine: setup.engine,
             clock: setup.clock,
             callback_sources: setup.callback_sources,
+            api: setup.api,
+            quote_retention: setup.quote_retention,
             payer: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -271,6 +282,8 @@ impl Corridor {
         let mut config = HostConfig::new(self.data.path(), &self.sandbox.ledger_url);
         config.bind = self.address;
         config.engine = self.engine.clone();
+        config.api = self.api.clone();
+        config.quote_retention = self.quote_retention;
         config.runtime = RuntimeConfig {
             cache_dir: Some(root().join("target/corridor-test-cache")),
             ..runtime_config()

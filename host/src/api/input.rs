@@ -1,5 +1,11 @@
 //! Client input: parsed strictly, refused with a clear reason, never rounded.
 
+use std::collections::HashSet;
+
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
 use super::error::ApiError;
 
 /// Digits after the point in a currency (ISO 4217). Two unless listed.
@@ -108,6 +114,119 @@ pub fn idempotency_key(text: &str) -> Result<String, ApiError> {
     }
 }
 
+/// The request's `Idempotency-Key`, if it has one. Two of them is a
+/// refusal, not a choice: which one the client meant is unknowable.
+pub fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return if headers.contains_key("idempotency-key") {
+            Err(ApiError::bad_request(
+                "invalid-idempotency-key",
+                "give Idempotency-Key once, not several times",
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    idempotency_key(value.to_str().unwrap_or_default()).map(Some)
+}
+
+/// Refuses a body that is not declared JSON (`application/json`, optionally
+/// with `charset=utf-8`): a form or text sent by mistake gets 415, not a
+/// parse error about its content.
+pub fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let declared = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<mime::Mime>().ok());
+    let is_json = declared.as_ref().is_some_and(|mime| {
+        mime.essence_str() == mime::APPLICATION_JSON.essence_str()
+            && mime.params().all(|(name, value)| {
+                name == mime::CHARSET && value.as_str().eq_ignore_ascii_case("utf-8")
+            })
+    });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError {
+            status: 415,
+            code: "unsupported-media-type",
+            message: "send the body as Content-Type: application/json".into(),
+        })
+    }
+}
+
+/// Walks a JSON document and fails on the first object that repeats a key.
+/// serde_json keeps the last of duplicates silently, so `{"amount": "1",
+/// "amount": "1000"}` would be read differently by other parsers on the way.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<UniqueKeys, A::Error> {
+        while items.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(de::Error::custom(format!("the key {key:?} appears twice")));
+            }
+            entries.next_value::<UniqueKeys>()?;
+            seen.insert(key);
+        }
+        Ok(UniqueKeys)
+    }
+}
+
+/// A client body as JSON: well-formed, one value, no repeated keys.
+pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let invalid = |error: serde_json::Error| {
+        ApiError::bad_request("invalid-json", format!("the body is not JSON: {error}"))
+    };
+    serde_json::from_slice::<UniqueKeys>(body).map_err(invalid)?;
+    serde_json::from_slice(body).map_err(invalid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +289,87 @@ mod tests {
         }
         assert!(currency("currency", "usd").is_err());
         assert!(idempotency_key("").is_err());
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, axum::http::HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn only_json_in_utf_8_is_declared_json() {
+        for good in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert_eq!(
+                json_content_type(&headers(&[("content-type", good)])),
+                Ok(()),
+                "{good}"
+            );
+        }
+        for bad in [
+            "",
+            "text/plain",
+            "application/jsonp",
+            "application/json; charset=latin1",
+            "application/json; boundary=x",
+            "multipart/form-data",
+        ] {
+            assert_eq!(
+                json_content_type(&headers(&[("content-type", bad)])).map_err(|error| error.code),
+                Err("unsupported-media-type"),
+                "{bad:?}"
+            );
+        }
+        assert!(json_content_type(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn an_idempotency_key_counts_only_when_given_once() {
+        assert_eq!(idempotency_header(&HeaderMap::new()), Ok(None));
+        assert_eq!(
+            idempotency_header(&headers(&[("idempotency-key", "order-1")])),
+            Ok(Some("order-1".to_string()))
+        );
+        for twice in [
+            headers(&[
+                ("idempotency-key", "order-1"),
+                ("idempotency-key", "order-2"),
+            ]),
+            headers(&[
+                ("idempotency-key", "order-1"),
+                ("Idempotency-Key", "order-1"),
+            ]),
+        ] {
+            assert_eq!(
+                idempotency_header(&twice).map_err(|error| error.code),
+                Err("invalid-idempotency-key")
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_repeated_at_any_depth_is_not_json_we_read() {
+        assert!(json_value(br#"{"a": 1, "b": [{"a": 2}], "c": {"a": 3}}"#).is_ok());
+        for bad in [
+            r#"{"a": 1, "a": 1}"#,
+            r#"{"a": {"b": 1, "b": 2}}"#,
+            r#"[{"a": 1}, {"b": [{"c": 1, "c": 1}]}]"#,
+            r#"{"a\u0062": 1, "ab": 2}"#,
+            r#"{"a": 1} {"a": 1}"#,
+            "",
+        ] {
+            assert_eq!(
+                json_value(bad.as_bytes()).map_err(|error| error.code),
+                Err("invalid-json"),
+                "{bad}"
+            );
+        }
     }
 }

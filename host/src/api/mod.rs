@@ -9,9 +9,17 @@
 //! | `GET /v1/transfers` | the newest transfers (`?limit=`, at most 1000) |
 //! | `GET /health` | liveness and the loaded connectors |
 //! | `* /callbacks/{connector}/{route}/{transfer}/{secret}` | providers' callbacks |
+//!
+//! Every refusal is JSON with a stable code (see [`error`] for the list).
+//! Client routes read at most [`ApiConfig::client_body_limit_bytes`] and take
+//! `POST` bodies only as `application/json` without repeated keys; creating
+//! quotes and transfers is rate-limited per client ([`limits`]). Callback
+//! routes take what providers send (forms, XML) up to
+//! [`ApiConfig::callback_body_limit_bytes`].
 
 pub mod error;
 pub mod input;
+pub mod limits;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -19,7 +27,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -27,6 +36,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use self::error::ApiError;
+pub use self::limits::{ApiConfig, RateLimit};
 use crate::engine::{CallbackPath, Engine, NewTransfer};
 use crate::wit::{InboundRequest, Money, QuoteRequest};
 
@@ -37,24 +47,28 @@ pub struct ApiState {
     pub engine: Arc<Engine>,
 }
 
-/// The router: client routes and callback routes.
-pub fn router(engine: Arc<Engine>) -> Router {
+/// The router: client routes and callback routes, with `config`'s limits.
+pub fn router(engine: Arc<Engine>, config: &ApiConfig) -> Router {
+    let throttle = axum::middleware::from_fn_with_state(
+        limits::CreationLimiter::new(config.creation_rate),
+        limits::throttle,
+    );
     Router::new()
-        .route("/v1/quotes", post(create_quote))
-        .route("/v1/transfers", post(create_transfer).get(list_transfers))
+        .route(
+            "/v1/quotes",
+            post(create_quote).route_layer(throttle.clone()),
+        )
+        .route("/v1/transfers", get(list_transfers))
+        .route("/v1/transfers", post(create_transfer).route_layer(throttle))
         .route("/v1/transfers/{id}", get(get_transfer))
         .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(config.client_body_limit_bytes))
         .route(
             "/callbacks/{connector}/{route}/{transfer}/{secret}",
-            any(callback),
+            any(callback).layer(DefaultBodyLimit::max(config.callback_body_limit_bytes)),
         )
-        .fallback(|| async {
-            ApiError {
-                status: 404,
-                code: "not-found",
-                message: "no such route".into(),
-            }
-        })
+        .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(
             engine.clone(),
             refuse_when_stopped,
@@ -81,7 +95,17 @@ async fn refuse_when_stopped(
     }
 }
 
-/// Parses a JSON body strictly: unknown fields and wrong types are refused.
+/// A client `POST`'s JSON body, after its `Content-Type` and size checks.
+fn client_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    input::json_content_type(headers)?;
+    Ok(body?)
+}
+
+/// Parses a JSON body strictly: repeated keys, unknown fields and wrong types
+/// are refused.
 fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     Ok(parse_body_and_fingerprint(body)?.0)
 }
@@ -91,9 +115,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiErro
 fn parse_body_and_fingerprint<T: serde::de::DeserializeOwned>(
     body: &Bytes,
 ) -> Result<(T, String), ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
-        ApiError::bad_request("invalid-json", format!("the body is not JSON: {error}"))
-    })?;
+    let value = input::json_value(body)?;
     let fingerprint = hex::encode(Sha256::digest(value.to_string().as_bytes()));
     let parsed = serde_json::from_value(value)
         .map_err(|error| ApiError::bad_request("invalid-request", error.to_string()))?;
@@ -149,13 +171,10 @@ impl QuoteBody {
 async fn create_quote(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .map(|value| input::idempotency_key(value.to_str().unwrap_or_default()))
-        .transpose()?;
-    let (body, idempotency): (QuoteBody, _) = match key {
+    let body = client_body(&headers, body)?;
+    let (body, idempotency): (QuoteBody, _) = match input::idempotency_header(&headers)? {
         None => (parse_body(&body)?, None),
         Some(key) => {
             let (body, fingerprint) = parse_body_and_fingerprint(&body)?;
@@ -184,20 +203,49 @@ struct TransferBody {
     receive_currency: Option<String>,
 }
 
+/// A transfer from a quote may repeat the quote's terms, but not contradict
+/// them: a client that asks for shillings must not get a transfer in another
+/// currency because the quote said so.
+async fn agrees_with_quote(
+    engine: &Engine,
+    quote_id: &str,
+    body: &TransferBody,
+) -> Result<(), ApiError> {
+    if body.receive_currency.is_none() && body.connector.is_none() {
+        return Ok(());
+    }
+    let Some(quote) = engine.stored_quote(quote_id).await? else {
+        // Refused as quote-not-found when the transfer is created.
+        return Ok(());
+    };
+    let mismatch = |field: &str, asked: &str, quoted: &str| ApiError {
+        status: 422,
+        code: "quote-mismatch",
+        message: format!("{field} {asked:?} contradicts quote {quote_id}, which is for {quoted:?}"),
+    };
+    if let Some(asked) = &body.receive_currency
+        && *asked != quote.receive.currency
+    {
+        return Err(mismatch("receive_currency", asked, &quote.receive.currency));
+    }
+    if let Some(asked) = &body.connector
+        && *asked != quote.connector
+    {
+        return Err(mismatch("connector", asked, &quote.connector));
+    }
+    Ok(())
+}
+
 async fn create_transfer(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = client_body(&headers, body)?;
+    let key = input::idempotency_header(&headers)?;
     let (parsed, fingerprint): (TransferBody, String) = parse_body_and_fingerprint(&body)?;
     let recipient = input::msisdn(&parsed.recipient)?;
-    let idempotency = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => Some((
-            input::idempotency_key(value.to_str().unwrap_or_default())?,
-            fingerprint,
-        )),
-    };
+    let idempotency = key.map(|key| (key, fingerprint));
     if let Some((key, sha)) = &idempotency
         && let Some(earlier) = state.engine.replay(key, sha).await?
     {
@@ -208,7 +256,10 @@ async fn create_transfer(
             .into_response());
     }
     let quote_id = match (&parsed.quote_id, &parsed.amount, &parsed.currency) {
-        (Some(quote_id), None, None) => quote_id.clone(),
+        (Some(quote_id), None, None) => {
+            agrees_with_quote(&state.engine, quote_id, &parsed).await?;
+            quote_id.clone()
+        }
         (None, Some(amount), Some(currency)) => {
             let quote = QuoteBody {
                 connector: parsed.connector.clone(),
@@ -256,16 +307,18 @@ async fn create_transfer(
 
 async fn get_transfer(
     State(state): State<ApiState>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(id) = path?;
     let transfer = state.engine.get(&id).await?;
     Ok(axum::Json(view::transfer(&state.engine, transfer).await?).into_response())
 }
 
 async fn list_transfers(
     State(state): State<ApiState>,
-    Query(query): Query<BTreeMap<String, String>>,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let limit = match query.get("limit") {
         None => 100,
         Some(text) => text
@@ -290,10 +343,12 @@ async fn health(State(state): State<ApiState>) -> Response {
 
 async fn callback(
     State(state): State<ApiState>,
-    Path((connector, route, transfer, secret)): Path<(String, String, String, String)>,
+    path: Result<Path<(String, String, String, String)>, PathRejection>,
     parts: axum::http::request::Parts,
-    body: Bytes,
-) -> Response {
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path((connector, route, transfer, secret)) = path?;
+    let body = body?;
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -335,5 +390,5 @@ async fn callback(
             response.headers_mut().insert(name, value);
         }
     }
-    response
+    Ok(response)
 }

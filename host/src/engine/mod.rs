@@ -428,6 +428,12 @@ impl Engine {
             .ok_or_else(|| EngineError::TransferNotFound(id.to_string()))
     }
 
+    /// A quote as stored, used or not, lapsed or not.
+    pub async fn stored_quote(&self, id: &str) -> Result<Option<StoredQuote>, EngineError> {
+        let key = id.to_string();
+        Ok(self.db(move |store| store.quote(&key)).await?)
+    }
+
     /// A transfer's state changes.
     pub async fn events(&self, id: &str) -> Result<Vec<TransferEvent>, EngineError> {
         let key = id.to_string();

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS quotes (
     idempotency_key TEXT,
     request_sha256  TEXT
 );
+CREATE INDEX IF NOT EXISTS quotes_unused_expiry ON quotes (expires_at_ms) WHERE used_by IS NULL;
 CREATE TABLE IF NOT EXISTS transfers (
     id                TEXT    NOT NULL PRIMARY KEY,
     connector         TEXT    NOT NULL,
@@ -54,6 +55,9 @@ CREATE TABLE IF NOT EXISTS callbacks (
     outcome     TEXT    NOT NULL
 );
 ";
+
+/// The most quotes one [`TransferStore::purge_expired_quotes`] deletes.
+pub const PURGE_BATCH: i64 = 10_000;
 
 /// What creating a transfer came to.
 #[derive(Debug)]
@@ -264,6 +268,24 @@ impl TransferStore {
             .optional()?;
         body.map(|body| serde_json::from_str(&body).map_err(json_error))
             .transpose()
+    }
+
+    /// Deletes quotes that made no transfer and lapsed at least
+    /// `older_than_ms` before `now_ms`, at most [`PURGE_BATCH`] per call so one
+    /// sweep never holds the database for long; returns how many went. A
+    /// used quote is kept: its transfer refers to it.
+    pub fn purge_expired_quotes(
+        &self,
+        now_ms: u64,
+        older_than_ms: u64,
+    ) -> Result<usize, StoreError> {
+        let cutoff_ms = millis_column(now_ms.saturating_sub(older_than_ms));
+        let purged = self.lock().execute(
+            "DELETE FROM quotes WHERE rowid IN (SELECT rowid FROM quotes
+                 WHERE used_by IS NULL AND expires_at_ms <= ?1 LIMIT ?2)",
+            params![cutoff_ms, PURGE_BATCH],
+        )?;
+        Ok(purged)
     }
 
     /// Creates `transfer` from its quote, once per idempotency key and once per
@@ -513,5 +535,50 @@ mod tests {
         assert!(found.is_none());
         drop(store);
         TransferStore::open(&path).expect("and opens again");
+    }
+
+    use crate::wit::Money;
+
+    fn quote(id: &str, expires_at_ms: u64) -> StoredQuote {
+        let usd = Money {
+            amount_minor: 1000,
+            currency: "USD".into(),
+        };
+        StoredQuote {
+            id: id.into(),
+            connector: "testbed".into(),
+            send: usd.clone(),
+            pay_in: usd.clone(),
+            receive: usd.clone(),
+            fee: usd,
+            rate: "1".into(),
+            pay_in_rate: "1".into(),
+            expires_at_ms,
+            rate_source: "test".into(),
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn only_unused_quotes_past_their_grace_are_purged() -> Result<(), StoreError> {
+        let store = TransferStore::in_memory()?;
+        store.insert_quote(&quote("q_lapsed_long_ago", 1_000), None)?;
+        store.insert_quote(&quote("q_lapsed_recently", 9_500), None)?;
+        store.insert_quote(&quote("q_live", 20_000), None)?;
+        store.insert_quote(&quote("q_used", 1_000), None)?;
+        store
+            .lock()
+            .execute("UPDATE quotes SET used_by = 'tr_1' WHERE id = 'q_used'", [])?;
+        assert_eq!(store.purge_expired_quotes(10_000, 1_000)?, 1);
+        assert!(store.quote("q_lapsed_long_ago")?.is_none());
+        for kept in ["q_lapsed_recently", "q_live", "q_used"] {
+            assert!(store.quote(kept)?.is_some(), "{kept}");
+        }
+        assert_eq!(
+            store.purge_expired_quotes(10_000, 1_000)?,
+            0,
+            "nothing left to purge"
+        );
+        Ok(())
     }
 }
