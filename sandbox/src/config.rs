@@ -270,8 +270,13 @@ pub struct LedgerConfig {
 pub struct FxConfig {
     /// Rates as "FROM/TO" = "decimal": units of TO per unit of FROM.
     pub rates: BTreeMap<String, String>,
-    /// How long a published rate is valid, seconds.
-    pub valid_for_s: u64,
+    /// How long a published rate is valid, seconds: `valid_until_ms` is now
+    /// plus this. A connector never quotes past it, so it caps the payer's
+    /// window to pay; the default (600) leaves a person following the README by
+    /// hand the whole of the policy's `quote_ttl_s` (300). `valid_for_s` is
+    /// its former name.
+    #[serde(alias = "valid_for_s")]
+    pub validity_s: u64,
 }
 
 impl Default for FxConfig {
@@ -284,7 +289,7 @@ impl Default for FxConfig {
             .collect();
         FxConfig {
             rates,
-            valid_for_s: 60,
+            validity_s: 600,
         }
     }
 }

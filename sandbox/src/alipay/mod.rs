@@ -17,7 +17,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use axum::{Json, Router};
+use axum::Router;
 use base64::Engine as _;
 use md5::{Digest, Md5};
 use rand::rngs::StdRng;
@@ -35,6 +35,10 @@ use crate::config::AlipayConfig;
 use crate::faults::{InjectedError, lock};
 use crate::journal::Direction;
 use crate::money::{format_minor, parse_minor};
+
+mod cashier;
+
+pub use cashier::{PayRequest, WalletRefusal};
 
 /// How a request or notification is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,7 +277,7 @@ impl Alipay {
 pub(crate) fn router(world: Arc<World>) -> Router {
     Router::new()
         .route("/gateway.do", any(gateway))
-        .route("/sandbox/pay", post(pay))
+        .route("/sandbox/pay", post(cashier::pay))
         .with_state(world)
 }
 
@@ -395,111 +399,38 @@ fn create_forex_trade(world: &World, params: &BTreeMap<String, String>) -> Respo
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut state = lock(&world.alipay.state);
-    if let Some(existing) = state
+    let existing = state
         .trades
         .iter()
-        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no)
-    {
+        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no);
+    let trade = match existing {
         // The same order again (a payer reopening the cashier) is the same
         // trade; anything else under a used out_trade_no is refused.
-        if existing.request != business || existing.trade_status != "WAIT_BUYER_PAY" {
+        Some(existing) if existing.request != business || existing.trade_status != "WAIT_BUYER_PAY" => {
             return xml_error("DUPLICATE_OUT_TRADE_NO");
         }
-    } else {
-        state.trades.push(Trade {
-            partner: partner.clone(),
-            out_trade_no: out_trade_no.to_string(),
-            trade_no: None,
-            trade_status: "WAIT_BUYER_PAY".into(),
-            currency: currency.to_string(),
-            total_fee_minor,
-            charged_cny_fen: cny_fen,
-            refunded_minor: 0,
-            buyer: None,
-            notify_url: get("notify_url").to_string(),
-            sign_type,
-            request: business,
-        });
-    }
-    drop(state);
-    let page = format!(
-        "<!doctype html><html><head><title>Alipay cashier (sandbox)</title></head><body>\
-         <h1>Alipay cashier</h1><p>{subject}</p><p>{amount} {currency} = {cny} CNY at {rate}</p>\
-         <form method=\"post\" action=\"/sandbox/pay\"><input type=\"hidden\" name=\"partner\" value=\"{partner}\">\
-         <input type=\"hidden\" name=\"out_trade_no\" value=\"{out_trade_no}\"></form></body></html>",
-        subject = escape(get("subject")),
-        amount = format_minor(total_fee_minor),
-        cny = format_minor(cny_fen),
-        partner = escape(&partner),
-        out_trade_no = escape(out_trade_no),
-    );
-    ([("content-type", "text/html; charset=utf-8")], page).into_response()
-}
-
-/// The payer's step: what the buyer does in the wallet (the thesis's PayTask).
-#[derive(Debug, Deserialize)]
-pub struct PayRequest {
-    /// The merchant.
-    pub partner: String,
-    /// The trade.
-    pub out_trade_no: String,
-    /// The buyer's login.
-    pub login: String,
-    /// The buyer's payment password.
-    pub pay_password: String,
-}
-
-/// The wallet's result: `resultStatus` 9000 success, 4000 failed, 6001 cancelled.
-fn wallet_result(status: &str, memo: &str) -> Response {
-    Json(serde_json::json!({ "resultStatus": status, "memo": memo, "result": "" })).into_response()
-}
-
-async fn pay(State(world): State<Arc<World>>, body: String) -> Response {
-    world.journal.record(
-        "alipay",
-        Direction::Received,
-        "POST /sandbox/pay".into(),
-        0,
-        body.clone(),
-    );
-    let request: PayRequest =
-        match serde_json::from_str(&body).or_else(|_| serde_urlencoded::from_str(&body)) {
-            Ok(request) => request,
-            Err(_) => return wallet_result("4000", "bad request"),
-        };
-    let trade = {
-        let mut guard = lock(&world.alipay.state);
-        let state = &mut *guard;
-        let Some((password, balance)) = state.buyers.get_mut(&request.login) else {
-            return wallet_result("4000", "unknown buyer");
-        };
-        if *password != request.pay_password {
-            return wallet_result("4000", "wrong payment password");
+        Some(existing) => existing.clone(),
+        None => {
+            let trade = Trade {
+                partner,
+                out_trade_no: out_trade_no.to_string(),
+                trade_no: None,
+                trade_status: "WAIT_BUYER_PAY".into(),
+                currency: currency.to_string(),
+                total_fee_minor,
+                charged_cny_fen: cny_fen,
+                refunded_minor: 0,
+                buyer: None,
+                notify_url: get("notify_url").to_string(),
+                sign_type,
+                request: business,
+            };
+            state.trades.push(trade.clone());
+            trade
         }
-        let Some(trade) = state.trades.iter_mut().find(|trade| {
-            trade.partner == request.partner && trade.out_trade_no == request.out_trade_no
-        }) else {
-            return wallet_result("4000", "trade not found");
-        };
-        if trade.trade_status != "WAIT_BUYER_PAY" {
-            return wallet_result("4000", "the trade is not awaiting payment");
-        }
-        if *balance < trade.charged_cny_fen {
-            return wallet_result("4000", "insufficient balance");
-        }
-        *balance -= trade.charged_cny_fen;
-        let now = crate::now_ms();
-        let digits: u64 = state.random.gen_range(1_000_000_000_000..9_999_999_999_999);
-        trade.trade_no = Some(format!(
-            "{}2100100{digits}",
-            crate::clock::local_time(now, 8, "yyyyMMddHHmmss")[..8].to_owned()
-        ));
-        trade.trade_status = "TRADE_FINISHED".into();
-        trade.buyer = Some(request.login.clone());
-        trade.clone()
     };
-    tokio::spawn(notify_until_acknowledged(world.clone(), trade));
-    wallet_result("9000", "")
+    drop(state);
+    cashier::page(world, &trade, None)
 }
 
 /// The notification for a paid trade, signed as the trade's request was.
@@ -589,6 +520,25 @@ fn notify_verify(world: &World, params: &BTreeMap<String, String>) -> Response {
     (if known { "true" } else { "false" }).into_response()
 }
 
+/// The partner's trade named by `trade_no` or `out_trade_no`. Each one given
+/// must match: an unpaid trade has no `trade_no` yet, and must never answer
+/// for a query that names another trade.
+fn find_trade<'a>(
+    trades: &'a [Trade],
+    partner: &str,
+    out_trade_no: Option<&str>,
+    trade_no: Option<&str>,
+) -> Option<&'a Trade> {
+    if out_trade_no.is_none() && trade_no.is_none() {
+        return None;
+    }
+    trades.iter().find(|trade| {
+        trade.partner == partner
+            && out_trade_no.is_none_or(|wanted| trade.out_trade_no == wanted)
+            && trade_no.is_none_or(|wanted| trade.trade_no.as_deref() == Some(wanted))
+    })
+}
+
 fn single_trade_query(world: &World, params: &BTreeMap<String, String>) -> Response {
     let partner = params.get("partner").cloned().unwrap_or_default();
     let out_trade_no = params.get("out_trade_no").filter(|value| !value.is_empty());
@@ -596,15 +546,13 @@ fn single_trade_query(world: &World, params: &BTreeMap<String, String>) -> Respo
     if out_trade_no.is_none() && trade_no.is_none() {
         return xml_error("ILLEGAL_ARGUMENT");
     }
-    let trade = lock(&world.alipay.state)
-        .trades
-        .iter()
-        .find(|trade| {
-            trade.partner == partner
-                && (Some(&trade.out_trade_no) == out_trade_no
-                    || trade.trade_no.as_ref() == trade_no)
-        })
-        .cloned();
+    let trade = find_trade(
+        &lock(&world.alipay.state).trades,
+        &partner,
+        out_trade_no.map(String::as_str),
+        trade_no.map(String::as_str),
+    )
+    .cloned();
     let Some(trade) = trade else {
         return xml_error("TRADE_NOT_EXIST");
     };
