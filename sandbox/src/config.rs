@@ -329,6 +329,52 @@ mod tests {
     }
 
     #[test]
+    fn the_rates_validity_setting_reaches_valid_until_ms() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let file = folder.path().join("sandbox.toml");
+        std::fs::write(&file, "[fx]\nvalidity_s = 900\n").expect("write");
+        let configured = SandboxConfig::load(&file).expect("valid");
+        assert_eq!(SandboxConfig::default().fx.validity_s, 600);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let published = runtime.block_on(async {
+            let sandbox = crate::Sandbox::start(configured).await.expect("starts");
+            let answer = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client")
+                .get(format!("{}/v1/rates?base=USD", sandbox.fx_url))
+                .send()
+                .await
+                .expect("rates")
+                .text()
+                .await
+                .expect("text");
+            serde_json::from_str::<serde_json::Value>(&answer).expect("json")
+        });
+        let (as_of, valid_until) = (
+            published["as_of_ms"].as_u64().expect("as_of_ms"),
+            published["valid_until_ms"].as_u64().expect("valid_until_ms"),
+        );
+        assert_eq!(valid_until - as_of, 900_000, "{published}");
+
+        std::fs::write(&file, "[fx]\nvalid_for_s = 120\n").expect("write");
+        let former_name = SandboxConfig::load(&file).expect("the former name still reads");
+        assert_eq!(former_name.fx.validity_s, 120);
+        let none = SandboxConfig {
+            fx: FxConfig {
+                validity_s: 0,
+                ..FxConfig::default()
+            },
+            ..SandboxConfig::default()
+        };
+        let refused = runtime.block_on(crate::Sandbox::start(none));
+        assert!(refused.is_err_and(|error| error.to_string().contains("fx.validity_s")));
+    }
+
+    #[test]
     fn the_sandbox_refuses_to_listen_beyond_loopback() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -685,3 +685,47 @@ fn forex_rate_file(world: &World) -> Response {
         .collect();
     ([("content-type", "text/plain")], lines.join("\n")).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trade(partner: &str, out_trade_no: &str, trade_no: Option<&str>) -> Trade {
+        Trade {
+            partner: partner.into(),
+            out_trade_no: out_trade_no.into(),
+            trade_no: trade_no.map(Into::into),
+            trade_status: if trade_no.is_some() { "TRADE_FINISHED" } else { "WAIT_BUYER_PAY" }.into(),
+            currency: "USD".into(),
+            total_fee_minor: 1000,
+            charged_cny_fen: 6594,
+            refunded_minor: 0,
+            buyer: None,
+            notify_url: String::new(),
+            sign_type: SignType::Md5,
+            request: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_trade_is_found_only_by_its_own_numbers_and_partner() {
+        let trades = [
+            trade("2088000000000001", "UNPAID", None),
+            trade("2088000000000001", "PAID", Some("T-PAID")),
+            trade("2088000000000002", "OTHER", None),
+        ];
+        let find = |out_trade_no, trade_no| {
+            find_trade(&trades, "2088000000000001", out_trade_no, trade_no)
+                .map(|trade| trade.out_trade_no.as_str())
+        };
+        assert_eq!(find(Some("PAID"), None), Some("PAID"));
+        assert_eq!(find(Some("UNPAID"), None), Some("UNPAID"));
+        assert_eq!(find(None, Some("T-PAID")), Some("PAID"));
+        assert_eq!(find(Some("PAID"), Some("T-PAID")), Some("PAID"));
+        assert_eq!(find(Some("NOPE"), None), None, "not the unpaid trade");
+        assert_eq!(find(None, Some("T-NOPE")), None);
+        assert_eq!(find(Some("UNPAID"), Some("T-PAID")), None, "both must match");
+        assert_eq!(find(Some("OTHER"), None), None, "another partner's trade");
+        assert_eq!(find(None, None), None);
+    }
+}
