@@ -356,7 +356,9 @@ mod tests {
         });
         let (as_of, valid_until) = (
             published["as_of_ms"].as_u64().expect("as_of_ms"),
-            published["valid_until_ms"].as_u64().expect("valid_until_ms"),
+            published["valid_until_ms"]
+                .as_u64()
+                .expect("valid_until_ms"),
         );
         assert_eq!(valid_until - as_of, 900_000, "{published}");
 

@@ -153,12 +153,7 @@ pub async fn pay(payment_url: &str, login: &str, password: &str) -> Result<Paid,
         .await
         .map_err(|error| unreachable(&url, &error))?;
     let Some(mut form) = Form::payment_form(&page, &page_url) else {
-        return Err(match text_of(&page, "error") {
-            Some(code) => PayError::OrderRefused { code },
-            None => PayError::NoForm {
-                url: page_url.to_string(),
-            },
-        });
+        return Err(no_form(&page, &page_url));
     };
     form.fill("login", login);
     form.fill("pay_password", password);
@@ -177,32 +172,40 @@ pub async fn pay(payment_url: &str, login: &str, password: &str) -> Result<Paid,
     read_result(&result, status)
 }
 
+/// Why a page has no form: mapi's XML error, the cashier's own (a paid
+/// order), or neither.
+fn no_form(page: &str, page_url: &Url) -> PayError {
+    if let Some(reason) = text_of(page, "#error") {
+        return PayError::Refused { reason };
+    }
+    match text_of(page, "alipay > error") {
+        Some(code) => PayError::OrderRefused { code },
+        None => PayError::NoForm {
+            url: page_url.to_string(),
+        },
+    }
+}
+
 /// The result page: a receipt with `result-status` 9000, or the `error` shown.
 fn read_result(html: &str, status: u16) -> Result<Paid, PayError> {
-    if text_of(html, "result-status").as_deref() == Some("9000") {
-        let field = |id: &str| text_of(html, id).unwrap_or_default();
+    if text_of(html, "#result-status").as_deref() == Some("9000") {
+        let field = |css: &str| text_of(html, css).unwrap_or_default();
         return Ok(Paid {
-            trade_no: field("trade-no"),
-            out_trade_no: field("out-trade-no"),
-            charged: field("cny"),
+            trade_no: field("#trade-no"),
+            out_trade_no: field("#out-trade-no"),
+            charged: field("#cny"),
         });
     }
-    match text_of(html, "error") {
+    match text_of(html, "#error") {
         Some(reason) => Err(PayError::Refused { reason }),
         None => Err(PayError::NoResult { status }),
     }
 }
 
-/// The trimmed text of the element with `id` (or, for mapi's XML errors, the
-/// `<error>` element).
-fn text_of(html: &str, id: &str) -> Option<String> {
+/// The trimmed text of the first element `css` selects.
+fn text_of(html: &str, css: &str) -> Option<String> {
     let document = Html::parse_document(html);
-    let by_id = selector(&format!("#{id}"));
-    let by_name = selector(id);
-    let element = document
-        .select(&by_id)
-        .next()
-        .or_else(|| document.select(&by_name).next())?;
+    let element = document.select(&selector(css)).next()?;
     let text = element.text().collect::<String>().trim().to_string();
     (!text.is_empty()).then_some(text)
 }
@@ -274,13 +277,27 @@ mod tests {
             Err(PayError::NoResult { status: 504 })
         );
         assert_eq!(
-            text_of(
+            no_form(
                 "<?xml version=\"1.0\"?><alipay><is_success>F</is_success><error>ILLEGAL_SIGN</error></alipay>",
-                "error"
-            )
-            .as_deref(),
-            Some("ILLEGAL_SIGN"),
+                &page_url()
+            ),
+            PayError::OrderRefused {
+                code: "ILLEGAL_SIGN".into()
+            },
             "mapi's XML error names the code"
         );
+        assert_eq!(
+            no_form(
+                "<p id=error>the trade is not awaiting payment</p>",
+                &page_url()
+            ),
+            PayError::Refused {
+                reason: "the trade is not awaiting payment".into()
+            }
+        );
+        assert!(matches!(
+            no_form("<p>hello</p>", &page_url()),
+            PayError::NoForm { .. }
+        ));
     }
 }

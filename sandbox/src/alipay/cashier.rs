@@ -15,9 +15,9 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use axum::Json;
 use rand::Rng;
 use serde::Deserialize;
 
@@ -70,8 +70,20 @@ pub enum WalletRefusal {
 }
 
 /// The cashier page for `trade`: the order, the login form, and `error` from
-/// a refused attempt.
+/// a refused attempt. A trade no longer awaiting payment (paid, closed) shows
+/// its status instead of the form.
 pub(super) fn page(world: &World, trade: &Trade, error: Option<WalletRefusal>) -> Response {
+    if trade.trade_status != "WAIT_BUYER_PAY" {
+        let body = format!(
+            "<h1>Alipay cashier</h1><p>Order <span id=\"out-trade-no\">{}</span>: \
+             <span id=\"trade-status\">{}</span>.</p>\
+             <p id=\"error\" role=\"alert\">{}</p>",
+            escape(&trade.out_trade_no),
+            escape(&trade.trade_status),
+            WalletRefusal::NotAwaitingPayment,
+        );
+        return document("Alipay cashier (sandbox)", &body);
+    }
     let subject = trade.request.get("subject").map_or("", String::as_str);
     let foreign = if trade.total_fee_minor > 0 {
         format!("{} {}", format_minor(trade.total_fee_minor), trade.currency)
@@ -229,9 +241,7 @@ fn debit(world: &World, request: &PayRequest) -> Result<Trade, WalletRefusal> {
     }
     *balance -= trade.charged_cny_fen;
     let now = crate::now_ms();
-    let digits: u64 = state
-        .random
-        .gen_range(1_000_000_000_000..9_999_999_999_999);
+    let digits: u64 = state.random.gen_range(1_000_000_000_000..9_999_999_999_999);
     trade.trade_no = Some(format!(
         "{}2100100{digits}",
         &crate::clock::local_time(now, 8, "yyyyMMddHHmmss")[..8]

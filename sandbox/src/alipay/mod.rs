@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use axum::Router;
 use base64::Engine as _;
 use md5::{Digest, Md5};
 use rand::rngs::StdRng;
@@ -405,8 +405,9 @@ fn create_forex_trade(world: &World, params: &BTreeMap<String, String>) -> Respo
         .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no);
     let trade = match existing {
         // The same order again (a payer reopening the cashier) is the same
-        // trade; anything else under a used out_trade_no is refused.
-        Some(existing) if existing.request != business || existing.trade_status != "WAIT_BUYER_PAY" => {
+        // trade, which the cashier shows paid if it is; anything else under a
+        // used out_trade_no is refused.
+        Some(existing) if existing.request != business => {
             return xml_error("DUPLICATE_OUT_TRADE_NO");
         }
         Some(existing) => existing.clone(),
@@ -695,7 +696,12 @@ mod tests {
             partner: partner.into(),
             out_trade_no: out_trade_no.into(),
             trade_no: trade_no.map(Into::into),
-            trade_status: if trade_no.is_some() { "TRADE_FINISHED" } else { "WAIT_BUYER_PAY" }.into(),
+            trade_status: if trade_no.is_some() {
+                "TRADE_FINISHED"
+            } else {
+                "WAIT_BUYER_PAY"
+            }
+            .into(),
             currency: "USD".into(),
             total_fee_minor: 1000,
             charged_cny_fen: 6594,
@@ -724,7 +730,11 @@ mod tests {
         assert_eq!(find(Some("PAID"), Some("T-PAID")), Some("PAID"));
         assert_eq!(find(Some("NOPE"), None), None, "not the unpaid trade");
         assert_eq!(find(None, Some("T-NOPE")), None);
-        assert_eq!(find(Some("UNPAID"), Some("T-PAID")), None, "both must match");
+        assert_eq!(
+            find(Some("UNPAID"), Some("T-PAID")),
+            None,
+            "both must match"
+        );
         assert_eq!(find(Some("OTHER"), None), None, "another partner's trade");
         assert_eq!(find(None, None), None);
     }
