@@ -249,3 +249,29 @@ fn corridor_sandbox_alone_still_runs_the_simulators_with_its_options() {
         "the sandbox buyer by default"
     );
 }
+
+async fn quote_window_ms(setup: Setup) -> u64 {
+    let corridor = Corridor::start(setup).await;
+    let quote = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .unwrap_or_else(|error| panic!("a quote: {error:?}"));
+    quote.expires_at_ms - quote.created_at_ms
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rates_validity_setting_reaches_the_payers_window() {
+    let default = quote_window_ms(Setup::default()).await;
+    assert!(
+        (290_000..=300_000).contains(&default),
+        "600 s rates leave the policy's 300 s quote whole: {default} ms"
+    );
+    let mut setup = Setup::default();
+    setup.sandbox.fx.validity_s = 120;
+    let short = quote_window_ms(setup).await;
+    assert!(
+        (110_000..=120_000).contains(&short),
+        "120 s rates cap the quote: {short} ms"
+    );
+}
