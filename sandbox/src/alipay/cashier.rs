@@ -21,7 +21,8 @@ use axum::response::{Html, IntoResponse, Response};
 use rand::Rng;
 use serde::Deserialize;
 
-use super::{Trade, escape, notify_until_acknowledged};
+use super::notify::notify_until_acknowledged;
+use super::{Trade, escape};
 use crate::World;
 use crate::faults::lock;
 use crate::journal::Direction;

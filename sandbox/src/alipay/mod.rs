@@ -1,6 +1,7 @@
-//! The Alipay mapi gateway simulator (`/gateway.do`), the payer's step
-//! (`/sandbox/pay`, standing in for the wallet's password prompt), and the
-//! asynchronous notifications.
+//! The Alipay mapi gateway simulator (`/gateway.do`): signatures, orders and
+//! the trade book here; the cashier page and the payer's step (`/sandbox/pay`,
+//! standing in for the wallet's password prompt) in `cashier`; notifications
+//! in `notify`; query, refund and rate file in `trades`.
 //!
 //! Faithful where a connector can tell: requests by GET or form POST; MD5, RSA
 //! (SHA1withRSA) and RSA2 (SHA256withRSA) signatures over the sorted `k=v&…`
@@ -20,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use base64::Engine as _;
 use md5::{Digest, Md5};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
@@ -34,9 +35,11 @@ use crate::World;
 use crate::config::AlipayConfig;
 use crate::faults::{InjectedError, lock};
 use crate::journal::Direction;
-use crate::money::{format_minor, parse_minor};
+use crate::money::parse_minor;
 
 mod cashier;
+mod notify;
+mod trades;
 
 pub use cashier::{PayRequest, WalletRefusal};
 
@@ -333,7 +336,7 @@ async fn gateway(
     let params: BTreeMap<String, String> = pairs.into_iter().collect();
     match params.get("service").map(String::as_str) {
         // notify_verify is not signed: it asks about a notification id.
-        Some("notify_verify") => notify_verify(&world, &params),
+        Some("notify_verify") => notify::notify_verify(&world, &params),
         Some(
             service @ ("create_forex_trade"
             | "create_forex_trade_wap"
@@ -345,9 +348,9 @@ async fn gateway(
                 return xml_error(code);
             }
             match service {
-                "single_trade_query" => single_trade_query(&world, &params),
-                "forex_refund" => forex_refund(&world, &params),
-                "forex_rate_file" => forex_rate_file(&world),
+                "single_trade_query" => trades::single_trade_query(&world, &params),
+                "forex_refund" => trades::forex_refund(&world, &params),
+                "forex_rate_file" => trades::forex_rate_file(&world),
                 _ => create_forex_trade(&world, &params),
             }
         }
@@ -432,310 +435,4 @@ fn create_forex_trade(world: &World, params: &BTreeMap<String, String>) -> Respo
     };
     drop(state);
     cashier::page(world, &trade, None)
-}
-
-/// The notification for a paid trade, signed as the trade's request was.
-fn notification(world: &World, trade: &Trade) -> BTreeMap<String, String> {
-    let notify_id = {
-        let mut state = lock(&world.alipay.state);
-        let id: String = (0..34)
-            .map(|_| char::from(b"abcdef0123456789"[state.random.gen_range(0..16)]))
-            .collect();
-        state.notify_ids.insert(id.clone(), trade.partner.clone());
-        id
-    };
-    let amount = if trade.total_fee_minor > 0 {
-        trade.total_fee_minor
-    } else {
-        trade.charged_cny_fen
-    };
-    let mut params: BTreeMap<String, String> = [
-        ("notify_id", notify_id),
-        (
-            "notify_time",
-            crate::clock::local_time(crate::now_ms(), 8, "yyyy-MM-dd HH:mm:ss"),
-        ),
-        ("notify_type", "trade_status_sync".to_string()),
-        ("out_trade_no", trade.out_trade_no.clone()),
-        ("trade_no", trade.trade_no.clone().unwrap_or_default()),
-        ("trade_status", trade.trade_status.clone()),
-        ("total_fee", format_minor(amount)),
-        ("currency", trade.currency.clone()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_string(), value))
-    .collect();
-    let sign = world.alipay.sign(&trade.partner, trade.sign_type, &params);
-    params.insert("sign".into(), sign);
-    params.insert("sign_type".into(), trade.sign_type.name().into());
-    params
-}
-
-/// Posts the notification until the merchant answers exactly `success`, on
-/// Alipay's retry schedule (compressed by `time_compression`).
-async fn notify_until_acknowledged(world: Arc<World>, trade: Trade) {
-    let compression = u64::from(world.config.time_compression.max(1));
-    let first = world.config.delay(world.config.alipay.notify_delay_ms, 300);
-    let waits = std::iter::once(first).chain(
-        world
-            .config
-            .alipay
-            .notify_retry_s
-            .iter()
-            .map(|seconds| Duration::from_millis(seconds * 1000 / compression)),
-    );
-    for wait in waits {
-        let decision = world.faults.decide_callback("alipay", wait);
-        tokio::time::sleep(decision.delay).await;
-        if !decision.send {
-            continue;
-        }
-        let body = serde_urlencoded::to_string(notification(&world, &trade)).unwrap_or_default();
-        let mut acknowledged = false;
-        for _ in 0..if decision.duplicate { 2 } else { 1 } {
-            let reply = world
-                .post_callback(
-                    "alipay",
-                    &trade.notify_url,
-                    "application/x-www-form-urlencoded",
-                    body.clone(),
-                )
-                .await;
-            acknowledged |= reply.is_some_and(|(_, text)| text.trim() == "success");
-        }
-        if acknowledged {
-            return;
-        }
-    }
-    tracing::info!(
-        out_trade_no = trade.out_trade_no,
-        "notification never acknowledged; retries exhausted"
-    );
-}
-
-fn notify_verify(world: &World, params: &BTreeMap<String, String>) -> Response {
-    let (Some(partner), Some(notify_id)) = (params.get("partner"), params.get("notify_id")) else {
-        return "ILLEGAL_ARGUMENT".into_response();
-    };
-    let known = lock(&world.alipay.state).notify_ids.get(notify_id) == Some(partner);
-    (if known { "true" } else { "false" }).into_response()
-}
-
-/// The partner's trade named by `trade_no` or `out_trade_no`. Each one given
-/// must match: an unpaid trade has no `trade_no` yet, and must never answer
-/// for a query that names another trade.
-fn find_trade<'a>(
-    trades: &'a [Trade],
-    partner: &str,
-    out_trade_no: Option<&str>,
-    trade_no: Option<&str>,
-) -> Option<&'a Trade> {
-    if out_trade_no.is_none() && trade_no.is_none() {
-        return None;
-    }
-    trades.iter().find(|trade| {
-        trade.partner == partner
-            && out_trade_no.is_none_or(|wanted| trade.out_trade_no == wanted)
-            && trade_no.is_none_or(|wanted| trade.trade_no.as_deref() == Some(wanted))
-    })
-}
-
-fn single_trade_query(world: &World, params: &BTreeMap<String, String>) -> Response {
-    let partner = params.get("partner").cloned().unwrap_or_default();
-    let out_trade_no = params.get("out_trade_no").filter(|value| !value.is_empty());
-    let trade_no = params.get("trade_no").filter(|value| !value.is_empty());
-    if out_trade_no.is_none() && trade_no.is_none() {
-        return xml_error("ILLEGAL_ARGUMENT");
-    }
-    let trade = find_trade(
-        &lock(&world.alipay.state).trades,
-        &partner,
-        out_trade_no.map(String::as_str),
-        trade_no.map(String::as_str),
-    )
-    .cloned();
-    let Some(trade) = trade else {
-        return xml_error("TRADE_NOT_EXIST");
-    };
-    let fields: BTreeMap<String, String> = [
-        ("out_trade_no", trade.out_trade_no.clone()),
-        ("trade_no", trade.trade_no.clone().unwrap_or_default()),
-        ("trade_status", trade.trade_status.clone()),
-        ("currency", trade.currency.clone()),
-        ("total_fee", format_minor(trade.total_fee_minor)),
-        ("forex_total_fee", format_minor(trade.total_fee_minor)),
-        ("rmb_fee", format_minor(trade.charged_cny_fen)),
-        ("refund_fee", format_minor(trade.refunded_minor)),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_string(), value))
-    .collect();
-    let sign_type = SignType::parse(
-        params
-            .get("sign_type")
-            .map(String::as_str)
-            .unwrap_or_default(),
-    )
-    .unwrap_or(SignType::Md5);
-    let sign = world.alipay.sign(&partner, sign_type, &fields);
-    let request: String = params
-        .iter()
-        .filter(|(key, _)| key.as_str() != "sign")
-        .map(|(key, value)| format!("<param name=\"{}\">{}</param>", escape(key), escape(value)))
-        .collect();
-    let trade_xml: String = fields
-        .iter()
-        .map(|(key, value)| format!("<{key}>{}</{key}>", escape(value)))
-        .collect();
-    xml(format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success><request>{request}</request>\
-         <response><trade>{trade_xml}</trade></response><sign>{sign}</sign><sign_type>{}</sign_type></alipay>",
-        sign_type.name()
-    ))
-}
-
-fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> Response {
-    let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
-    let (out_return_no, out_trade_no, partner) = (
-        get("out_return_no"),
-        get("out_trade_no"),
-        get("partner").to_string(),
-    );
-    let return_amount = get("return_amount");
-    let return_rmb_amount = get("return_rmb_amount");
-    if out_return_no.is_empty()
-        || out_return_no.len() > 64
-        || out_trade_no.is_empty()
-        || get("currency") == "CNY"
-    {
-        return xml_error("ILLEGAL_ARGUMENT");
-    }
-    let amount = match (return_amount.is_empty(), return_rmb_amount.is_empty()) {
-        (false, _) => parse_minor(return_amount).map(|minor| (minor, false)),
-        (true, false) => parse_minor(return_rmb_amount).map(|fen| (fen, true)),
-        (true, true) => None,
-    };
-    let Some((amount, in_cny)) = amount.filter(|(minor, _)| *minor > 0) else {
-        return xml_error("ILLEGAL_ARGUMENT");
-    };
-    let mut guard = lock(&world.alipay.state);
-    let state = &mut *guard;
-    if let Some(previous) = state
-        .refunds
-        .get(&(partner.clone(), out_return_no.to_string()))
-    {
-        // The same refund again: already done, nothing moves twice.
-        return if *previous == amount {
-            xml("<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>".into())
-        } else {
-            xml_error("DUPLICATE_OUT_RETURN_NO")
-        };
-    }
-    let Some(trade) = state
-        .trades
-        .iter_mut()
-        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no)
-    else {
-        return xml_error("TRADE_NOT_EXIST");
-    };
-    if trade.trade_status != "TRADE_FINISHED" {
-        return xml_error("TRADE_STATUS_NOT_AVAILD");
-    }
-    let paid = if in_cny || trade.total_fee_minor == 0 {
-        trade.charged_cny_fen
-    } else {
-        trade.total_fee_minor
-    };
-    if trade.refunded_minor + amount > paid {
-        return xml_error("RETURN_AMOUNT_EXCEED");
-    }
-    // The buyer gets back the CNY they paid, pro rata; a full refund returns
-    // exactly what was charged.
-    let cny_back = if in_cny {
-        amount
-    } else {
-        i64::try_from(i128::from(trade.charged_cny_fen) * i128::from(amount) / i128::from(paid))
-            .unwrap_or(0)
-    };
-    trade.refunded_minor += amount;
-    let buyer = trade.buyer.clone().unwrap_or_default();
-    if let Some((_, balance)) = state.buyers.get_mut(&buyer) {
-        *balance += cny_back;
-    }
-    state
-        .refunds
-        .insert((partner, out_return_no.to_string()), amount);
-    xml(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>"
-            .into(),
-    )
-}
-
-fn forex_rate_file(world: &World) -> Response {
-    let now = crate::now_ms();
-    let stamp = crate::clock::local_time(now, 8, "yyyyMMddHHmmss");
-    let (date, time) = stamp.split_at(8);
-    let table = lock(&world.fx).clone();
-    let lines: Vec<String> = table
-        .rates
-        .iter()
-        .filter_map(|(pair, rate)| {
-            pair.strip_suffix("/CNY")
-                .map(|currency| format!("{date}|{time}|{currency}|{rate}"))
-        })
-        .collect();
-    ([("content-type", "text/plain")], lines.join("\n")).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn trade(partner: &str, out_trade_no: &str, trade_no: Option<&str>) -> Trade {
-        Trade {
-            partner: partner.into(),
-            out_trade_no: out_trade_no.into(),
-            trade_no: trade_no.map(Into::into),
-            trade_status: if trade_no.is_some() {
-                "TRADE_FINISHED"
-            } else {
-                "WAIT_BUYER_PAY"
-            }
-            .into(),
-            currency: "USD".into(),
-            total_fee_minor: 1000,
-            charged_cny_fen: 6594,
-            refunded_minor: 0,
-            buyer: None,
-            notify_url: String::new(),
-            sign_type: SignType::Md5,
-            request: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn a_trade_is_found_only_by_its_own_numbers_and_partner() {
-        let trades = [
-            trade("2088000000000001", "UNPAID", None),
-            trade("2088000000000001", "PAID", Some("T-PAID")),
-            trade("2088000000000002", "OTHER", None),
-        ];
-        let find = |out_trade_no, trade_no| {
-            find_trade(&trades, "2088000000000001", out_trade_no, trade_no)
-                .map(|trade| trade.out_trade_no.as_str())
-        };
-        assert_eq!(find(Some("PAID"), None), Some("PAID"));
-        assert_eq!(find(Some("UNPAID"), None), Some("UNPAID"));
-        assert_eq!(find(None, Some("T-PAID")), Some("PAID"));
-        assert_eq!(find(Some("PAID"), Some("T-PAID")), Some("PAID"));
-        assert_eq!(find(Some("NOPE"), None), None, "not the unpaid trade");
-        assert_eq!(find(None, Some("T-NOPE")), None);
-        assert_eq!(
-            find(Some("UNPAID"), Some("T-PAID")),
-            None,
-            "both must match"
-        );
-        assert_eq!(find(Some("OTHER"), None), None, "another partner's trade");
-        assert_eq!(find(None, None), None);
-    }
 }
