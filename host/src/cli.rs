@@ -100,21 +100,65 @@ pub enum Command {
     },
     /// The thesis's experiment end to end: sandboxes, host, N transfers, the timing table and the validity check.
     Demo(crate::demo::DemoArgs),
-    /// Run the provider simulators (Alipay, M-PESA Daraja, ledger, FX) until Ctrl-C.
-    Sandbox {
-        /// A sandbox configuration file (TOML); defaults are documented in the README.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Latency profile: thesis (the thesis's delays) or zero.
-        #[arg(long, value_parser = ["thesis", "zero"])]
-        profile: Option<String>,
-        /// Seed for every random choice, so a run replays.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Fixed ports: Alipay on this one; M-PESA, ledger, FX and control on the next four.
-        #[arg(long)]
-        port_base: Option<u16>,
-    },
+    /// Run the provider simulators (Alipay, M-PESA Daraja, ledger, FX) until
+    /// Ctrl-C; `corridor sandbox pay` plays the sandbox payer.
+    Sandbox(SandboxArgs),
+}
+
+/// `corridor sandbox [options]` runs the simulators; `corridor sandbox pay …` pays.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SandboxArgs {
+    /// Something else than running the simulators.
+    #[command(subcommand)]
+    pub command: Option<SandboxCommand>,
+    /// A sandbox configuration file (TOML); defaults are documented in the README.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Latency profile: thesis (the thesis's delays) or zero.
+    #[arg(long, value_parser = ["thesis", "zero"])]
+    pub profile: Option<String>,
+    /// Seed for every random choice, so a run replays.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fixed ports: Alipay on this one; M-PESA, ledger, FX and control on the next four.
+    #[arg(long)]
+    pub port_base: Option<u16>,
+}
+
+/// `corridor sandbox …`.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Pay a transfer's Alipay order as the sandbox buyer, as a browser does:
+    /// open the payment URL, fill in the cashier's form, submit it.
+    Pay(PayArgs),
+}
+
+/// Options of `corridor sandbox pay`.
+#[derive(Debug, clap::Args)]
+pub struct PayArgs {
+    /// The payment URL the payer opens, or a transfer id (tr_…) or its
+    /// out_trade_no, whose payment URL the host's API gives.
+    pub target: String,
+    /// The buyer's Alipay login.
+    #[arg(long, default_value_t = sandbox_buyer().0)]
+    pub login: String,
+    /// The buyer's payment password.
+    #[arg(long, default_value_t = sandbox_buyer().1)]
+    pub password: String,
+    /// The host's API, asked for the payment URL of a transfer id or out_trade_no.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
+    pub host: String,
+}
+
+/// The sandbox's default buyer: `(login, payment password)`.
+fn sandbox_buyer() -> (String, String) {
+    corridor_sandbox::config::AlipayConfig::default()
+        .buyers
+        .into_iter()
+        .next()
+        .map(|buyer| (buyer.login, buyer.pay_password))
+        .unwrap_or_default()
 }
 
 /// `corridor transfers …`.
@@ -230,12 +274,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             args.component = crate::commands::paths::component(&args.component)?;
             crate::demo::run(args, &policy_dir, &cli.data_dir).await
         }
-        Command::Sandbox {
-            config,
-            profile,
-            seed,
-            port_base,
-        } => run_sandbox(config.as_deref(), profile.as_deref(), seed, port_base).await,
+        Command::Sandbox(SandboxArgs {
+            command: Some(SandboxCommand::Pay(args)),
+            ..
+        }) => pay_as_sandbox_buyer(args).await,
+        Command::Sandbox(args) => {
+            run_sandbox(
+                args.config.as_deref(),
+                args.profile.as_deref(),
+                args.seed,
+                args.port_base,
+            )
+            .await
+        }
     }
 }
 
@@ -407,6 +458,46 @@ async fn run_sandbox(
     );
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// `corridor sandbox pay`: one line when paid; an error (one line, non-zero
+/// exit) when not.
+async fn pay_as_sandbox_buyer(args: PayArgs) -> anyhow::Result<()> {
+    let payment_url = payment_url_of(&args.target, &args.host).await?;
+    let paid = corridor_sandbox::payer::pay(&payment_url, &args.login, &args.password).await?;
+    println!(
+        "paid: trade_no {} for out_trade_no {} ({} by {})",
+        paid.trade_no, paid.out_trade_no, paid.charged, args.login
+    );
+    Ok(())
+}
+
+/// The payment URL `target` names: itself if it is a URL, else the one the
+/// host holds for the transfer id (`tr_…`) or `out_trade_no`.
+async fn payment_url_of(target: &str, host: &str) -> anyhow::Result<String> {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        return Ok(target.to_string());
+    }
+    let client = crate::client::Client::new(host);
+    let transfer = if target.starts_with("tr_") {
+        client.get(target).await?
+    } else {
+        client
+            .list(1000)
+            .await?
+            .into_iter()
+            .find(|transfer| transfer.pay_in.out_trade_no == target)
+            .with_context(|| {
+                format!("no transfer among the host's newest 1000 has out_trade_no {target}")
+            })?
+    };
+    transfer.pay_in.payment_url.with_context(|| {
+        format!(
+            "transfer {} has no payment URL (state {})",
+            transfer.id,
+            transfer.state.name()
+        )
+    })
 }
 
 /// Builds a [`Call`] from an export name and its JSON input.

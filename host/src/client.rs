@@ -154,6 +154,17 @@ impl Client {
             .1)
     }
 
+    /// `GET /v1/transfers?limit=N`: the newest transfers, newest first.
+    pub async fn list(&self, limit: usize) -> Result<Vec<TransferView>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            transfers: Vec<TransferView>,
+        }
+        let url = format!("{}/v1/transfers?limit={limit}", self.base_url);
+        let listing: Listing = self.call(self.http.get(url)).await?.1;
+        Ok(listing.transfers)
+    }
+
     /// Polls a transfer until it reaches a terminal state or `within` passes.
     pub async fn wait_until_final(
         &self,

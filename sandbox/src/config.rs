@@ -319,8 +319,13 @@ pub struct LedgerConfig {
 pub struct FxConfig {
     /// Rates as "FROM/TO" = "decimal": units of TO per unit of FROM.
     pub rates: BTreeMap<String, String>,
-    /// How long a published rate is valid, seconds.
-    pub valid_for_s: u64,
+    /// How long a published rate is valid, seconds: `valid_until_ms` is now
+    /// plus this. A connector never quotes past it, so it caps the payer's
+    /// window to pay; the default (600) leaves a person following the README by
+    /// hand the whole of the policy's `quote_ttl_s` (300). `valid_for_s` is
+    /// its former name.
+    #[serde(alias = "valid_for_s")]
+    pub validity_s: u64,
 }
 
 impl Default for FxConfig {
@@ -333,7 +338,7 @@ impl Default for FxConfig {
             .collect();
         FxConfig {
             rates,
-            valid_for_s: 60,
+            validity_s: 600,
         }
     }
 }
@@ -370,6 +375,54 @@ mod tests {
             message.contains("typo.toml") && message.contains("unknown field `b2c_charge`"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_rates_validity_setting_reaches_valid_until_ms() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let file = folder.path().join("sandbox.toml");
+        std::fs::write(&file, "[fx]\nvalidity_s = 900\n").expect("write");
+        let configured = SandboxConfig::load(&file).expect("valid");
+        assert_eq!(SandboxConfig::default().fx.validity_s, 600);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let published = runtime.block_on(async {
+            let sandbox = crate::Sandbox::start(configured).await.expect("starts");
+            let answer = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client")
+                .get(format!("{}/v1/rates?base=USD", sandbox.fx_url))
+                .send()
+                .await
+                .expect("rates")
+                .text()
+                .await
+                .expect("text");
+            serde_json::from_str::<serde_json::Value>(&answer).expect("json")
+        });
+        let (as_of, valid_until) = (
+            published["as_of_ms"].as_u64().expect("as_of_ms"),
+            published["valid_until_ms"]
+                .as_u64()
+                .expect("valid_until_ms"),
+        );
+        assert_eq!(valid_until - as_of, 900_000, "{published}");
+
+        std::fs::write(&file, "[fx]\nvalid_for_s = 120\n").expect("write");
+        let former_name = SandboxConfig::load(&file).expect("the former name still reads");
+        assert_eq!(former_name.fx.validity_s, 120);
+        let none = SandboxConfig {
+            fx: FxConfig {
+                validity_s: 0,
+                ..FxConfig::default()
+            },
+            ..SandboxConfig::default()
+        };
+        let refused = runtime.block_on(crate::Sandbox::start(none));
+        assert!(refused.is_err_and(|error| error.to_string().contains("fx.validity_s")));
     }
 
     #[test]

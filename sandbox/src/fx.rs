@@ -92,7 +92,7 @@ async fn rates(State(world): State<Arc<World>>, Query(query): Query<RatesQuery>)
         "rates": rates,
         "version": table.version,
         "as_of_ms": now_ms,
-        "valid_until_ms": now_ms + world.config.fx.valid_for_s * 1000,
+        "valid_until_ms": now_ms.saturating_add(world.config.fx.validity_s.saturating_mul(1000)),
     }))
     .into_response()
 }

@@ -10,7 +10,7 @@
 //!
 //! | service | paths |
 //! |---|---|
-//! | Alipay mapi gateway | `/gateway.do`, `/sandbox/pay` (the payer's step) |
+//! | Alipay mapi gateway | `/gateway.do` (a wap order's URL opens the cashier page), `/sandbox/pay` (the payer's step) |
 //! | M-PESA Daraja | `/oauth/v1/generate`, `/mpesa/b2c/v1|v3/paymentrequest`, `/mpesa/transactionstatus/v1/query`, `/mpesa/accountbalance/v1/query`, `/sandbox/certificate.cer` |
 //! | Centiglobe ledger | `/ledger/register`, `/ledger/check/{id}` |
 //! | FX rates | `/v1/rates?base=USD` |
@@ -26,6 +26,7 @@ pub mod journal;
 pub mod ledger;
 pub mod money;
 pub mod mpesa;
+pub mod payer;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -126,6 +127,11 @@ impl Sandbox {
         anyhow::ensure!(
             ip.is_loopback(),
             "bind: the sandbox serves loopback only, not {ip}"
+        );
+        anyhow::ensure!(
+            (1..=86_400).contains(&config.fx.validity_s),
+            "fx.validity_s: {} is not 1 to 86400 seconds",
+            config.fx.validity_s
         );
         let world = Arc::new(World {
             faults: Faults::new(config.faults.clone(), config.seed),

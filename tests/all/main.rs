@@ -13,6 +13,7 @@ mod recovery;
 mod sandbox_alipay;
 mod sandbox_faults;
 mod sandbox_mpesa;
+mod sandbox_payer;
 mod storage;
 mod transfers;
 

@@ -395,3 +395,106 @@ async fn single_trade_query_and_forex_refund_follow_the_trade() {
         "and credits nothing twice"
     );
 }
+
+#[tokio::test]
+async fn single_trade_query_answers_the_trade_it_names_in_every_state() {
+    corridor_host::init_tls();
+    let sandbox = sandbox().await;
+    let mut sink = CallbackSink::start("success").await;
+    let notify = format!("{}/notify", sink.url);
+    for out_trade_no in ["Q-UNPAID", "Q-PAID", "Q-REFUNDED"] {
+        gateway_get(&sandbox, &order(out_trade_no, &notify, "MD5")).await;
+    }
+    for out_trade_no in ["Q-PAID", "Q-REFUNDED"] {
+        assert_eq!(
+            pay(&sandbox, out_trade_no, "111111").await["resultStatus"],
+            "9000"
+        );
+    }
+    let mut refund: BTreeMap<String, String> = [
+        ("service", "forex_refund"),
+        ("partner", PARTNER),
+        ("_input_charset", "utf-8"),
+        ("out_return_no", "Q-RET-1"),
+        ("out_trade_no", "Q-REFUNDED"),
+        ("return_amount", "10.00"),
+        ("currency", "USD"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    sign(&mut refund, "MD5");
+    assert!(
+        gateway_post(&sandbox, &refund)
+            .await
+            .contains("<is_success>T</is_success>")
+    );
+    let trade_no = |out_trade_no: &str| {
+        sandbox
+            .alipay_trades()
+            .into_iter()
+            .find(|trade| trade.out_trade_no == out_trade_no)
+            .and_then(|trade| trade.trade_no)
+            .expect("paid, so numbered")
+    };
+    let (paid_no, refunded_no) = (trade_no("Q-PAID"), trade_no("Q-REFUNDED"));
+
+    let query = |key: &str, value: &str| {
+        let mut params: BTreeMap<String, String> = [
+            ("service", "single_trade_query"),
+            ("partner", PARTNER),
+            ("_input_charset", "utf-8"),
+            (key, value),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        sign(&mut params, "MD5");
+        params
+    };
+    let cases = [
+        (
+            "out_trade_no",
+            "Q-UNPAID",
+            "Q-UNPAID",
+            "WAIT_BUYER_PAY",
+            "0.00",
+        ),
+        ("out_trade_no", "Q-PAID", "Q-PAID", "TRADE_FINISHED", "0.00"),
+        (
+            "out_trade_no",
+            "Q-REFUNDED",
+            "Q-REFUNDED",
+            "TRADE_FINISHED",
+            "10.00",
+        ),
+        ("trade_no", &paid_no, "Q-PAID", "TRADE_FINISHED", "0.00"),
+        (
+            "trade_no",
+            &refunded_no,
+            "Q-REFUNDED",
+            "TRADE_FINISHED",
+            "10.00",
+        ),
+    ];
+    for (key, value, out_trade_no, status, refunded) in cases {
+        let answer = gateway_post(&sandbox, &query(key, value)).await;
+        assert!(
+            answer.contains(&format!("<out_trade_no>{out_trade_no}</out_trade_no>"))
+                && answer.contains(&format!("<trade_status>{status}</trade_status>"))
+                && answer.contains(&format!("<refund_fee>{refunded}</refund_fee>")),
+            "{key}={value}: {answer}"
+        );
+    }
+    for (key, value) in [
+        ("out_trade_no", "Q-UNKNOWN"),
+        ("trade_no", "2026010121001001000000000000"),
+    ] {
+        let answer = gateway_post(&sandbox, &query(key, value)).await;
+        assert!(
+            answer.contains("<error>TRADE_NOT_EXIST</error>"),
+            "{key}={value}, with an unpaid trade in the book: {answer}"
+        );
+    }
+    while sink.next(Duration::from_millis(200)).await.is_some() {}
+}

@@ -415,3 +415,88 @@ async fn transaction_status_reports_a_completed_b2c_by_its_originator_id() {
     .await;
     assert_eq!((status, &error["errorCode"]), (404, &json!("404.003.01")));
 }
+
+#[tokio::test]
+async fn account_balance_and_reversal_name_each_request_anew_and_results_carry_its_ids() {
+    let sandbox = sandbox(|_| {}).await;
+    let client = client();
+    let mut sink = CallbackSink::start("ok").await;
+    let token = token(&client, &sandbox.mpesa_url).await;
+    let credential = security_credential(&client, &sandbox.mpesa_url, "Safaricom999!*!").await;
+    let balance = |path: &str| {
+        json!({
+            "Initiator": "testapi", "SecurityCredential": credential, "CommandID": "AccountBalance",
+            "PartyA": "600992", "IdentifierType": "4", "Remarks": "ok",
+            "QueueTimeOutURL": format!("{}/timeout", sink.url), "ResultURL": format!("{}{path}", sink.url),
+        })
+    };
+    let reversal = |path: &str| {
+        json!({
+            "Initiator": "testapi", "SecurityCredential": credential, "CommandID": "TransactionReversal",
+            "TransactionID": "NLJ41HAY6Q", "Amount": "10", "ReceiverParty": "600992", "RecieverIdentifierType": "11",
+            "ResultURL": format!("{}{path}", sink.url), "QueueTimeOutURL": format!("{}/timeout", sink.url), "Remarks": "undo",
+        })
+    };
+    let requests = [
+        (
+            "accountbalance/v1/query",
+            "/balance-1",
+            balance("/balance-1"),
+        ),
+        (
+            "accountbalance/v1/query",
+            "/balance-2",
+            balance("/balance-2"),
+        ),
+        (
+            "reversal/v1/request",
+            "/reversal-1",
+            reversal("/reversal-1"),
+        ),
+        (
+            "reversal/v1/request",
+            "/reversal-2",
+            reversal("/reversal-2"),
+        ),
+    ];
+    let mut acknowledged = std::collections::BTreeMap::new();
+    for (endpoint, path, body) in &requests {
+        let url = format!("{}/mpesa/{endpoint}", sandbox.mpesa_url);
+        let (status, ack) = post(&client, url, &token, body).await;
+        assert_eq!((status, &ack["ResponseCode"]), (200, &json!("0")), "{ack}");
+        let ids = (
+            ack["ConversationID"]
+                .as_str()
+                .expect("ConversationID")
+                .to_string(),
+            ack["OriginatorConversationID"]
+                .as_str()
+                .expect("OriginatorConversationID")
+                .to_string(),
+        );
+        acknowledged.insert(path.to_string(), ids);
+    }
+    let conversations: std::collections::BTreeSet<_> =
+        acknowledged.values().map(|ids| ids.0.clone()).collect();
+    let originators: std::collections::BTreeSet<_> =
+        acknowledged.values().map(|ids| ids.1.clone()).collect();
+    assert_eq!(
+        (conversations.len(), originators.len()),
+        (4, 4),
+        "every request has its own ids: {acknowledged:?}"
+    );
+    for _ in 0..requests.len() {
+        let callback = sink.next(WAIT).await.expect("a result");
+        let result: Value = serde_json::from_str(&callback.body).expect("json");
+        let own = &acknowledged[&callback.path];
+        assert_eq!(
+            (
+                result["Result"]["ConversationID"].as_str(),
+                result["Result"]["OriginatorConversationID"].as_str()
+            ),
+            (Some(own.0.as_str()), Some(own.1.as_str())),
+            "the result on {} carries its own request's ids",
+            callback.path
+        );
+    }
+}

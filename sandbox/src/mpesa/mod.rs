@@ -26,6 +26,7 @@ use rsa::{Pkcs1v15Encrypt, RsaPrivateKey};
 use serde::Serialize;
 use serde_json::Value;
 
+mod balance;
 mod c2b;
 mod reversal;
 mod stk;
@@ -164,6 +165,26 @@ impl Daraja {
         }
     }
 
+    /// A fresh `(ConversationID, OriginatorConversationID)` for a request
+    /// Daraja has accepted. Daraja names every request anew, and its `Result`
+    /// carries the same pair, which is how a client matches the two; fixed ids
+    /// would let a client pass that cannot tell two requests apart.
+    /// `kind` ends the originator id (`-1` B2C, `-2` status, …), as Daraja's do.
+    fn conversation_ids(&self, kind: u8) -> (String, String) {
+        let mut state = lock(&self.state);
+        let conversation_id = format!(
+            "AG_{}_{:020x}",
+            eat_date(crate::now_ms()),
+            state.random.r#gen::<u128>() >> 48
+        );
+        let originator = format!(
+            "{}-{}-{kind}",
+            state.random.gen_range(10000..99999),
+            state.random.gen_range(10_000_000..99_999_999)
+        );
+        (conversation_id, originator)
+    }
+
     /// Whether `SecurityCredential` decrypts to the initiator password.
     fn credential_matches(&self, initiator: &str, credential: &str) -> bool {
         let decrypted = base64::engine::general_purpose::STANDARD
@@ -184,7 +205,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
             "/mpesa/transactionstatus/v1/query",
             post(transaction_status),
         )
-        .route("/mpesa/accountbalance/v1/query", post(account_balance))
+        .route("/mpesa/accountbalance/v1/query", post(balance::query))
         .route("/sandbox/certificate.cer", get(certificate))
         .route("/mpesa/reversal/v1/request", post(reversal::request))
         .route("/mpesa/c2b/v1/registerurl", post(c2b::register))
@@ -754,21 +775,7 @@ async fn transaction_status(
         return error(&world, "404.003.01", "Resource not found");
     };
     let credential_ok = world.mpesa.credential_matches(&initiator, &credential);
-    let (conversation_id, originator) = {
-        let mut state = lock(&world.mpesa.state);
-        (
-            format!(
-                "AG_{}_{:020x}",
-                eat_date(crate::now_ms()),
-                state.random.r#gen::<u128>() >> 48
-            ),
-            format!(
-                "{}-{}-2",
-                state.random.gen_range(1000..9999),
-                state.random.gen_range(100_000..999_999)
-            ),
-        )
-    };
+    let (conversation_id, originator) = world.mpesa.conversation_ids(2);
     let acknowledgement = serde_json::json!({
         "ConversationID": conversation_id, "OriginatorConversationID": originator,
         "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
@@ -852,67 +859,6 @@ fn status_result_body(
             { "Key": "ResultCode", "Value": payment.result_code.to_string() },
         ]},
     }})
-}
-
-async fn account_balance(
-    State(world): State<Arc<World>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let request = match accept(
-        &world,
-        &headers,
-        "POST /mpesa/accountbalance/v1/query",
-        &body,
-        None,
-        ("400.002.05", "Invalid request payload"),
-    )
-    .await
-    {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let Some(result_url) = text(&request, "ResultURL").filter(|url| is_url(url)) else {
-        return error(&world, "400.002.05", "Invalid request payload");
-    };
-    let credential_ok = matches!((text(&request, "Initiator"), text(&request, "SecurityCredential")), (Some(initiator), Some(credential)) if world.mpesa.credential_matches(&initiator, &credential));
-    let balances = world.mpesa.balances();
-    let account = |name: &str, cents: i64| {
-        let amount = format_minor(cents);
-        format!("{name}|KES|{amount}|{amount}|0.00|0.00")
-    };
-    let summary = [
-        account("Working Account", balances.working_cents),
-        account("Float Account", 0),
-        account("Utility Account", balances.utility_cents),
-        account("Charges Paid Account", balances.charges_paid_cents),
-        account("Organization Settlement Account", 0),
-    ]
-    .join("&");
-    let (code, desc) = if credential_ok {
-        ("0", "The service request is processed successfully.")
-    } else {
-        ("2001", "The initiator information is invalid.")
-    };
-    let result = serde_json::json!({ "Result": {
-        "ResultType": "0", "ResultCode": code, "ResultDesc": desc,
-        "OriginatorConversationID": "16917-22577599-3", "ConversationID": "AG_20200206_00005e091a8ec6b9eac5", "TransactionID": "OA90000000",
-        "ResultParameters": { "ResultParameter": [
-            { "Key": "AccountBalance", "Value": summary },
-            { "Key": "BOCompletedTime", "Value": eat_datetime(crate::now_ms(), "yyyyMMddHHmmss") },
-        ]},
-    }});
-    let world_for_result = world.clone();
-    tokio::spawn(async move {
-        world_for_result
-            .post_callback("mpesa", &result_url, "application/json", result.to_string())
-            .await;
-    });
-    Json(serde_json::json!({
-        "ConversationID": "AG_20200206_00005e091a8ec6b9eac5", "OriginatorConversationID": "16917-22577599-3",
-        "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
-    }))
-    .into_response()
 }
 
 fn eat_datetime(ms: u64, pattern: &str) -> String {

@@ -1,6 +1,8 @@
 //! Reversal (`/mpesa/reversal/v1/request`): for C2B collections only. As on the
 //! real API, a B2C payment cannot be reversed through it; the result says the
-//! original transaction is invalid.
+//! original transaction is invalid. Each request gets its own
+//! `ConversationID` and `OriginatorConversationID`, and its `Result` carries
+//! the same two.
 
 use std::sync::Arc;
 
@@ -76,9 +78,10 @@ pub(super) async fn request(
             (true, None) => ("R000002", "The OriginalTransactionID is invalid."),
         }
     };
+    let (conversation_id, originator) = world.mpesa.conversation_ids(4);
     let result = serde_json::json!({ "Result": {
         "ResultType": 0, "ResultCode": code, "ResultDesc": desc,
-        "OriginatorConversationID": "10819-695089-1", "ConversationID": "AG_20190115_00004636fb3ac56655df",
+        "OriginatorConversationID": originator, "ConversationID": conversation_id,
         "TransactionID": transaction_id,
     }});
     let world_for_result = world.clone();
@@ -88,7 +91,7 @@ pub(super) async fn request(
             .await;
     });
     Json(serde_json::json!({
-        "OriginatorConversationID": "10819-695089-1", "ConversationID": "AG_20190115_00004636fb3ac56655df",
+        "OriginatorConversationID": originator, "ConversationID": conversation_id,
         "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
     }))
     .into_response()

@@ -1,6 +1,7 @@
-//! The Alipay mapi gateway simulator (`/gateway.do`), the payer's step
-//! (`/sandbox/pay`, standing in for the wallet's password prompt), and the
-//! asynchronous notifications.
+//! The Alipay mapi gateway simulator (`/gateway.do`): signatures, orders and
+//! the trade book here; the cashier page and the payer's step (`/sandbox/pay`,
+//! standing in for the wallet's password prompt) in `cashier`; notifications
+//! in `notify`; query, refund and rate file in `trades`.
 //!
 //! Faithful where a connector can tell: requests by GET or form POST; MD5, RSA
 //! (SHA1withRSA) and RSA2 (SHA256withRSA) signatures over the sorted `k=v&…`
@@ -13,15 +14,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use axum::{Json, Router};
 use base64::Engine as _;
 use md5::{Digest, Md5};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
@@ -34,7 +35,13 @@ use crate::World;
 use crate::config::AlipayConfig;
 use crate::faults::{InjectedError, lock};
 use crate::journal::Direction;
-use crate::money::{format_minor, parse_minor};
+use crate::money::parse_minor;
+
+mod cashier;
+mod notify;
+mod trades;
+
+pub use cashier::{PayRequest, WalletRefusal};
 
 /// How a request or notification is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,7 +280,7 @@ impl Alipay {
 pub(crate) fn router(world: Arc<World>) -> Router {
     Router::new()
         .route("/gateway.do", any(gateway))
-        .route("/sandbox/pay", post(pay))
+        .route("/sandbox/pay", post(cashier::pay))
         .with_state(world)
 }
 
@@ -329,7 +336,7 @@ async fn gateway(
     let params: BTreeMap<String, String> = pairs.into_iter().collect();
     match params.get("service").map(String::as_str) {
         // notify_verify is not signed: it asks about a notification id.
-        Some("notify_verify") => notify_verify(&world, &params),
+        Some("notify_verify") => notify::notify_verify(&world, &params),
         Some(
             service @ ("create_forex_trade"
             | "create_forex_trade_wap"
@@ -341,9 +348,9 @@ async fn gateway(
                 return xml_error(code);
             }
             match service {
-                "single_trade_query" => single_trade_query(&world, &params),
-                "forex_refund" => forex_refund(&world, &params),
-                "forex_rate_file" => forex_rate_file(&world),
+                "single_trade_query" => trades::single_trade_query(&world, &params),
+                "forex_refund" => trades::forex_refund(&world, &params),
+                "forex_rate_file" => trades::forex_rate_file(&world),
                 _ => create_forex_trade(&world, &params),
             }
         }
@@ -395,345 +402,37 @@ fn create_forex_trade(world: &World, params: &BTreeMap<String, String>) -> Respo
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut state = lock(&world.alipay.state);
-    if let Some(existing) = state
+    let existing = state
         .trades
         .iter()
-        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no)
-    {
+        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no);
+    let trade = match existing {
         // The same order again (a payer reopening the cashier) is the same
-        // trade; anything else under a used out_trade_no is refused.
-        if existing.request != business || existing.trade_status != "WAIT_BUYER_PAY" {
+        // trade, which the cashier shows paid if it is; anything else under a
+        // used out_trade_no is refused.
+        Some(existing) if existing.request != business => {
             return xml_error("DUPLICATE_OUT_TRADE_NO");
         }
-    } else {
-        state.trades.push(Trade {
-            partner: partner.clone(),
-            out_trade_no: out_trade_no.to_string(),
-            trade_no: None,
-            trade_status: "WAIT_BUYER_PAY".into(),
-            currency: currency.to_string(),
-            total_fee_minor,
-            charged_cny_fen: cny_fen,
-            refunded_minor: 0,
-            buyer: None,
-            notify_url: get("notify_url").to_string(),
-            sign_type,
-            request: business,
-        });
-    }
+        Some(existing) => existing.clone(),
+        None => {
+            let trade = Trade {
+                partner,
+                out_trade_no: out_trade_no.to_string(),
+                trade_no: None,
+                trade_status: "WAIT_BUYER_PAY".into(),
+                currency: currency.to_string(),
+                total_fee_minor,
+                charged_cny_fen: cny_fen,
+                refunded_minor: 0,
+                buyer: None,
+                notify_url: get("notify_url").to_string(),
+                sign_type,
+                request: business,
+            };
+            state.trades.push(trade.clone());
+            trade
+        }
+    };
     drop(state);
-    let page = format!(
-        "<!doctype html><html><head><title>Alipay cashier (sandbox)</title></head><body>\
-         <h1>Alipay cashier</h1><p>{subject}</p><p>{amount} {currency} = {cny} CNY at {rate}</p>\
-         <form method=\"post\" action=\"/sandbox/pay\"><input type=\"hidden\" name=\"partner\" value=\"{partner}\">\
-         <input type=\"hidden\" name=\"out_trade_no\" value=\"{out_trade_no}\"></form></body></html>",
-        subject = escape(get("subject")),
-        amount = format_minor(total_fee_minor),
-        cny = format_minor(cny_fen),
-        partner = escape(&partner),
-        out_trade_no = escape(out_trade_no),
-    );
-    ([("content-type", "text/html; charset=utf-8")], page).into_response()
-}
-
-/// The payer's step: what the buyer does in the wallet (the thesis's PayTask).
-#[derive(Debug, Deserialize)]
-pub struct PayRequest {
-    /// The merchant.
-    pub partner: String,
-    /// The trade.
-    pub out_trade_no: String,
-    /// The buyer's login.
-    pub login: String,
-    /// The buyer's payment password.
-    pub pay_password: String,
-}
-
-/// The wallet's result: `resultStatus` 9000 success, 4000 failed, 6001 cancelled.
-fn wallet_result(status: &str, memo: &str) -> Response {
-    Json(serde_json::json!({ "resultStatus": status, "memo": memo, "result": "" })).into_response()
-}
-
-async fn pay(State(world): State<Arc<World>>, body: String) -> Response {
-    world.journal.record(
-        "alipay",
-        Direction::Received,
-        "POST /sandbox/pay".into(),
-        0,
-        body.clone(),
-    );
-    let request: PayRequest =
-        match serde_json::from_str(&body).or_else(|_| serde_urlencoded::from_str(&body)) {
-            Ok(request) => request,
-            Err(_) => return wallet_result("4000", "bad request"),
-        };
-    let trade = {
-        let mut guard = lock(&world.alipay.state);
-        let state = &mut *guard;
-        let Some((password, balance)) = state.buyers.get_mut(&request.login) else {
-            return wallet_result("4000", "unknown buyer");
-        };
-        if *password != request.pay_password {
-            return wallet_result("4000", "wrong payment password");
-        }
-        let Some(trade) = state.trades.iter_mut().find(|trade| {
-            trade.partner == request.partner && trade.out_trade_no == request.out_trade_no
-        }) else {
-            return wallet_result("4000", "trade not found");
-        };
-        if trade.trade_status != "WAIT_BUYER_PAY" {
-            return wallet_result("4000", "the trade is not awaiting payment");
-        }
-        if *balance < trade.charged_cny_fen {
-            return wallet_result("4000", "insufficient balance");
-        }
-        *balance -= trade.charged_cny_fen;
-        let now = crate::now_ms();
-        let digits: u64 = state.random.gen_range(1_000_000_000_000..9_999_999_999_999);
-        trade.trade_no = Some(format!(
-            "{}2100100{digits}",
-            crate::clock::local_time(now, 8, "yyyyMMddHHmmss")[..8].to_owned()
-        ));
-        trade.trade_status = "TRADE_FINISHED".into();
-        trade.buyer = Some(request.login.clone());
-        trade.clone()
-    };
-    tokio::spawn(notify_until_acknowledged(world.clone(), trade));
-    wallet_result("9000", "")
-}
-
-/// The notification for a paid trade, signed as the trade's request was.
-fn notification(world: &World, trade: &Trade) -> BTreeMap<String, String> {
-    let notify_id = {
-        let mut state = lock(&world.alipay.state);
-        let id: String = (0..34)
-            .map(|_| char::from(b"abcdef0123456789"[state.random.gen_range(0..16)]))
-            .collect();
-        state.notify_ids.insert(id.clone(), trade.partner.clone());
-        id
-    };
-    let amount = if trade.total_fee_minor > 0 {
-        trade.total_fee_minor
-    } else {
-        trade.charged_cny_fen
-    };
-    let mut params: BTreeMap<String, String> = [
-        ("notify_id", notify_id),
-        (
-            "notify_time",
-            crate::clock::local_time(crate::now_ms(), 8, "yyyy-MM-dd HH:mm:ss"),
-        ),
-        ("notify_type", "trade_status_sync".to_string()),
-        ("out_trade_no", trade.out_trade_no.clone()),
-        ("trade_no", trade.trade_no.clone().unwrap_or_default()),
-        ("trade_status", trade.trade_status.clone()),
-        ("total_fee", format_minor(amount)),
-        ("currency", trade.currency.clone()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_string(), value))
-    .collect();
-    let sign = world.alipay.sign(&trade.partner, trade.sign_type, &params);
-    params.insert("sign".into(), sign);
-    params.insert("sign_type".into(), trade.sign_type.name().into());
-    params
-}
-
-/// Posts the notification until the merchant answers exactly `success`, on
-/// Alipay's retry schedule (compressed by `time_compression`).
-async fn notify_until_acknowledged(world: Arc<World>, trade: Trade) {
-    let compression = u64::from(world.config.time_compression.max(1));
-    let first = world.config.delay(world.config.alipay.notify_delay_ms, 300);
-    let waits = std::iter::once(first).chain(
-        world
-            .config
-            .alipay
-            .notify_retry_s
-            .iter()
-            .map(|seconds| Duration::from_millis(seconds * 1000 / compression)),
-    );
-    for wait in waits {
-        let decision = world.faults.decide_callback("alipay", wait);
-        tokio::time::sleep(decision.delay).await;
-        if !decision.send {
-            continue;
-        }
-        let body = serde_urlencoded::to_string(notification(&world, &trade)).unwrap_or_default();
-        let mut acknowledged = false;
-        for _ in 0..if decision.duplicate { 2 } else { 1 } {
-            let reply = world
-                .post_callback(
-                    "alipay",
-                    &trade.notify_url,
-                    "application/x-www-form-urlencoded",
-                    body.clone(),
-                )
-                .await;
-            acknowledged |= reply.is_some_and(|(_, text)| text.trim() == "success");
-        }
-        if acknowledged {
-            return;
-        }
-    }
-    tracing::info!(
-        out_trade_no = trade.out_trade_no,
-        "notification never acknowledged; retries exhausted"
-    );
-}
-
-fn notify_verify(world: &World, params: &BTreeMap<String, String>) -> Response {
-    let (Some(partner), Some(notify_id)) = (params.get("partner"), params.get("notify_id")) else {
-        return "ILLEGAL_ARGUMENT".into_response();
-    };
-    let known = lock(&world.alipay.state).notify_ids.get(notify_id) == Some(partner);
-    (if known { "true" } else { "false" }).into_response()
-}
-
-fn single_trade_query(world: &World, params: &BTreeMap<String, String>) -> Response {
-    let partner = params.get("partner").cloned().unwrap_or_default();
-    let out_trade_no = params.get("out_trade_no").filter(|value| !value.is_empty());
-    let trade_no = params.get("trade_no").filter(|value| !value.is_empty());
-    if out_trade_no.is_none() && trade_no.is_none() {
-        return xml_error("ILLEGAL_ARGUMENT");
-    }
-    let trade = lock(&world.alipay.state)
-        .trades
-        .iter()
-        .find(|trade| {
-            trade.partner == partner
-                && (Some(&trade.out_trade_no) == out_trade_no
-                    || trade.trade_no.as_ref() == trade_no)
-        })
-        .cloned();
-    let Some(trade) = trade else {
-        return xml_error("TRADE_NOT_EXIST");
-    };
-    let fields: BTreeMap<String, String> = [
-        ("out_trade_no", trade.out_trade_no.clone()),
-        ("trade_no", trade.trade_no.clone().unwrap_or_default()),
-        ("trade_status", trade.trade_status.clone()),
-        ("currency", trade.currency.clone()),
-        ("total_fee", format_minor(trade.total_fee_minor)),
-        ("forex_total_fee", format_minor(trade.total_fee_minor)),
-        ("rmb_fee", format_minor(trade.charged_cny_fen)),
-        ("refund_fee", format_minor(trade.refunded_minor)),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_string(), value))
-    .collect();
-    let sign_type = SignType::parse(
-        params
-            .get("sign_type")
-            .map(String::as_str)
-            .unwrap_or_default(),
-    )
-    .unwrap_or(SignType::Md5);
-    let sign = world.alipay.sign(&partner, sign_type, &fields);
-    let request: String = params
-        .iter()
-        .filter(|(key, _)| key.as_str() != "sign")
-        .map(|(key, value)| format!("<param name=\"{}\">{}</param>", escape(key), escape(value)))
-        .collect();
-    let trade_xml: String = fields
-        .iter()
-        .map(|(key, value)| format!("<{key}>{}</{key}>", escape(value)))
-        .collect();
-    xml(format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success><request>{request}</request>\
-         <response><trade>{trade_xml}</trade></response><sign>{sign}</sign><sign_type>{}</sign_type></alipay>",
-        sign_type.name()
-    ))
-}
-
-fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> Response {
-    let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
-    let (out_return_no, out_trade_no, partner) = (
-        get("out_return_no"),
-        get("out_trade_no"),
-        get("partner").to_string(),
-    );
-    let return_amount = get("return_amount");
-    let return_rmb_amount = get("return_rmb_amount");
-    if out_return_no.is_empty()
-        || out_return_no.len() > 64
-        || out_trade_no.is_empty()
-        || get("currency") == "CNY"
-    {
-        return xml_error("ILLEGAL_ARGUMENT");
-    }
-    let amount = match (return_amount.is_empty(), return_rmb_amount.is_empty()) {
-        (false, _) => parse_minor(return_amount).map(|minor| (minor, false)),
-        (true, false) => parse_minor(return_rmb_amount).map(|fen| (fen, true)),
-        (true, true) => None,
-    };
-    let Some((amount, in_cny)) = amount.filter(|(minor, _)| *minor > 0) else {
-        return xml_error("ILLEGAL_ARGUMENT");
-    };
-    let mut guard = lock(&world.alipay.state);
-    let state = &mut *guard;
-    if let Some(previous) = state
-        .refunds
-        .get(&(partner.clone(), out_return_no.to_string()))
-    {
-        // The same refund again: already done, nothing moves twice.
-        return if *previous == amount {
-            xml("<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>".into())
-        } else {
-            xml_error("DUPLICATE_OUT_RETURN_NO")
-        };
-    }
-    let Some(trade) = state
-        .trades
-        .iter_mut()
-        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no)
-    else {
-        return xml_error("TRADE_NOT_EXIST");
-    };
-    if trade.trade_status != "TRADE_FINISHED" {
-        return xml_error("TRADE_STATUS_NOT_AVAILD");
-    }
-    let paid = if in_cny || trade.total_fee_minor == 0 {
-        trade.charged_cny_fen
-    } else {
-        trade.total_fee_minor
-    };
-    if trade.refunded_minor + amount > paid {
-        return xml_error("RETURN_AMOUNT_EXCEED");
-    }
-    // The buyer gets back the CNY they paid, pro rata; a full refund returns
-    // exactly what was charged.
-    let cny_back = if in_cny {
-        amount
-    } else {
-        i64::try_from(i128::from(trade.charged_cny_fen) * i128::from(amount) / i128::from(paid))
-            .unwrap_or(0)
-    };
-    trade.refunded_minor += amount;
-    let buyer = trade.buyer.clone().unwrap_or_default();
-    if let Some((_, balance)) = state.buyers.get_mut(&buyer) {
-        *balance += cny_back;
-    }
-    state
-        .refunds
-        .insert((partner, out_return_no.to_string()), amount);
-    xml(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>"
-            .into(),
-    )
-}
-
-fn forex_rate_file(world: &World) -> Response {
-    let now = crate::now_ms();
-    let stamp = crate::clock::local_time(now, 8, "yyyyMMddHHmmss");
-    let (date, time) = stamp.split_at(8);
-    let table = lock(&world.fx).clone();
-    let lines: Vec<String> = table
-        .rates
-        .iter()
-        .filter_map(|(pair, rate)| {
-            pair.strip_suffix("/CNY")
-                .map(|currency| format!("{date}|{time}|{currency}|{rate}"))
-        })
-        .collect();
-    ([("content-type", "text/plain")], lines.join("\n")).into_response()
+    cashier::page(world, &trade, None)
 }
