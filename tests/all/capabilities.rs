@@ -1,6 +1,5 @@
 //! The imports: HTTP under the allow-list, config under the grant, the rest.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corridor_host::InvokeErrorKind;
@@ -95,47 +94,27 @@ async fn a_secret_reaches_the_guest_but_not_the_log() {
 /// Everything the host logs while it is alive, as text: a tracing subscriber
 /// for the current thread, which is where a test's invocations log.
 struct CapturedLog {
-    text: Arc<Mutex<Vec<u8>>>,
+    sink: corridor_tests::LogSink,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl CapturedLog {
     fn start() -> CapturedLog {
-        let text = Arc::new(Mutex::new(Vec::new()));
-        let sink = text.clone();
+        let sink = corridor_tests::LogSink::default();
+        let writer = sink.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .with_ansi(false)
-            .with_writer(move || LogWriter(sink.clone()))
+            .with_writer(move || writer.clone())
             .finish();
         CapturedLog {
-            text,
+            sink,
             _guard: tracing::subscriber::set_default(subscriber),
         }
     }
 
     fn text(&self) -> String {
-        let bytes = self
-            .text
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.sink.text()
     }
 }
 

@@ -593,31 +593,13 @@ async fn check_policy_with_a_component_names_the_settings_the_policy_lacks() {
     .expect("the shipped policy grants everything");
 }
 
-/// A log sink the test can read.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn log_format_json_prints_one_json_object_per_line() {
     use corridor_host::logging::{LogFormat, filter_text, subscriber};
     let parsed = Cli::try_parse_from(["corridor", "--log-format", "json", "describe", "x.wasm"])
         .expect("parses");
     assert_eq!(parsed.log_format, LogFormat::Json);
-    let captured = Captured::default();
+    let captured = corridor_tests::LogSink::default();
     let sink = captured.clone();
     let subscriber = subscriber(
         filter_text(&parsed.log, Some("info".into())),
@@ -631,8 +613,7 @@ fn log_format_json_prints_one_json_object_per_line() {
         tracing::warn!(attempt = 2, "retrying");
         tracing::debug!("filtered out");
     });
-    let bytes = captured.0.lock().expect("lock").clone();
-    let text = String::from_utf8(bytes).expect("utf-8");
+    let text = captured.text();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).expect("each line is JSON"))

@@ -449,3 +449,32 @@ impl Corridor {
             .collect()
     }
 }
+
+/// A log sink a test can read back: a `tracing` writer into memory.
+#[derive(Clone, Default)]
+pub struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogSink {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
