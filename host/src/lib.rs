@@ -7,8 +7,9 @@
 //!
 //! The front: [`Runtime`] loads a component under a [`Policy`] into a
 //! [`Connector`]; [`Connector::invoke`] calls an export. [`SqliteStore`] is the
-//! durable store. [`Host`] runs everything: the connectors, the transfer
-//! [`engine`], and the HTTP [`api`].
+//! connectors' durable store, in the host's one [`Database`] file. [`Host`]
+//! runs everything: the connectors, the transfer [`engine`], and the HTTP
+//! [`api`].
 
 pub mod api;
 pub mod bench;
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod commands;
+pub mod database;
 pub mod demo;
 pub mod engine;
 pub mod logging;
@@ -28,6 +30,7 @@ pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use corridor_serve::ServeLimits;
+pub use database::Database;
 pub use policy::{Policy, PolicyError};
 pub use runtime::bindings::corridor::connector::types as wit;
 pub use runtime::{

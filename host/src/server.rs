@@ -16,9 +16,11 @@ use anyhow::Context;
 use corridor_serve::ServeLimits;
 
 use crate::api::ApiConfig;
+use crate::database::Database;
 use crate::engine::store::TransferStore;
 use crate::engine::{Engine, EngineConfig};
 use crate::runtime::{Runtime, RuntimeConfig};
+use crate::store::StoreKey;
 use crate::{Clock, Policy, SqliteStore, SystemClock};
 
 /// How to run a host.
@@ -129,9 +131,9 @@ impl Host {
         }
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-        let database = config.data_dir.join("corridor.db");
-        let kv = SqliteStore::open(&database)?;
-        let transfers = Arc::new(TransferStore::open(&database)?);
+        let database = Arc::new(Database::open(&config.data_dir.join("corridor.db"))?);
+        let kv = SqliteStore::new(database.clone(), &StoreKey::resolve(&config.data_dir)?);
+        let transfers = Arc::new(TransferStore::new(database));
         let runtime = Runtime::new(config.runtime.clone(), Arc::new(kv), clock.clone())
             .map_err(|error| anyhow::anyhow!("{error:#}"))?;
         let listener = tokio::net::TcpListener::bind(config.bind)

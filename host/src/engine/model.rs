@@ -9,6 +9,8 @@
 //! `held` is where a transfer stops when a value did not match what was stored,
 //! or retries ran out: nothing more is paid until an operator looks.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::wit::Money;
@@ -47,6 +49,19 @@ pub enum TransferState {
     Held,
 }
 
+/// Every state's serde name, made once so [`TransferState::name`] can lend
+/// them out for the life of the process.
+static STATE_NAMES: LazyLock<Vec<(TransferState, String)>> = LazyLock::new(|| {
+    TransferState::ALL
+        .iter()
+        .map(|&state| {
+            let name =
+                serde_plain::to_string(&state).expect("a unit variant serializes as its name");
+            (state, name)
+        })
+        .collect()
+});
+
 impl TransferState {
     /// Every state, for listings.
     pub const ALL: [TransferState; 14] = [
@@ -66,31 +81,19 @@ impl TransferState {
         TransferState::Held,
     ];
 
-    /// The wire name, `awaiting-pay-in`.
+    /// The wire name, `awaiting-pay-in`: serde's, so the API, the stored
+    /// JSON and the database's `state` columns cannot disagree.
     pub fn name(self) -> &'static str {
-        match self {
-            TransferState::Created => "created",
-            TransferState::AwaitingPayIn => "awaiting-pay-in",
-            TransferState::PaidIn => "paid-in",
-            TransferState::LedgerRegistered => "ledger-registered",
-            TransferState::LedgerConfirmed => "ledger-confirmed",
-            TransferState::PayingOut => "paying-out",
-            TransferState::PayOutUnknown => "pay-out-unknown",
-            TransferState::Completed => "completed",
-            TransferState::Expired => "expired",
-            TransferState::PayInFailed => "pay-in-failed",
-            TransferState::PayOutFailed => "pay-out-failed",
-            TransferState::Refunding => "refunding",
-            TransferState::Refunded => "refunded",
-            TransferState::Held => "held",
-        }
+        STATE_NAMES
+            .iter()
+            .find(|(state, _)| *state == self)
+            .map(|(_, name)| name.as_str())
+            .expect("TransferState::ALL lists every state")
     }
 
     /// From the wire name.
     pub fn parse(text: &str) -> Option<TransferState> {
-        TransferState::ALL
-            .into_iter()
-            .find(|state| state.name() == text)
+        serde_plain::from_str(text).ok()
     }
 
     /// Nothing more happens on its own. (A payment that arrives after a
@@ -367,5 +370,20 @@ mod tests {
         for state in TransferState::ALL {
             assert_eq!(TransferState::parse(state.name()), Some(state));
         }
+    }
+
+    #[test]
+    fn a_states_name_is_its_serde_name_and_its_display() {
+        for state in TransferState::ALL {
+            assert_eq!(
+                serde_json::to_value(state).expect("serializes"),
+                serde_json::Value::from(state.name()),
+                "the name is the one the API and the stored JSON carry"
+            );
+            assert_eq!(state.to_string(), state.name());
+        }
+        assert_eq!(TransferState::AwaitingPayIn.name(), "awaiting-pay-in");
+        assert_eq!(TransferState::parse("AwaitingPayIn"), None);
+        assert_eq!(TransferState::parse(""), None);
     }
 }

@@ -6,55 +6,13 @@
 //! one process the connection's mutex serialises them; across processes
 //! sharing the file, the write lock taken at `BEGIN` does.
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::model::{StoredQuote, Transfer, TransferEvent, TransferState};
+use crate::database::Database;
 use crate::store::StoreError;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS quotes (
-    id            TEXT    NOT NULL PRIMARY KEY,
-    body          TEXT    NOT NULL,
-    expires_at_ms INTEGER NOT NULL,
-    used_by       TEXT,
-    idempotency_key TEXT,
-    request_sha256  TEXT
-);
-CREATE INDEX IF NOT EXISTS quotes_unused_expiry ON quotes (expires_at_ms) WHERE used_by IS NULL;
-CREATE TABLE IF NOT EXISTS transfers (
-    id                TEXT    NOT NULL PRIMARY KEY,
-    connector         TEXT    NOT NULL,
-    state             TEXT    NOT NULL,
-    due_at_ms         INTEGER,
-    idempotency_key   TEXT    UNIQUE,
-    request_sha256    TEXT,
-    pay_in_reference  TEXT    NOT NULL UNIQUE,
-    pay_out_reference TEXT    NOT NULL UNIQUE,
-    body              TEXT    NOT NULL,
-    created_at_ms     INTEGER NOT NULL,
-    updated_at_ms     INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transfers_due ON transfers (due_at_ms) WHERE due_at_ms IS NOT NULL;
-CREATE TABLE IF NOT EXISTS transfer_events (
-    transfer_id TEXT    NOT NULL,
-    seq         INTEGER NOT NULL,
-    state       TEXT    NOT NULL,
-    at_ms       INTEGER NOT NULL,
-    detail      TEXT    NOT NULL,
-    PRIMARY KEY (transfer_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS callbacks (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    connector   TEXT    NOT NULL,
-    route       TEXT    NOT NULL,
-    transfer_id TEXT    NOT NULL,
-    at_ms       INTEGER NOT NULL,
-    outcome     TEXT    NOT NULL
-);
-";
 
 /// The most quotes one [`TransferStore::purge_expired_quotes`] deletes.
 pub const PURGE_BATCH: i64 = 10_000;
@@ -93,9 +51,10 @@ pub enum QuoteInsertion {
     },
 }
 
-/// The engine's store.
+/// The engine's store: tables of the host's [`Database`], whose migrations
+/// create them.
 pub struct TransferStore {
-    connection: Mutex<Connection>,
+    database: Arc<Database>,
 }
 
 fn json_error(error: serde_json::Error) -> StoreError {
@@ -146,25 +105,6 @@ fn append_event(
     Ok(())
 }
 
-/// Databases made before quotes took an `Idempotency-Key` lack its columns:
-/// add them, so an existing database opens. SQLite cannot add a UNIQUE
-/// column, hence the separate index (NULLs, quotes without a key, never clash).
-fn add_quote_idempotency(connection: &Connection) -> Result<(), StoreError> {
-    let mut statement = connection.prepare("SELECT name FROM pragma_table_info('quotes')")?;
-    let columns = statement
-        .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    for column in ["idempotency_key", "request_sha256"] {
-        if !columns.iter().any(|name| name == column) {
-            connection.execute_batch(&format!("ALTER TABLE quotes ADD COLUMN {column} TEXT"))?;
-        }
-    }
-    connection.execute_batch(
-        "CREATE UNIQUE INDEX IF NOT EXISTS quotes_idempotency_key ON quotes (idempotency_key)",
-    )?;
-    Ok(())
-}
-
 fn quote_by_key(
     connection: &Connection,
     key: &str,
@@ -182,37 +122,18 @@ fn quote_by_key(
 }
 
 impl TransferStore {
-    /// Opens (creating if needed) the tables in the database at `path`.
-    pub fn open(path: &Path) -> Result<TransferStore, StoreError> {
-        let connection = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
-        TransferStore::configure(connection)
+    /// The store in `database`.
+    pub fn new(database: Arc<Database>) -> TransferStore {
+        TransferStore { database }
     }
 
     /// An in-memory database, for tests that need no durability.
     pub fn in_memory() -> Result<TransferStore, StoreError> {
-        TransferStore::configure(Connection::open_in_memory()?)
-    }
-
-    fn configure(connection: Connection) -> Result<TransferStore, StoreError> {
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        connection.execute_batch(SCHEMA)?;
-        add_quote_idempotency(&connection)?;
-        Ok(TransferStore {
-            connection: Mutex::new(connection),
-        })
+        Ok(TransferStore::new(Arc::new(Database::in_memory()?)))
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        // Transactions roll back on drop, so a panic mid-transaction leaves the
-        // database consistent and the poisoned lock safe to take over.
-        self.connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.database.lock()
     }
 
     /// Stores a quote, once per idempotency key `(key, request_sha256)`: a
@@ -518,23 +439,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_database_from_before_quote_keys_opens_and_takes_them() {
+    fn a_database_from_before_quote_keys_opens_and_takes_them() -> Result<(), StoreError> {
         let folder = tempfile::tempdir().expect("temp dir");
         let path = folder.path().join("corridor.db");
-        Connection::open(&path)
-            .expect("open")
-            .execute_batch(
-                "CREATE TABLE quotes (id TEXT NOT NULL PRIMARY KEY, body TEXT NOT NULL,
-                                      expires_at_ms INTEGER NOT NULL, used_by TEXT);",
-            )
-            .expect("the old schema");
-        let store = TransferStore::open(&path).expect("an old database opens");
-        let found = store
-            .quote_by_idempotency_key("k")
-            .expect("the column exists");
-        assert!(found.is_none());
+        Connection::open(&path)?.execute_batch(
+            "CREATE TABLE quotes (id TEXT NOT NULL PRIMARY KEY, body TEXT NOT NULL,
+                                  expires_at_ms INTEGER NOT NULL, used_by TEXT);",
+        )?;
+        let database = Arc::new(Database::open(&path)?);
+        assert_eq!(
+            database.schema_version()?,
+            2,
+            "brought to the newest version"
+        );
+        let store = TransferStore::new(database);
+        assert!(store.quote_by_idempotency_key("k")?.is_none());
+        let keyed = quote("q_keyed", 1_000);
+        store.insert_quote(&keyed, Some(("k", "sha")))?;
+        let (found, request_sha256) = store
+            .quote_by_idempotency_key("k")?
+            .expect("the key finds its quote");
+        assert_eq!(
+            (found.id.as_str(), request_sha256.as_str()),
+            ("q_keyed", "sha")
+        );
         drop(store);
-        TransferStore::open(&path).expect("and opens again");
+        let again = TransferStore::new(Arc::new(Database::open(&path)?));
+        assert!(again.quote("q_keyed")?.is_some(), "and opens again");
+        Ok(())
     }
 
     use crate::wit::Money;

@@ -2,8 +2,9 @@
 //!
 //! [`KvStore`] is what the connectors' `storage` capability needs: a key-value
 //! namespace per connector with compare-and-swap. [`SqliteStore`] is the embedded
-//! default: one file in the data directory, WAL mode, `synchronous=FULL` (a write
-//! is on disk when the call returns). A PostgreSQL backend implements the same
+//! default: tables in the host's one [`Database`] file, which it shares with
+//! the transfer engine (WAL mode, `synchronous=FULL`: a write is on disk when
+//! the call returns). A PostgreSQL backend implements the same
 //! trait when several hosts share one database.
 //!
 //! Every value is sealed at rest (see [`sealed`]): a connector's OAuth token
@@ -15,13 +16,14 @@
 mod sealed;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use self::sealed::Sealer;
 pub use self::sealed::{KEY_ENV, KEY_FILE, StoreKey};
+use crate::database::Database;
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,10 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file's schema could not be brought to the newest version: a
+    /// migration failed, or a newer host made the file.
+    #[error("database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
     /// The database could not be opened.
     #[error("cannot open the database at {path}: {source}")]
     Open {
@@ -111,29 +117,22 @@ pub trait KvStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 }
 
-/// The embedded SQLite store.
+/// The embedded SQLite store: the `connector_kv` tables of the host's
+/// [`Database`], whose migrations create them.
 pub struct SqliteStore {
-    // One connection: SQLite serialises writers anyway, and every write here is a
-    // short transaction. Reads share it; they are microseconds.
-    connection: Mutex<Connection>,
+    database: Arc<Database>,
     sealer: Sealer,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS connector_kv (
-    namespace     TEXT    NOT NULL,
-    key           TEXT    NOT NULL,
-    value         BLOB    NOT NULL,
-    updated_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (namespace, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS connector_kv_count (
-    namespace TEXT    NOT NULL PRIMARY KEY,
-    keys      INTEGER NOT NULL CHECK (keys >= 0)
-) WITHOUT ROWID;
-";
-
 impl SqliteStore {
+    /// The store in `database`, sealing with `key`.
+    pub fn new(database: Arc<Database>, key: &StoreKey) -> SqliteStore {
+        SqliteStore {
+            database,
+            sealer: Sealer::new(key),
+        }
+    }
+
     /// Opens (creating if needed) the database file at `path`, with the key
     /// from `CORRIDOR_STORE_KEY` or the `store.key` file beside the database
     /// (created the first time).
@@ -144,37 +143,20 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database file at `path` with `key`.
     pub fn open_with_key(path: &Path, key: &StoreKey) -> Result<SqliteStore, StoreError> {
-        let connection = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
-        SqliteStore::configure(connection, key)
+        Ok(SqliteStore::new(Arc::new(Database::open(path)?), key))
     }
 
     /// An in-memory database under a fresh key, for tests and benchmarks that
     /// need no durability.
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        SqliteStore::configure(Connection::open_in_memory()?, &StoreKey::generate())
-    }
-
-    fn configure(connection: Connection, key: &StoreKey) -> Result<SqliteStore, StoreError> {
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.pragma_update(None, "foreign_keys", "ON")?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        connection.execute_batch(SCHEMA)?;
-        Ok(SqliteStore {
-            connection: Mutex::new(connection),
-            sealer: Sealer::new(key),
-        })
+        Ok(SqliteStore::new(
+            Arc::new(Database::in_memory()?),
+            &StoreKey::generate(),
+        ))
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (transactions
-        // roll back on drop), so a poisoned lock is safe to take over.
-        self.connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.database.lock()
     }
 }
 

@@ -1,0 +1,177 @@
+//! The host's one SQLite file, `corridor.db`, and its schema's history.
+//!
+//! Both stores live in it: the transfer engine's records
+//! ([`TransferStore`](crate::engine::store::TransferStore)) and the
+//! connectors' key-value namespaces ([`SqliteStore`](crate::SqliteStore)).
+//! A [`Database`] opens the file once and both are built on it, so a host
+//! holds one connection per file, not one per store.
+//!
+//! The schema is [`migrations`], an ordered list applied by
+//! `rusqlite_migration`, which counts the versions applied in SQLite's
+//! `PRAGMA user_version`. A migration once shipped never changes; a change to
+//! the schema is a new one at the end.
+//!
+//! Files made before the list existed are at `user_version` 0 yet hold some
+//! or all of the tables, so the early migrations tolerate what is already
+//! there (`IF NOT EXISTS`, columns added only when missing).
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite_migration::{HookResult, M, Migrations};
+
+use crate::store::StoreError;
+
+/// How long a statement waits for another process's write lock before it
+/// fails with `SQLITE_BUSY`: long enough to outlast any one transaction here.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Version 1: the schema as first shipped, both stores' tables.
+const V1_FIRST_SHIPPED: &str = "
+CREATE TABLE IF NOT EXISTS quotes (
+    id            TEXT    NOT NULL PRIMARY KEY,
+    body          TEXT    NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_by       TEXT
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    id                TEXT    NOT NULL PRIMARY KEY,
+    connector         TEXT    NOT NULL,
+    state             TEXT    NOT NULL,
+    due_at_ms         INTEGER,
+    idempotency_key   TEXT    UNIQUE,
+    request_sha256    TEXT,
+    pay_in_reference  TEXT    NOT NULL UNIQUE,
+    pay_out_reference TEXT    NOT NULL UNIQUE,
+    body              TEXT    NOT NULL,
+    created_at_ms     INTEGER NOT NULL,
+    updated_at_ms     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_due ON transfers (due_at_ms) WHERE due_at_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS transfer_events (
+    transfer_id TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    state       TEXT    NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    detail      TEXT    NOT NULL,
+    PRIMARY KEY (transfer_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS callbacks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector   TEXT    NOT NULL,
+    route       TEXT    NOT NULL,
+    transfer_id TEXT    NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS connector_kv (
+    namespace     TEXT    NOT NULL,
+    key           TEXT    NOT NULL,
+    value         BLOB    NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS connector_kv_count (
+    namespace TEXT    NOT NULL PRIMARY KEY,
+    keys      INTEGER NOT NULL CHECK (keys >= 0)
+) WITHOUT ROWID;
+";
+
+/// Version 2, the part SQL alone can say: the sweep of unused quotes finds
+/// the lapsed ones by expiry without reading the used ones.
+const V2_UNUSED_QUOTES_INDEX: &str = "CREATE INDEX IF NOT EXISTS quotes_unused_expiry ON quotes (expires_at_ms) WHERE used_by IS NULL;";
+
+/// Version 2, the rest: quotes take an `Idempotency-Key` and the hash of the
+/// request that priced them. SQLite has no `ADD COLUMN IF NOT EXISTS`, and a
+/// file from before the migrations may have the columns already, so each is
+/// added only when missing. SQLite cannot add a UNIQUE column, hence the
+/// separate index (NULLs, quotes without a key, never clash).
+fn v2_quote_idempotency_keys(transaction: &Transaction) -> HookResult {
+    let columns = {
+        let mut statement = transaction.prepare("SELECT name FROM pragma_table_info('quotes')")?;
+        statement
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for column in ["idempotency_key", "request_sha256"] {
+        if !columns.iter().any(|name| name == column) {
+            transaction.execute_batch(&format!("ALTER TABLE quotes ADD COLUMN {column} TEXT"))?;
+        }
+    }
+    transaction.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS quotes_idempotency_key ON quotes (idempotency_key)",
+    )?;
+    Ok(())
+}
+
+/// Every version of the schema, oldest first: the n-th entry brings a file
+/// from version n-1 to version n.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(V1_FIRST_SHIPPED),
+        M::up_with_hook(V2_UNUSED_QUOTES_INDEX, v2_quote_idempotency_keys),
+    ])
+}
+
+/// One SQLite file, opened once, at the newest schema, shared by the stores
+/// built on it.
+pub struct Database {
+    // One connection: SQLite serialises writers anyway, and every transaction
+    // here is short. Reads share it; they take microseconds.
+    connection: Mutex<Connection>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the file at `path` and brings its schema to
+    /// the newest version.
+    pub fn open(path: &Path) -> Result<Database, StoreError> {
+        let connection = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Database::configure(connection)
+    }
+
+    /// An in-memory database, for tests and benchmarks that need no durability.
+    pub fn in_memory() -> Result<Database, StoreError> {
+        Database::configure(Connection::open_in_memory()?)
+    }
+
+    fn configure(mut connection: Connection) -> Result<Database, StoreError> {
+        // WAL lets readers run beside the one writer; FULL syncs the WAL on
+        // every commit, so a write is on disk when the call returns.
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        // The migrations' transactions take the write lock at BEGIN, so two
+        // processes opening one old file apply each version one after the other.
+        connection.set_transaction_behavior(TransactionBehavior::Immediate);
+        migrations().to_latest(&mut connection)?;
+        Ok(Database {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    /// The connection, for one store call at a time.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions
+        // roll back on drop), so a poisoned lock is safe to take over.
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The schema version the file is at: [`migrations`]' length once open.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .lock()
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+}
+
+#[cfg(test)]
+#[path = "database_tests.rs"]
+mod tests;

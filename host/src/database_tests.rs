@@ -1,0 +1,103 @@
+use super::*;
+
+/// The file as the host made it before the migrations: the first shipped
+/// schema at `user_version` 0, one row in every table.
+fn a_first_shipped_file(path: &Path) -> rusqlite::Result<()> {
+    let connection = Connection::open(path)?;
+    connection.execute_batch(V1_FIRST_SHIPPED)?;
+    connection.execute_batch(
+        "INSERT INTO quotes (id, body, expires_at_ms, used_by) VALUES ('q_1', '{}', 1000, 'tr_1');
+         INSERT INTO transfers (id, connector, state, due_at_ms, idempotency_key, request_sha256,
+                                pay_in_reference, pay_out_reference, body, created_at_ms, updated_at_ms)
+             VALUES ('tr_1', 'testbed', 'completed', NULL, 'key-1', 'sha-1', 'in_1', 'out_1', '{}', 1, 2);
+         INSERT INTO transfer_events (transfer_id, seq, state, at_ms, detail)
+             VALUES ('tr_1', 1, 'completed', 2, 'paid');
+         INSERT INTO callbacks (connector, route, transfer_id, at_ms, outcome)
+             VALUES ('testbed', 'pay-in', 'tr_1', 2, 'accepted');
+         INSERT INTO connector_kv (namespace, key, value, updated_at_ms)
+             VALUES ('testbed', 'token', x'01', 2);
+         INSERT INTO connector_kv_count (namespace, keys) VALUES ('testbed', 1);",
+    )
+}
+
+fn count(database: &Database, table: &str) -> rusqlite::Result<i64> {
+    database
+        .lock()
+        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+}
+
+fn index_exists(database: &Database, name: &str) -> rusqlite::Result<bool> {
+    database.lock().query_row(
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?1",
+        [name],
+        |row| row.get(0),
+    )
+}
+
+#[test]
+fn the_migrations_are_valid() {
+    migrations()
+        .validate()
+        .expect("every migration applies to an empty database");
+}
+
+#[test]
+fn a_new_database_is_created_at_the_newest_version() -> Result<(), StoreError> {
+    let database = Database::in_memory()?;
+    assert_eq!(database.schema_version()?, 2);
+    assert!(index_exists(&database, "quotes_idempotency_key")?);
+    assert!(index_exists(&database, "quotes_unused_expiry")?);
+    Ok(())
+}
+
+#[test]
+fn a_first_shipped_database_keeps_its_rows_and_takes_the_new_columns() -> Result<(), StoreError> {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("corridor.db");
+    a_first_shipped_file(&path)?;
+    let database = Database::open(&path)?;
+    assert_eq!(database.schema_version()?, 2);
+    for table in [
+        "quotes",
+        "transfers",
+        "transfer_events",
+        "callbacks",
+        "connector_kv",
+        "connector_kv_count",
+    ] {
+        assert_eq!(count(&database, table)?, 1, "{table} keeps its row");
+    }
+    let (used_by, key, request_sha256): (String, Option<String>, Option<String>) =
+        database.lock().query_row(
+            "SELECT used_by, idempotency_key, request_sha256 FROM quotes WHERE id = 'q_1'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?;
+    assert_eq!(used_by, "tr_1");
+    assert_eq!(
+        (key, request_sha256),
+        (None, None),
+        "an old quote has no key"
+    );
+    assert!(index_exists(&database, "quotes_idempotency_key")?);
+    assert!(index_exists(&database, "quotes_unused_expiry")?);
+    drop(database);
+    let again = Database::open(&path)?;
+    assert_eq!(again.schema_version()?, 2, "reopening migrates nothing");
+    assert_eq!(count(&again, "transfers")?, 1);
+    Ok(())
+}
+
+#[test]
+fn a_database_from_a_newer_host_is_refused() -> Result<(), StoreError> {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("corridor.db");
+    Connection::open(&path)?.pragma_update(None, "user_version", 3)?;
+    assert!(matches!(
+        Database::open(&path),
+        Err(StoreError::Migration(_))
+    ));
+    Ok(())
+}
