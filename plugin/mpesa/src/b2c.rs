@@ -5,12 +5,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{B2cVersion, MpesaSettings, Rejection, rejection};
-use crate::bindings::corridor::connector::http::{Method, Request, Response};
-use crate::bindings::corridor::connector::types::{
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{
     Failure, PayOutAccepted, PayOutRequest, PayOutStarted,
 };
-use crate::failure::{failed, unknown};
-use crate::money::format_whole;
+use corridor_connector_kit::failure::{failed, unknown};
+use corridor_connector_kit::money::format_whole;
 
 /// A 12-digit Kenyan MSISDN (2547… or 2541…).
 pub fn is_msisdn(text: &str) -> bool {
@@ -147,10 +147,10 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::corridor::connector::types::FailureKind;
-    use crate::failure::failed as failed_kind;
-    use crate::money::money;
-    use crate::mpesa::testing::{response, settings};
+    use corridor_connector_kit::bindings::corridor::connector::types::FailureKind;
+    use corridor_connector_kit::failure::failed as failed_kind;
+    use corridor_connector_kit::money::money;
+    use crate::testing::{response, settings};
 
     fn payout() -> PayOutRequest {
         PayOutRequest {

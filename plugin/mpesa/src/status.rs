@@ -5,9 +5,9 @@
 use serde_json::json;
 
 use super::{MpesaSettings, Rejection, rejection};
-use crate::bindings::corridor::connector::http::{Method, Request, Response};
-use crate::bindings::corridor::connector::types::{PayOutQuery, PayOutStatus};
-use crate::failure::read_only;
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{PayOutQuery, PayOutStatus};
+use corridor_connector_kit::failure::read_only;
 
 /// The query, by the B2C's `OriginatorConversationID`.
 pub fn request(
@@ -57,7 +57,7 @@ pub fn parse(response: &Response) -> Result<PayOutStatus, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mpesa::testing::response;
+    use crate::testing::response;
 
     #[test]
     fn an_unknown_payment_is_not_found_and_an_acknowledgement_is_pending() {

@@ -7,11 +7,11 @@
 
 use serde_json::Value;
 
-use crate::bindings::corridor::connector::types::{
+use corridor_connector_kit::bindings::corridor::connector::types::{
     Event, Failure, FailureKind, Money, PayOutFailure, PayOutReceipt, Reply,
 };
-use crate::failure::{failed, unknown};
-use crate::money::{money, parse_minor};
+use corridor_connector_kit::failure::{failed, unknown};
+use corridor_connector_kit::money::{money, parse_minor};
 
 /// B2C result codes that mean the payment definitively did not happen. Any
 /// other non-zero code is not understood and stays unresolved (`unknown`):

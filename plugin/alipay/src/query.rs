@@ -2,10 +2,10 @@
 //! reply's `<sign>` covers the trade fields and is checked.
 
 use super::{AlipaySettings, gateway_body, params, sign, xml};
-use crate::bindings::corridor::connector::http::{Request, Response};
-use crate::bindings::corridor::connector::types::{Failure, PayInReceipt, PayInStatus};
-use crate::failure::{failed, retryable, unknown};
-use crate::money::{money, parse_minor};
+use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{Failure, PayInReceipt, PayInStatus};
+use corridor_connector_kit::failure::{failed, retryable, unknown};
+use corridor_connector_kit::money::{money, parse_minor};
 
 /// The signed query.
 pub fn request(settings: &AlipaySettings, out_trade_no: &str) -> Result<Request, Failure> {
@@ -73,7 +73,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alipay::testing::md5_settings;
+    use crate::testing::md5_settings;
 
     fn reply(body: String) -> Response {
         Response {

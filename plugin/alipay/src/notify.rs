@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::{AlipaySettings, params, sign};
-use crate::bindings::corridor::connector::http::{Method, Request};
-use crate::bindings::corridor::connector::types::{Event, PayInFailure, PayInReceipt, Reply};
-use crate::failure::failed;
-use crate::money::{money, parse_minor};
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request};
+use corridor_connector_kit::bindings::corridor::connector::types::{Event, PayInFailure, PayInReceipt, Reply};
+use corridor_connector_kit::failure::failed;
+use corridor_connector_kit::money::{money, parse_minor};
 
 /// A notification whose signature is Alipay's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,7 @@ pub fn reply(acknowledge: bool) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alipay::testing::md5_settings;
+    use crate::testing::md5_settings;
 
     fn notification_form(status: &str) -> Vec<u8> {
         let settings = md5_settings();

@@ -2,11 +2,11 @@
 //! `out_return_no`, so a refund whose reply was lost is simply sent again.
 
 use super::{AlipaySettings, gateway_body, params, xml};
-use crate::bindings::corridor::connector::http::{Request, Response};
-use crate::bindings::corridor::connector::types::{Failure, RefundReceipt, RefundRequest};
-use crate::failure::{failed, retryable};
-use crate::money::format_minor;
-use crate::time::format_local;
+use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{Failure, RefundReceipt, RefundRequest};
+use corridor_connector_kit::failure::{failed, retryable};
+use corridor_connector_kit::money::format_minor;
+use corridor_connector_kit::time::format_local;
 
 /// The signed, synchronous refund request.
 pub fn request(

@@ -15,10 +15,10 @@ pub mod status;
 
 use serde::Deserialize;
 
-use crate::bindings::corridor::connector::http::Response;
-use crate::bindings::corridor::connector::types::Failure;
-use crate::failure::{failed, misconfigured, retryable, unknown};
-use crate::settings::Settings;
+use corridor_connector_kit::bindings::corridor::connector::http::Response;
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::failure::{failed, misconfigured, retryable, unknown};
+use corridor_connector_kit::settings::Settings;
 
 /// Which B2C endpoint to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

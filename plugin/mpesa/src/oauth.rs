@@ -5,9 +5,9 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::MpesaSettings;
-use crate::bindings::corridor::connector::http::{Method, Request, Response};
-use crate::bindings::corridor::connector::types::Failure;
-use crate::failure::{failed, retryable};
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::failure::{failed, retryable};
 
 /// Refresh this long before the token expires.
 pub const REFRESH_MARGIN_MS: u64 = 5 * 60 * 1000;
@@ -104,7 +104,7 @@ pub fn parse(response: &Response, now_ms: u64) -> Result<Token, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mpesa::testing::{response, settings};
+    use crate::testing::{response, settings};
 
     #[test]
     fn expires_in_is_read_as_a_string_or_a_number() {
