@@ -5,7 +5,8 @@
 // `export!` expands to the canonical-ABI export glue, which is unsafe code.
 #![allow(unsafe_code)]
 
-use corridor_rail_alipay::{self as alipay, AlipaySettings};
+use crate::quote::{self, QuoteSettings};
+use crate::{CONNECTOR_ID, routes};
 use corridor_connector_kit::bindings::corridor::connector::http::{self, Request, Response};
 use corridor_connector_kit::bindings::corridor::connector::types::{
     CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest, PayInInstruction,
@@ -15,11 +16,10 @@ use corridor_connector_kit::bindings::corridor::connector::types::{
 use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, storage};
 use corridor_connector_kit::bindings::exports::connector::Guest;
 use corridor_connector_kit::failure::{from_http, read_only, retryable, unknown};
+use corridor_connector_kit::settings::Settings;
+use corridor_rail_alipay::{self as alipay, AlipaySettings};
 use corridor_rail_mpesa::oauth::{self, Token};
 use corridor_rail_mpesa::{self as mpesa, B2cVersion, MpesaSettings, Rejection};
-use crate::quote::{self, QuoteSettings};
-use corridor_connector_kit::settings::Settings;
-use crate::{CONNECTOR_ID, routes};
 
 struct AlipayMpesa;
 

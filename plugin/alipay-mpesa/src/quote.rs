@@ -5,7 +5,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
-use corridor_connector_kit::bindings::corridor::connector::types::{AmountLimit, Failure, FxQuote, QuoteRequest};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    AmountLimit, Failure, FxQuote, QuoteRequest,
+};
 use corridor_connector_kit::failure::{failed, misconfigured, retryable};
 use corridor_connector_kit::money::{convert_half_up, convert_whole_down, money, parse_decimal};
 use corridor_connector_kit::settings::Settings;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use super::{AlipaySettings, params, sign};
 use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request};
-use corridor_connector_kit::bindings::corridor::connector::types::{Event, PayInFailure, PayInReceipt, Reply};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    Event, PayInFailure, PayInReceipt, Reply,
+};
 use corridor_connector_kit::failure::failed;
 use corridor_connector_kit::money::{money, parse_minor};
 

@@ -3,7 +3,9 @@
 
 use super::{AlipaySettings, gateway_body, params, sign, xml};
 use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
-use corridor_connector_kit::bindings::corridor::connector::types::{Failure, PayInReceipt, PayInStatus};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    Failure, PayInReceipt, PayInStatus,
+};
 use corridor_connector_kit::failure::{failed, retryable, unknown};
 use corridor_connector_kit::money::{money, parse_minor};
 

@@ -3,7 +3,9 @@
 
 use super::{AlipaySettings, gateway_body, params, xml};
 use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
-use corridor_connector_kit::bindings::corridor::connector::types::{Failure, RefundReceipt, RefundRequest};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    Failure, RefundReceipt, RefundRequest,
+};
 use corridor_connector_kit::failure::{failed, retryable};
 use corridor_connector_kit::money::format_minor;
 use corridor_connector_kit::time::format_local;
