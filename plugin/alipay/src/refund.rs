@@ -26,12 +26,18 @@ pub fn request(
         ));
     }
     let reason: String = refund.reason.chars().take(100).collect();
+    let gmt_return = format_local(now_ms, 8).ok_or_else(|| {
+        failed(
+            "clock",
+            format!("the host's clock ({now_ms} ms) is past any date Alipay accepts"),
+        )
+    })?;
     let mut body = params(&[
         ("out_return_no", refund.reference.clone()),
         ("out_trade_no", refund.pay_in_reference.clone()),
         ("return_amount", format_minor(refund.amount.amount_minor)),
         ("currency", refund.amount.currency.clone()),
-        ("gmt_return", format_local(now_ms, 8)),
+        ("gmt_return", gmt_return),
         ("reason", reason),
         ("is_sync", "Y".into()),
         ("product_code", super::order::PRODUCT_CODE.into()),
