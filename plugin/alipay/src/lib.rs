@@ -5,7 +5,9 @@
 //! - [`notify`]: the asynchronous trade notification and `notify_verify`.
 //! - [`query`]: `single_trade_query` and its XML.
 //! - [`refund`]: the `forex_refund` call.
+//! - [`messages`]: the notification, the query reply and the trade status as types.
 
+pub mod messages;
 pub mod notify;
 pub mod order;
 pub mod query;
