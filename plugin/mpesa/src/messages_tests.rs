@@ -243,3 +243,21 @@ fn a_queue_timeout_reads_as_an_envelope_or_as_an_echo() {
     );
     assert_eq!(ids.conversation_id.as_deref(), Some("AG_2"));
 }
+
+#[test]
+fn the_documented_samples_become_the_events_they_mean() {
+    use crate::callback::{ResultKind, result_events};
+    use corridor_connector_kit::bindings::corridor::connector::types::Event;
+    match &result_events(B2C_SUCCESS.as_bytes(), ResultKind::B2c).expect("events")[..] {
+        [Event::PayOutSucceeded(receipt)] => {
+            assert_eq!(receipt.amount.amount_minor, 1_000);
+            assert_eq!(receipt.recipient, "254705912645");
+            assert_eq!(receipt.provider_transaction_id, "SG632NMUAB");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &result_events(B2C_FAILURE.as_bytes(), ResultKind::B2c).expect("events")[..],
+        [Event::PayOutFailed(failure)] if failure.failure.code == "2001"
+    ));
+}
