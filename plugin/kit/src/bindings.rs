@@ -6,7 +6,7 @@
 #![allow(unsafe_code, missing_docs, clippy::all)]
 
 wit_bindgen::generate!({
-    path: "../wit",
+    path: "../../wit",
     world: "connector",
     pub_export_macro: true,
 });

@@ -5,21 +5,21 @@
 // `export!` expands to the canonical-ABI export glue, which is unsafe code.
 #![allow(unsafe_code)]
 
-use crate::alipay::{self, AlipaySettings};
-use crate::bindings::corridor::connector::http::{self, Request, Response};
-use crate::bindings::corridor::connector::types::{
+use crate::quote::{self, QuoteSettings};
+use crate::{CONNECTOR_ID, routes};
+use corridor_connector_kit::bindings::corridor::connector::http::{self, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{
     CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest, PayInInstruction,
     PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
     QuoteRequest, RefundReceipt, RefundRequest,
 };
-use crate::bindings::corridor::connector::{clock, config, log, storage};
-use crate::bindings::exports::connector::Guest;
-use crate::failure::{from_http, read_only, retryable, unknown};
-use crate::mpesa::oauth::{self, Token};
-use crate::mpesa::{self, B2cVersion, MpesaSettings, Rejection};
-use crate::quote::{self, QuoteSettings};
-use crate::settings::Settings;
-use crate::{CONNECTOR_ID, routes};
+use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, storage};
+use corridor_connector_kit::bindings::exports::connector::Guest;
+use corridor_connector_kit::failure::{from_http, read_only, retryable, unknown};
+use corridor_connector_kit::settings::Settings;
+use corridor_rail_alipay::{self as alipay, AlipaySettings};
+use corridor_rail_mpesa::oauth::{self, Token};
+use corridor_rail_mpesa::{self as mpesa, B2cVersion, MpesaSettings, Rejection};
 
 struct AlipayMpesa;
 
@@ -164,7 +164,7 @@ fn with_token<T>(
 // ---- callbacks ----
 
 fn ignored(
-    reply: crate::bindings::corridor::connector::types::Reply,
+    reply: corridor_connector_kit::bindings::corridor::connector::types::Reply,
     reason: String,
 ) -> CallbackOutcome {
     log::write(
@@ -319,7 +319,7 @@ impl Guest for AlipayMpesa {
                 mpesa_callback(&request)
             }
             other => Ok(ignored(
-                crate::bindings::corridor::connector::types::Reply {
+                corridor_connector_kit::bindings::corridor::connector::types::Reply {
                     status: 404,
                     headers: vec![],
                     body: b"unknown route".to_vec(),
@@ -409,4 +409,4 @@ impl Guest for AlipayMpesa {
     }
 }
 
-crate::bindings::export!(AlipayMpesa with_types_in crate::bindings);
+corridor_connector_kit::export!(AlipayMpesa with_types_in corridor_connector_kit::bindings);

@@ -5,9 +5,10 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::MpesaSettings;
-use crate::bindings::corridor::connector::http::{Method, Request, Response};
-use crate::bindings::corridor::connector::types::Failure;
-use crate::failure::{failed, retryable};
+use super::messages::OAuthToken;
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::failure::{failed, retryable};
 
 /// Refresh this long before the token expires.
 pub const REFRESH_MARGIN_MS: u64 = 5 * 60 * 1000;
@@ -46,19 +47,6 @@ pub fn request(settings: &MpesaSettings) -> Request {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Seconds {
-    Text(String),
-    Number(u64),
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: Seconds,
-}
-
 /// The token from Daraja's answer, stamped with its expiry.
 pub fn parse(response: &Response, now_ms: u64) -> Result<Token, Failure> {
     if response.status != 200 {
@@ -77,21 +65,18 @@ pub fn parse(response: &Response, now_ms: u64) -> Result<Token, Failure> {
             retryable(&code, "the token request failed")
         });
     }
-    let token: TokenResponse = serde_json::from_slice(&response.body).map_err(|error| {
+    let token: OAuthToken = serde_json::from_slice(&response.body).map_err(|error| {
         retryable(
             "oauth-bad-response",
             format!("the token response is not understood: {error}"),
         )
     })?;
-    let seconds = match token.expires_in {
-        Seconds::Number(seconds) => seconds,
-        Seconds::Text(text) => text.trim().parse().map_err(|_| {
-            retryable(
-                "oauth-bad-response",
-                format!("expires_in {text:?} is not a number"),
-            )
-        })?,
-    };
+    let seconds: u64 = token.expires_in.trim().parse().map_err(|_| {
+        retryable(
+            "oauth-bad-response",
+            format!("expires_in {:?} is not a number", token.expires_in),
+        )
+    })?;
     if token.access_token.is_empty() {
         return Err(retryable("oauth-bad-response", "the access token is empty"));
     }
@@ -104,7 +89,7 @@ pub fn parse(response: &Response, now_ms: u64) -> Result<Token, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mpesa::testing::{response, settings};
+    use crate::testing::{response, settings};
 
     #[test]
     fn expires_in_is_read_as_a_string_or_a_number() {

@@ -3,9 +3,9 @@
 //! pay-in sends nothing; the trade number arrives with the notification.
 
 use super::{AlipaySettings, params, sign};
-use crate::bindings::corridor::connector::types::{Failure, PayInRequest};
-use crate::failure::failed;
-use crate::money::format_minor;
+use corridor_connector_kit::bindings::corridor::connector::types::{Failure, PayInRequest};
+use corridor_connector_kit::failure::failed;
+use corridor_connector_kit::money::format_minor;
 
 /// The mapi service for mobile web with hand-off to the Alipay app.
 pub const SERVICE: &str = "create_forex_trade_wap";
@@ -66,8 +66,8 @@ pub fn payment_url(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alipay::testing::md5_settings;
-    use crate::money::money;
+    use crate::testing::md5_settings;
+    use corridor_connector_kit::money::money;
 
     fn request() -> PayInRequest {
         PayInRequest {

@@ -4,28 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use super::messages::{ForexTradeNotification, TradeStatus};
 use super::{AlipaySettings, params, sign};
-use crate::bindings::corridor::connector::http::{Method, Request};
-use crate::bindings::corridor::connector::types::{Event, PayInFailure, PayInReceipt, Reply};
-use crate::failure::failed;
-use crate::money::{money, parse_minor};
-
-/// A notification whose signature is Alipay's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TradeNotification {
-    /// For `notify_verify`.
-    pub notify_id: String,
-    /// The merchant's reference.
-    pub out_trade_no: String,
-    /// Alipay's trade number.
-    pub trade_no: String,
-    /// `TRADE_FINISHED`, `TRADE_SUCCESS`, `TRADE_CLOSED`, `WAIT_BUYER_PAY`.
-    pub trade_status: String,
-    /// `total_fee` in `currency`, minor units.
-    pub total_fee_minor: i64,
-    /// The settlement currency.
-    pub currency: String,
-}
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    Event, PayInFailure, PayInReceipt, Reply,
+};
+use corridor_connector_kit::failure::failed;
+use corridor_connector_kit::money::{money, parse_minor};
 
 /// The parameters of a notification: the form body, or the query for a GET.
 pub fn parameters(body: &[u8], query: &str) -> BTreeMap<String, String> {
@@ -43,17 +29,17 @@ pub fn parameters(body: &[u8], query: &str) -> BTreeMap<String, String> {
 pub fn verify(
     settings: &AlipaySettings,
     params: &BTreeMap<String, String>,
-) -> Result<TradeNotification, String> {
+) -> Result<ForexTradeNotification, String> {
     let get = |key: &str| params.get(key).cloned().unwrap_or_default();
     if !sign::is_alipays(settings, params, &get("sign_type"), &get("sign")) {
         return Err("bad signature".into());
     }
     let total_fee_minor = parse_minor(&get("total_fee")).ok_or("total_fee is not an amount")?;
-    let notification = TradeNotification {
+    let notification = ForexTradeNotification {
         notify_id: get("notify_id"),
         out_trade_no: get("out_trade_no"),
         trade_no: get("trade_no"),
-        trade_status: get("trade_status"),
+        trade_status: TradeStatus::parse(&get("trade_status")),
         total_fee_minor,
         currency: get("currency"),
     };
@@ -89,19 +75,21 @@ pub fn notify_verify_confirms(body: &[u8]) -> bool {
 
 /// What a verified notification establishes. Anything but a paid or closed
 /// trade establishes nothing.
-pub fn events(notification: &TradeNotification) -> Vec<Event> {
-    match notification.trade_status.as_str() {
-        "TRADE_FINISHED" | "TRADE_SUCCESS" => vec![Event::PayInSucceeded(PayInReceipt {
-            reference: notification.out_trade_no.clone(),
-            provider_transaction_id: notification.trade_no.clone(),
-            amount: money(notification.total_fee_minor, &notification.currency),
-            charged: None,
-        })],
-        "TRADE_CLOSED" => vec![Event::PayInFailed(PayInFailure {
+pub fn events(notification: &ForexTradeNotification) -> Vec<Event> {
+    match notification.trade_status {
+        TradeStatus::TradeFinished | TradeStatus::TradeSuccess => {
+            vec![Event::PayInSucceeded(PayInReceipt {
+                reference: notification.out_trade_no.clone(),
+                provider_transaction_id: notification.trade_no.clone(),
+                amount: money(notification.total_fee_minor, &notification.currency),
+                charged: None,
+            })]
+        }
+        TradeStatus::TradeClosed => vec![Event::PayInFailed(PayInFailure {
             reference: notification.out_trade_no.clone(),
             failure: failed("TRADE_CLOSED", "Alipay closed the trade unpaid"),
         })],
-        _ => vec![],
+        TradeStatus::WaitBuyerPay | TradeStatus::Unknown(_) => vec![],
     }
 }
 
@@ -121,7 +109,7 @@ pub fn reply(acknowledge: bool) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alipay::testing::md5_settings;
+    use crate::testing::md5_settings;
 
     fn notification_form(status: &str) -> Vec<u8> {
         let settings = md5_settings();

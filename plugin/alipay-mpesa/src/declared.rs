@@ -1,7 +1,7 @@
 //! The settings this connector reads, declared in `describe` so the host can
 //! refuse a policy that lacks one and `corridor check-policy` can name it.
 
-use crate::bindings::corridor::connector::types::Setting;
+use corridor_connector_kit::bindings::corridor::connector::types::Setting;
 
 /// `(name, secret, required, description)` for every key read through `config`.
 const SETTINGS: &[(&str, bool, bool, &str)] = &[

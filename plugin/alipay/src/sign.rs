@@ -12,7 +12,7 @@ use sha1::Sha1;
 use sha2::Sha256;
 
 use super::{AlipaySettings, Keys};
-use crate::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
 
 /// A mapi signature algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +155,7 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alipay::testing::md5_settings;
+    use crate::testing::md5_settings;
 
     #[test]
     fn the_signing_string_drops_sign_sign_type_and_empty_values_and_sorts() {

@@ -2,11 +2,13 @@
 //! `out_return_no`, so a refund whose reply was lost is simply sent again.
 
 use super::{AlipaySettings, gateway_body, params, xml};
-use crate::bindings::corridor::connector::http::{Request, Response};
-use crate::bindings::corridor::connector::types::{Failure, RefundReceipt, RefundRequest};
-use crate::failure::{failed, retryable};
-use crate::money::format_minor;
-use crate::time::format_local;
+use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    Failure, RefundReceipt, RefundRequest,
+};
+use corridor_connector_kit::failure::{failed, retryable};
+use corridor_connector_kit::money::format_minor;
+use corridor_connector_kit::time::format_local;
 
 /// The signed, synchronous refund request.
 pub fn request(
@@ -24,12 +26,18 @@ pub fn request(
         ));
     }
     let reason: String = refund.reason.chars().take(100).collect();
+    let gmt_return = format_local(now_ms, 8).ok_or_else(|| {
+        failed(
+            "clock",
+            format!("the host's clock ({now_ms} ms) is past any date Alipay accepts"),
+        )
+    })?;
     let mut body = params(&[
         ("out_return_no", refund.reference.clone()),
         ("out_trade_no", refund.pay_in_reference.clone()),
         ("return_amount", format_minor(refund.amount.amount_minor)),
         ("currency", refund.amount.currency.clone()),
-        ("gmt_return", format_local(now_ms, 8)),
+        ("gmt_return", gmt_return),
         ("reason", reason),
         ("is_sync", "Y".into()),
         ("product_code", super::order::PRODUCT_CODE.into()),

@@ -5,7 +5,9 @@
 //! - [`notify`]: the asynchronous trade notification and `notify_verify`.
 //! - [`query`]: `single_trade_query` and its XML.
 //! - [`refund`]: the `forex_refund` call.
+//! - [`messages`]: the notification, the query reply and the trade status as types.
 
+pub mod messages;
 pub mod notify;
 pub mod order;
 pub mod query;
@@ -18,10 +20,10 @@ use std::collections::BTreeMap;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 
-use crate::bindings::corridor::connector::http::{Method, Request};
-use crate::bindings::corridor::connector::types::Failure;
-use crate::failure::misconfigured;
-use crate::settings::Settings;
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request};
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::failure::misconfigured;
+use corridor_connector_kit::settings::Settings;
 pub use sign::SignType;
 
 /// How this merchant signs, and how it checks what Alipay signs.
@@ -149,12 +151,12 @@ fn params(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
 /// The body of a gateway reply with a 2xx status; anything else says nothing
 /// about what happened (`unknown`).
 fn gateway_body(
-    response: &crate::bindings::corridor::connector::http::Response,
+    response: &corridor_connector_kit::bindings::corridor::connector::http::Response,
 ) -> Result<&[u8], Failure> {
     if (200..300).contains(&response.status) {
         Ok(&response.body)
     } else {
-        Err(crate::failure::unknown(
+        Err(corridor_connector_kit::failure::unknown(
             &format!("http-{}", response.status),
             format!("the Alipay gateway answered HTTP {}", response.status),
         ))

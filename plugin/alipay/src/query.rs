@@ -1,11 +1,14 @@
 //! `single_trade_query`: where a trade stands, by `out_trade_no`. The XML
 //! reply's `<sign>` covers the trade fields and is checked.
 
+use super::messages::{SingleTradeQueryResponse, TradeStatus};
 use super::{AlipaySettings, gateway_body, params, sign, xml};
-use crate::bindings::corridor::connector::http::{Request, Response};
-use crate::bindings::corridor::connector::types::{Failure, PayInReceipt, PayInStatus};
-use crate::failure::{failed, retryable, unknown};
-use crate::money::{money, parse_minor};
+use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    Failure, PayInReceipt, PayInStatus,
+};
+use corridor_connector_kit::failure::{failed, retryable, unknown};
+use corridor_connector_kit::money::{money, parse_minor};
 
 /// The signed query.
 pub fn request(settings: &AlipaySettings, out_trade_no: &str) -> Result<Request, Failure> {
@@ -40,30 +43,34 @@ pub fn parse(
             "the single_trade_query reply is not signed by Alipay",
         ));
     }
-    let field = |name: &str| reply.trade.get(name).cloned().unwrap_or_default();
-    if field("out_trade_no") != reference {
+    let trade = SingleTradeQueryResponse::from_fields(&reply.trade);
+    if trade.out_trade_no != reference {
         return Err(unknown(
             "bad-response",
             "single_trade_query answered about another trade",
         ));
     }
-    match field("trade_status").as_str() {
-        "WAIT_BUYER_PAY" => Ok(PayInStatus::AwaitingPayment),
-        "TRADE_FINISHED" | "TRADE_SUCCESS" => {
-            let amount = parse_minor(&field("total_fee"))
+    match trade.trade_status {
+        TradeStatus::WaitBuyerPay => Ok(PayInStatus::AwaitingPayment),
+        TradeStatus::TradeFinished | TradeStatus::TradeSuccess => {
+            let amount = parse_minor(&trade.total_fee)
                 .ok_or_else(|| unknown("bad-response", "total_fee is not an amount"))?;
             Ok(PayInStatus::Succeeded(PayInReceipt {
                 reference: reference.to_string(),
-                provider_transaction_id: field("trade_no"),
-                amount: money(amount, &field("currency")),
-                charged: parse_minor(&field("rmb_fee")).map(|fen| money(fen, "CNY")),
+                provider_transaction_id: trade.trade_no,
+                amount: money(amount, &trade.currency),
+                charged: trade
+                    .rmb_fee
+                    .as_deref()
+                    .and_then(parse_minor)
+                    .map(|fen| money(fen, "CNY")),
             }))
         }
-        "TRADE_CLOSED" => Ok(PayInStatus::Failed(failed(
+        TradeStatus::TradeClosed => Ok(PayInStatus::Failed(failed(
             "TRADE_CLOSED",
             "Alipay closed the trade unpaid",
         ))),
-        other => Err(unknown(
+        TradeStatus::Unknown(other) => Err(unknown(
             "bad-response",
             format!("unknown trade_status {other:?}"),
         )),
@@ -73,7 +80,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alipay::testing::md5_settings;
+    use crate::testing::md5_settings;
 
     fn reply(body: String) -> Response {
         Response {

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::bindings::corridor::connector::types::Failure;
-use crate::failure::unknown;
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::failure::unknown;
 
 /// A parsed gateway reply.
 pub struct GatewayReply {

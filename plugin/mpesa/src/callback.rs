@@ -3,15 +3,16 @@
 //! them on a per-transfer secret path and checks every value they carry.
 //!
 //! Value types are mixed on the wire (`ResultCode` a number or a string,
-//! parameters without a `Value`, `ResultParameter` an object or a list).
+//! parameters without a `Value`, `ResultParameter` an object or a list);
+//! [`crate::messages`] reads them all as text.
 
-use serde_json::Value;
+use crate::messages::{B2cResult, QueueTimeout, ResultCallback, TransactionStatus};
 
-use crate::bindings::corridor::connector::types::{
+use corridor_connector_kit::bindings::corridor::connector::types::{
     Event, Failure, FailureKind, Money, PayOutFailure, PayOutReceipt, Reply,
 };
-use crate::failure::{failed, unknown};
-use crate::money::{money, parse_minor};
+use corridor_connector_kit::failure::{failed, unknown};
+use corridor_connector_kit::money::{money, parse_minor};
 
 /// B2C result codes that mean the payment definitively did not happen. Any
 /// other non-zero code is not understood and stays unresolved (`unknown`):
@@ -47,60 +48,6 @@ pub fn reply() -> Reply {
     }
 }
 
-/// A JSON value as text: strings as they are, numbers in their digits.
-fn as_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
-/// The `Result` object's fields and parameters.
-struct DarajaResult<'a> {
-    result: &'a Value,
-    parameters: Vec<(String, Option<String>)>,
-}
-
-impl DarajaResult<'_> {
-    fn field(&self, name: &str) -> Option<String> {
-        self.result.get(name).and_then(as_text)
-    }
-
-    fn parameter(&self, key: &str) -> Option<String> {
-        self.parameters
-            .iter()
-            .find(|(name, _)| name == key)
-            .and_then(|(_, value)| value.clone())
-    }
-
-    fn has_parameter(&self, key: &str) -> bool {
-        self.parameters.iter().any(|(name, _)| name == key)
-    }
-}
-
-fn read(body: &Value) -> Result<DarajaResult<'_>, String> {
-    let result = body.get("Result").ok_or("no Result object")?;
-    let listed = result
-        .get("ResultParameters")
-        .and_then(|parameters| parameters.get("ResultParameter"));
-    let items: Vec<&Value> = match listed {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(item @ Value::Object(_)) => vec![item],
-        _ => vec![],
-    };
-    let parameters = items
-        .into_iter()
-        .filter_map(|item| {
-            Some((
-                item.get("Key").and_then(as_text)?,
-                item.get("Value").and_then(as_text),
-            ))
-        })
-        .collect();
-    Ok(DarajaResult { result, parameters })
-}
-
 /// `"254708374149 - John Doe"` → `"254708374149"`.
 fn msisdn_of(public_name: &str) -> String {
     public_name
@@ -128,21 +75,22 @@ pub enum ResultKind {
 
 /// Reads a `Result` callback. `Err` says why it establishes nothing.
 pub fn result_events(body: &[u8], kind: ResultKind) -> Result<Vec<Event>, String> {
-    let json: Value =
-        serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
-    let result = read(&json)?;
-    let code = result.field("ResultCode").ok_or("no ResultCode")?;
+    let callback: ResultCallback = serde_json::from_slice(body)
+        .map_err(|error| format!("the body is not a Result callback: {error}"))?;
+    let result = callback.result.ok_or("no Result object")?;
+    let code = result.result_code.clone().ok_or("no ResultCode")?;
     match kind {
         ResultKind::Status => status_events(&result, &code),
         ResultKind::B2c => b2c_events(&result, &code),
     }
 }
 
-fn b2c_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, String> {
+fn b2c_events(result: &B2cResult, code: &str) -> Result<Vec<Event>, String> {
     let reference = result
-        .field("OriginatorConversationID")
+        .originator_conversation_id
+        .clone()
         .ok_or("no OriginatorConversationID")?;
-    let conversation_id = result.field("ConversationID");
+    let conversation_id = result.conversation_id.clone();
     if code == "0" {
         let names = ReceiptNames {
             amount: "TransactionAmount",
@@ -152,7 +100,7 @@ fn b2c_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, Strin
         let receipt = paid(result, reference, &names, None)?;
         return Ok(vec![Event::PayOutSucceeded(receipt)]);
     }
-    let description = result.field("ResultDesc").unwrap_or_default();
+    let description = result.result_desc.clone().unwrap_or_default();
     Ok(vec![not_paid(
         reference,
         conversation_id,
@@ -170,7 +118,7 @@ struct ReceiptNames {
 
 /// The receipt of a paid B2C; every fact must be there.
 fn paid(
-    result: &DarajaResult<'_>,
+    result: &B2cResult,
     reference: String,
     names: &ReceiptNames,
     fee: Option<Money>,
@@ -188,7 +136,8 @@ fn paid(
         .parameter(names.receipt)
         .or_else(|| {
             result
-                .field("TransactionID")
+                .transaction_id
+                .clone()
                 .filter(|id| !id.ends_with("0000000"))
         })
         .ok_or_else(|| missing(names.receipt))?;
@@ -227,7 +176,7 @@ fn pay_out_failure(code: &str, description: &str) -> Failure {
     }
 }
 
-fn status_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, String> {
+fn status_events(result: &B2cResult, code: &str) -> Result<Vec<Event>, String> {
     if code != "0" {
         // The query failed (its own credential, throttling): nothing is known
         // about the payment. The host queries again later.
@@ -239,8 +188,9 @@ fn status_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, St
     let status = result
         .parameter("TransactionStatus")
         .ok_or("no TransactionStatus")?;
-    match status.as_str() {
-        "Completed" => {
+    let not_final = |status: &str| Err(format!("the payment is still {status}"));
+    match TransactionStatus::parse(&status) {
+        TransactionStatus::Completed => {
             let fee = result
                 .parameter("DebitPartyCharges")
                 .and_then(|charges| charges.rsplit('|').next().and_then(parse_minor))
@@ -254,43 +204,43 @@ fn status_events(result: &DarajaResult<'_>, code: &str) -> Result<Vec<Event>, St
                 result, reference, &names, fee,
             )?)])
         }
-        "Declined" | "Cancelled" | "Expired" => {
+        TransactionStatus::Declined => {
             let code = result
                 .parameter("ResultCode")
                 .filter(|code| code != "0")
                 .unwrap_or_else(|| status.clone());
-            let description = format!("Transaction Status says {status}");
-            let failure = if status == "Declined" {
-                pay_out_failure(&code, &description)
-            } else {
-                failed(&status, description)
-            };
+            let failure = pay_out_failure(&code, &format!("Transaction Status says {status}"));
             Ok(vec![not_paid(
                 reference,
                 result.parameter("ConversationID"),
                 failure,
             )])
         }
-        _ if result.has_parameter("TransactionStatus") => {
-            Err(format!("the payment is still {status}"))
+        TransactionStatus::Cancelled | TransactionStatus::Expired => {
+            let failure = failed(&status, format!("Transaction Status says {status}"));
+            Ok(vec![not_paid(
+                reference,
+                result.parameter("ConversationID"),
+                failure,
+            )])
         }
-        _ => Err("no TransactionStatus".into()),
+        TransactionStatus::Pending => not_final(&status),
+        TransactionStatus::Unknown(status) => not_final(&status),
     }
 }
 
 /// Reads a `QueueTimeOutURL` call: the request sat in Daraja's queue too long.
 /// Not proof of failure: the outcome is unknown until queried.
 pub fn queue_timeout_events(body: &[u8]) -> Result<Vec<Event>, String> {
-    let json: Value =
-        serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
-    let source = json.get("Result").unwrap_or(&json);
-    let reference = source
-        .get("OriginatorConversationID")
-        .and_then(as_text)
+    let timeout: QueueTimeout = serde_json::from_slice(body)
+        .map_err(|error| format!("the body is not a queue timeout: {error}"))?;
+    let ids = timeout.ids();
+    let reference = ids
+        .originator_conversation_id
         .ok_or("no OriginatorConversationID")?;
     Ok(vec![Event::PayOutUnknown(PayOutFailure {
         reference: Some(reference),
-        provider_reference: source.get("ConversationID").and_then(as_text),
+        provider_reference: ids.conversation_id,
         failure: unknown("queue-timeout", "the request timed out in Daraja's queue"),
     })])
 }

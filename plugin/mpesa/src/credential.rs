@@ -8,8 +8,8 @@ use rsa::{Pkcs1v15Encrypt, RsaPublicKey};
 use x509_cert::Certificate;
 use x509_cert::der::{Decode, DecodePem};
 
-use crate::bindings::corridor::connector::types::Failure;
-use crate::failure::misconfigured;
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::failure::misconfigured;
 
 /// The public key in a PEM certificate.
 pub fn certificate_key(certificate_pem: &str) -> Result<RsaPublicKey, Failure> {

@@ -1,27 +1,23 @@
 //! The Alipay → M-PESA corridor connector.
 //!
 //! Built for `wasm32-wasip2` into a component that the Corridor host loads under
-//! `policies/alipay-mpesa.toml`. One module per rail and a thin glue:
+//! `policies/alipay-mpesa.toml`. The rails are library crates, so the next
+//! corridor reuses them; this crate is the glue that joins two of them:
 //!
-//! | module | what |
+//! | crate or module | what |
 //! |---|---|
-//! | [`alipay`] | mapi signing (MD5, RSA, RSA2), the `create_forex_trade_wap` order, notifications, `single_trade_query`, `forex_refund` |
-//! | [`mpesa`] | Daraja OAuth, `SecurityCredential`, B2C v3/v1, the `Result` and queue-timeout callbacks, Transaction Status |
+//! | `corridor-rail-alipay` | mapi signing (MD5, RSA, RSA2), the `create_forex_trade_wap` order, notifications, `single_trade_query`, `forex_refund` |
+//! | `corridor-rail-mpesa` | Daraja OAuth, `SecurityCredential`, B2C v3/v1, the `Result` and queue-timeout callbacks, Transaction Status |
+//! | `corridor-connector-kit` | the WIT bindings, failures, settings, money, dates |
 //! | [`quote`] | USD → KES (and CNY for the payer) from the configured rates source |
+//! | [`declared`] | the settings `describe` lists |
 //! | `component` | the only module that does I/O: the WIT imports, token caching, the export |
 //!
 //! Everything but `component` is sans-IO: functions that build requests and
 //! parse responses, unit-tested natively.
 
-pub mod alipay;
-pub mod bindings;
 pub mod declared;
-pub mod failure;
-pub mod money;
-pub mod mpesa;
 pub mod quote;
-pub mod settings;
-pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -6,19 +6,20 @@
 //! - [`b2c`]: the payment request (v3 with `OriginatorConversationID`, or v1).
 //! - [`status`]: Transaction Status, for results that never arrived.
 //! - [`callback`]: the `Result` and `QueueTimeOutURL` callbacks.
+//! - [`messages`]: Daraja's requests, replies and callbacks as types.
 
 pub mod b2c;
 pub mod callback;
 pub mod credential;
+pub mod messages;
 pub mod oauth;
 pub mod status;
 
-use serde::Deserialize;
-
-use crate::bindings::corridor::connector::http::Response;
-use crate::bindings::corridor::connector::types::Failure;
-use crate::failure::{failed, misconfigured, retryable, unknown};
-use crate::settings::Settings;
+use corridor_connector_kit::bindings::corridor::connector::http::Response;
+use corridor_connector_kit::bindings::corridor::connector::types::Failure;
+use corridor_connector_kit::failure::{failed, misconfigured, retryable, unknown};
+use corridor_connector_kit::settings::Settings;
+use messages::DarajaError;
 
 /// Which B2C endpoint to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,15 +90,6 @@ impl MpesaSettings {
     }
 }
 
-/// Daraja's synchronous error envelope.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorEnvelope {
-    error_code: String,
-    #[serde(default)]
-    error_message: String,
-}
-
 /// Why Daraja did not accept a request.
 #[derive(Debug)]
 pub enum Rejection {
@@ -112,7 +104,7 @@ pub enum Rejection {
 /// (`500.003.02/03`) and validation (`400.*`) were not processed; other server
 /// errors may hide a processed request (`unknown`).
 fn rejection(response: &Response) -> Rejection {
-    let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&response.body).ok();
+    let envelope: Option<DarajaError> = serde_json::from_slice(&response.body).ok();
     let Some(envelope) = envelope else {
         let code = format!("http-{}", response.status);
         return Rejection::Failed(if response.status >= 500 {

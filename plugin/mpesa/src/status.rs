@@ -2,12 +2,11 @@
 //! came (or whose fate is unknown). Asynchronous: the answer is a `Result`
 //! callback on the query's own `ResultURL` (the host's `pay-out-status` route).
 
-use serde_json::json;
-
+use super::messages::TransactionStatusQuery;
 use super::{MpesaSettings, Rejection, rejection};
-use crate::bindings::corridor::connector::http::{Method, Request, Response};
-use crate::bindings::corridor::connector::types::{PayOutQuery, PayOutStatus};
-use crate::failure::read_only;
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{PayOutQuery, PayOutStatus};
+use corridor_connector_kit::failure::read_only;
 
 /// The query, by the B2C's `OriginatorConversationID`.
 pub fn request(
@@ -17,18 +16,19 @@ pub fn request(
     query: &PayOutQuery,
     originator_conversation_id: &str,
 ) -> Request {
-    let body = json!({
-        "Initiator": settings.initiator_name,
-        "SecurityCredential": credential,
-        "CommandID": "TransactionStatusQuery",
-        "OriginalConversationID": originator_conversation_id,
-        "PartyA": settings.shortcode,
-        "IdentifierType": "4",
-        "ResultURL": query.result_url,
-        "QueueTimeOutURL": query.timeout_url,
-        "Remarks": "Corridor reconciliation",
-        "Occasion": query.transfer_id.chars().take(100).collect::<String>(),
-    });
+    let body = TransactionStatusQuery {
+        command_id: "TransactionStatusQuery".into(),
+        identifier_type: "4".into(),
+        initiator: settings.initiator_name.clone(),
+        occasion: query.transfer_id.chars().take(100).collect(),
+        original_conversation_id: originator_conversation_id.to_string(),
+        party_a: settings.shortcode.clone(),
+        queue_time_out_url: query.timeout_url.clone(),
+        remarks: "Corridor reconciliation".into(),
+        result_url: query.result_url.clone(),
+        security_credential: credential.to_string(),
+        transaction_id: None,
+    };
     Request {
         method: Method::Post,
         url: format!("{}/mpesa/transactionstatus/v1/query", settings.base_url),
@@ -36,7 +36,7 @@ pub fn request(
             ("authorization".into(), format!("Bearer {token}")),
             ("content-type".into(), "application/json".into()),
         ],
-        body: body.to_string().into_bytes(),
+        body: serde_json::to_vec(&body).expect("a struct of strings always serializes"),
         timeout_ms: None,
     }
 }
@@ -57,7 +57,7 @@ pub fn parse(response: &Response) -> Result<PayOutStatus, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mpesa::testing::response;
+    use crate::testing::response;
 
     #[test]
     fn an_unknown_payment_is_not_found_and_an_acknowledgement_is_pending() {

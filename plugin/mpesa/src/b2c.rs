@@ -1,16 +1,14 @@
 //! The B2C payment request and its acknowledgement. One request per
 //! transfer: its `OriginatorConversationID` is the host's pay-out reference.
 
-use serde::Deserialize;
-use serde_json::json;
-
+use super::messages::{B2cAcknowledgement, B2cPaymentRequest};
 use super::{B2cVersion, MpesaSettings, Rejection, rejection};
-use crate::bindings::corridor::connector::http::{Method, Request, Response};
-use crate::bindings::corridor::connector::types::{
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{
     Failure, PayOutAccepted, PayOutRequest, PayOutStarted,
 };
-use crate::failure::{failed, unknown};
-use crate::money::format_whole;
+use corridor_connector_kit::failure::{failed, unknown};
+use corridor_connector_kit::money::format_whole;
 
 /// A 12-digit Kenyan MSISDN (2547… or 2541…).
 pub fn is_msisdn(text: &str) -> bool {
@@ -50,25 +48,32 @@ pub fn request(
     if remarks.chars().count() < 2 {
         remarks = "Corridor transfer".into();
     }
-    let mut body = json!({
-        "InitiatorName": settings.initiator_name,
-        "SecurityCredential": credential,
-        "CommandID": settings.command_id,
-        "Amount": format_whole(amount.amount_minor),
-        "PartyA": settings.shortcode,
-        "PartyB": payout.recipient,
-        "Remarks": remarks,
-        "QueueTimeOutURL": payout.timeout_url,
-        "ResultURL": payout.result_url,
-        "Occassion": payout.transfer_id.chars().take(100).collect::<String>(),
-    });
-    let path = match settings.b2c_version {
-        B2cVersion::V3 => {
-            body["OriginatorConversationID"] = json!(payout.reference);
-            "/mpesa/b2c/v3/paymentrequest"
-        }
-        B2cVersion::V1 => "/mpesa/b2c/v1/paymentrequest",
+    let (path, originator_conversation_id) = match settings.b2c_version {
+        B2cVersion::V3 => (
+            "/mpesa/b2c/v3/paymentrequest",
+            Some(payout.reference.clone()),
+        ),
+        B2cVersion::V1 => ("/mpesa/b2c/v1/paymentrequest", None),
     };
+    let body = B2cPaymentRequest {
+        amount: format_whole(amount.amount_minor),
+        command_id: settings.command_id.clone(),
+        initiator_name: settings.initiator_name.clone(),
+        occassion: payout.transfer_id.chars().take(100).collect(),
+        originator_conversation_id,
+        party_a: settings.shortcode.clone(),
+        party_b: payout.recipient.clone(),
+        queue_time_out_url: payout.timeout_url.clone(),
+        remarks,
+        result_url: payout.result_url.clone(),
+        security_credential: credential.to_string(),
+    };
+    let body = serde_json::to_vec(&body).map_err(|error| {
+        failed(
+            "invalid-request",
+            format!("cannot encode the B2C request: {error}"),
+        )
+    })?;
     Ok(Request {
         method: Method::Post,
         url: format!("{}{path}", settings.base_url),
@@ -76,21 +81,9 @@ pub fn request(
             ("authorization".into(), format!("Bearer {token}")),
             ("content-type".into(), "application/json".into()),
         ],
-        body: body.to_string().into_bytes(),
+        body,
         timeout_ms: None,
     })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Acknowledgement {
-    #[serde(rename = "ConversationID")]
-    conversation_id: String,
-    #[serde(rename = "OriginatorConversationID", default)]
-    originator_conversation_id: String,
-    response_code: serde_json::Value,
-    #[serde(default)]
-    response_description: String,
 }
 
 /// An accepted B2C, with Daraja's ids.
@@ -111,20 +104,16 @@ pub fn parse(
     if response.status != 200 {
         return Err(rejection(response));
     }
-    let acknowledgement: Acknowledgement =
+    let acknowledgement: B2cAcknowledgement =
         serde_json::from_slice(&response.body).map_err(|error| {
             Rejection::Failed(unknown(
                 "bad-response",
                 format!("the B2C acknowledgement is not understood: {error}"),
             ))
         })?;
-    let code = match &acknowledgement.response_code {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    };
-    if code != "0" {
+    if acknowledgement.response_code != "0" {
         return Err(Rejection::Failed(failed(
-            &code,
+            &acknowledgement.response_code,
             acknowledgement.response_description,
         )));
     }
@@ -147,10 +136,10 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::corridor::connector::types::FailureKind;
-    use crate::failure::failed as failed_kind;
-    use crate::money::money;
-    use crate::mpesa::testing::{response, settings};
+    use crate::testing::{response, settings};
+    use corridor_connector_kit::bindings::corridor::connector::types::FailureKind;
+    use corridor_connector_kit::failure::failed as failed_kind;
+    use corridor_connector_kit::money::money;
 
     fn payout() -> PayOutRequest {
         PayOutRequest {
@@ -179,6 +168,21 @@ mod tests {
         let mut cents = payout();
         cents.amount = money(100_050, "KES");
         assert!(super::request(&settings(), "tok", "cred", &cents).is_err());
+    }
+
+    #[test]
+    fn the_b2c_body_is_byte_for_byte_what_the_untyped_rail_sent() {
+        let request = request(&settings(), "tok", "cred", &payout()).expect("request");
+        let expected = concat!(
+            r#"{"Amount":"1000","CommandID":"BusinessPayment","InitiatorName":"testapi","#,
+            r#""Occassion":"t1","OriginatorConversationID":"COR-t1-B2C","PartyA":"600992","#,
+            r#""PartyB":"254708374149","#,
+            r#""QueueTimeOutURL":"http://127.0.0.1:9/callbacks/alipay-mpesa/mpesa-timeout/t1/x","#,
+            r#""Remarks":"Corridor transfer","#,
+            r#""ResultURL":"http://127.0.0.1:9/callbacks/alipay-mpesa/mpesa-result/t1/x","#,
+            r#""SecurityCredential":"cred"}"#,
+        );
+        assert_eq!(String::from_utf8_lossy(&request.body), expected);
     }
 
     #[test]

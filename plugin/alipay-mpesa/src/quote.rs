@@ -4,11 +4,13 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use crate::bindings::corridor::connector::http::{Method, Request, Response};
-use crate::bindings::corridor::connector::types::{AmountLimit, Failure, FxQuote, QuoteRequest};
-use crate::failure::{failed, misconfigured, retryable};
-use crate::money::{convert_half_up, convert_whole_down, money, parse_decimal};
-use crate::settings::Settings;
+use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    AmountLimit, Failure, FxQuote, QuoteRequest,
+};
+use corridor_connector_kit::failure::{failed, misconfigured, retryable};
+use corridor_connector_kit::money::{convert_half_up, convert_whole_down, money, parse_decimal};
+use corridor_connector_kit::settings::Settings;
 
 /// The currency a transfer is denominated in.
 pub const SEND_CURRENCY: &str = "USD";
