@@ -447,7 +447,13 @@ fn validity(
         .collect();
     let mut conversations = BTreeMap::new();
     for entry in sandbox.journal(Some("mpesa")) {
-        if entry.target.contains("kind=b2c") {
+        // The B2C results: Daraja's callbacks to the pay-out's own route
+        // (a status answer goes to `pay-out-status`, a queue timeout to
+        // `pay-out-timeout`).
+        let b2c_result_route = format!("/{}/", crate::engine::routes::PAY_OUT);
+        if entry.direction == corridor_sandbox::journal::Direction::Sent
+            && entry.target.contains(&b2c_result_route)
+        {
             let body: serde_json::Value = serde_json::from_str(&entry.body).unwrap_or_default();
             if let Some(id) = body["Result"]["ConversationID"].as_str() {
                 conversations.insert(

@@ -625,3 +625,23 @@ fn log_format_json_prints_one_json_object_per_line() {
     assert_eq!(lines[1]["fields"]["attempt"], 2);
     assert!(!text.contains('\u{1b}'), "no colour codes in JSON: {text}");
 }
+
+/// The demo end to end on a few transfers: its own validity check (every
+/// trade and every B2C paired with one transfer, the balances moved by the
+/// quoted amounts) must pass, so a change that breaks what the demo reads
+/// fails here and not first in `scripts/demo`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_passes_its_validity_check_on_a_few_transfers() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let args = corridor_host::demo::DemoArgs {
+        transfers: 4,
+        concurrency: 2,
+        profile: "zero".into(),
+        amount: "10.00".into(),
+        recipient: "254708374149".into(),
+        component: plugin_wasm(),
+    };
+    corridor_host::demo::run(args, &root().join("policies"), data.path())
+        .await
+        .expect("the demo's validity check passes");
+}
