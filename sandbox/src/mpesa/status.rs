@@ -1,0 +1,133 @@
+//! Transaction Status: the acknowledgement now, the payment's status later
+//! by callback on the query's own `ResultURL`.
+
+use super::*;
+
+pub(super) async fn transaction_status(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let request = match accept(
+        &world,
+        &headers,
+        "POST /mpesa/transactionstatus/v1/query",
+        &body,
+        Some("mpesa.transaction-status"),
+        ("400.002.05", "Invalid request payload"),
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let field = |name: &str| text(&request, name).filter(|value| !value.trim().is_empty());
+    let (Some(initiator), Some(credential), Some(result_url)) = (
+        field("Initiator"),
+        field("SecurityCredential"),
+        field("ResultURL"),
+    ) else {
+        return error(&world, "400.002.05", "Invalid request payload");
+    };
+    if field("CommandID").as_deref() != Some("TransactionStatusQuery") || !is_url(&result_url) {
+        return error(&world, "400.002.05", "Invalid request payload");
+    }
+    let receipt = field("TransactionID");
+    let original = field("OriginalConversationID");
+    let found = lock(&world.mpesa.state)
+        .payments
+        .iter()
+        .find(|payment| {
+            Some(&payment.transaction_id) == receipt.as_ref()
+                || Some(&payment.originator_conversation_id) == original.as_ref()
+        })
+        .cloned();
+    let Some(payment) = found else {
+        return error(&world, "404.003.01", "Resource not found");
+    };
+    let credential_ok = world.mpesa.credential_matches(&initiator, &credential);
+    let (conversation_id, originator) = world.mpesa.conversation_ids(2);
+    let acknowledgement = serde_json::json!({
+        "ConversationID": conversation_id, "OriginatorConversationID": originator,
+        "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
+    });
+    let world_for_result = world.clone();
+    tokio::spawn(async move {
+        let base_delay = world_for_result
+            .config
+            .delay(world_for_result.config.mpesa.result_delay_ms, 2500);
+        let decision = world_for_result.faults.decide_callback("mpesa", base_delay);
+        tokio::time::sleep(decision.delay).await;
+        if !decision.send {
+            return;
+        }
+        let body = status_result_body(
+            &world_for_result.mpesa,
+            &payment,
+            credential_ok,
+            &conversation_id,
+            &originator,
+        )
+        .to_string();
+        world_for_result
+            .post_callback("mpesa", &result_url, "application/json", body)
+            .await;
+    });
+    Json(acknowledgement).into_response()
+}
+
+fn status_result_body(
+    daraja: &Daraja,
+    snapshot: &Payment,
+    credential_ok: bool,
+    conversation_id: &str,
+    originator: &str,
+) -> Value {
+    // The payment as it is now: it may have been settled since the query came in.
+    let state = lock(&daraja.state);
+    let payment = state
+        .payments
+        .iter()
+        .find(|payment| payment.originator_conversation_id == snapshot.originator_conversation_id)
+        .unwrap_or(snapshot);
+    if !credential_ok {
+        return serde_json::json!({ "Result": {
+            "ResultType": 0, "ResultCode": 2001, "ResultDesc": "The initiator information is invalid.",
+            "OriginatorConversationID": originator, "ConversationID": conversation_id, "TransactionID": "NLJ0000000",
+        }});
+    }
+    let name = state
+        .customers
+        .get(&payment.party_b)
+        .map_or("SANDBOX CUSTOMER", |customer| customer.name.as_str());
+    let time = |ms: u64| eat_datetime(ms, "yyyyMMddHHmmss");
+    let charge = format!(
+        "Fee For B2C Payment|KES|{}",
+        format_minor(if payment.result_code == 0 {
+            daraja.config.b2c_charge_cents
+        } else {
+            0
+        })
+    );
+    serde_json::json!({ "Result": {
+        "ResultType": 0, "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
+        "OriginatorConversationID": originator, "ConversationID": conversation_id, "TransactionID": "MBN0000000",
+        "ReferenceData": { "ReferenceItem": { "Key": "Occasion" } },
+        "ResultParameters": { "ResultParameter": [
+            { "Key": "DebitPartyName", "Value": format!("{} - Corridor Sandbox", daraja.config.shortcode) },
+            { "Key": "CreditPartyName", "Value": format!("{} - {name}", payment.party_b) },
+            { "Key": "OriginatorConversationID", "Value": payment.originator_conversation_id },
+            { "Key": "InitiatedTime", "Value": time(payment.initiated_ms) },
+            { "Key": "DebitAccountType", "Value": "Utility Account" },
+            { "Key": "DebitPartyCharges", "Value": charge },
+            { "Key": "TransactionReason" },
+            { "Key": "ReasonType", "Value": "Business Payment to Customer via API" },
+            { "Key": "TransactionStatus", "Value": payment.status },
+            { "Key": "FinalisedTime", "Value": payment.finalised_ms.map(time).unwrap_or_default() },
+            { "Key": "Amount", "Value": (payment.amount_cents / 100).to_string() },
+            { "Key": "ConversationID", "Value": payment.conversation_id },
+            { "Key": "ReceiptNo", "Value": payment.transaction_id },
+            { "Key": "ResultCode", "Value": payment.result_code.to_string() },
+        ]},
+    }})
+}
