@@ -14,7 +14,8 @@ use crate::{Policy, SqliteStore, SystemClock};
 /// Options of `corridor bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// A connector component whose `describe` is the trivial export.
+    /// A connector component whose `describe` is the trivial export: the
+    /// Alipay → M-PESA component, loaded under its shipped policy.
     #[arg(
         long,
         default_value = "target/wasm/wasm32-wasip2/release/alipay_mpesa.wasm"
@@ -92,7 +93,9 @@ async fn loopback_server() -> anyhow::Result<String> {
 }
 
 /// Runs the benchmark and prints its table.
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+/// Runs the benchmark. The trivial component loads under its shipped policy
+/// from `policy_dir` (`<id>.toml`), which grants every setting it declares.
+pub async fn run(args: BenchArgs, policy_dir: &Path) -> anyhow::Result<()> {
     let trivial = std::fs::read(&args.trivial).with_context(|| {
         format!(
             "cannot read {} (build it with scripts/build-wasm)",
@@ -117,7 +120,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let base_url = loopback_server().await?;
 
     let describe_connector = runtime
-        .load_bytes(trivial, policy("alipay-mpesa", "")?)
+        .load_bytes(
+            trivial,
+            Policy::load(&policy_dir.join("alipay-mpesa.toml"))?,
+        )
         .await?;
     let imports_policy = policy(
         "testbed",

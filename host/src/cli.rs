@@ -259,7 +259,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckPolicy { files, component } => {
             check_policies(&files, component.as_deref(), &cli.data_dir).await
         }
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Bench(mut args) => {
+            let policy_dir = crate::commands::paths::policy_dir(&cli.policy_dir)?;
+            args.trivial = crate::commands::paths::component(&args.trivial)?;
+            crate::bench::run(args, &policy_dir).await
+        }
         Command::Serve(args) => serve(args, &cli.data_dir, &cli.policy_dir).await,
         Command::Send(args) => send(args).await,
         Command::Transfers {

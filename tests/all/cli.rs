@@ -645,3 +645,18 @@ async fn the_demo_passes_its_validity_check_on_a_few_transfers() {
         .await
         .expect("the demo's validity check passes");
 }
+
+/// The benchmark runs on the shipped components and policy (a few calls: this
+/// checks that it runs, not how fast).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_on_the_shipped_components_and_policy() {
+    let args = corridor_host::bench::BenchArgs {
+        trivial: plugin_wasm(),
+        testbed: testbed_wasm(),
+        iterations: 10,
+        deadline_runs: 1,
+    };
+    corridor_host::bench::run(args, &root().join("policies"))
+        .await
+        .expect("the benchmark runs");
+}

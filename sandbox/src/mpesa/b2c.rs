@@ -280,14 +280,14 @@ fn settle(daraja: &Daraja, request: &B2cRequest, originator: &str) -> Payment {
 /// Marks a decimal that must reach the wire exactly as formatted (`-33.00`,
 /// not `-33.0`): `serde_json::Value` holds numbers as f64, so the body carries
 /// a marker string that [`to_wire`] replaces with the bare number.
-fn raw_number(minor: i64) -> Value {
+pub(super) fn raw_number(minor: i64) -> Value {
     Value::String(format!("{RAW_NUMBER_MARKER}{}", format_minor(minor)))
 }
 
 const RAW_NUMBER_MARKER: &str = "\u{1}raw-number:";
 
 /// Serialises a body, turning [`raw_number`] markers into bare JSON numbers.
-fn to_wire(body: &Value) -> String {
+pub(super) fn to_wire(body: &Value) -> String {
     let text = body.to_string();
     let marker = serde_json::to_string(RAW_NUMBER_MARKER).expect("a string serialises");
     let opening = &marker[..marker.len() - 1];
