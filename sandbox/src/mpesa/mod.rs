@@ -377,6 +377,7 @@ fn eat_date(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::b2c::{raw_number, to_wire};
     use super::*;
 
     #[test]
