@@ -280,14 +280,14 @@ fn settle(daraja: &Daraja, request: &B2cRequest, originator: &str) -> Payment {
 /// Marks a decimal that must reach the wire exactly as formatted (`-33.00`,
 /// not `-33.0`): `serde_json::Value` holds numbers as f64, so the body carries
 /// a marker string that [`to_wire`] replaces with the bare number.
-pub(super) fn raw_number(minor: i64) -> Value {
+fn raw_number(minor: i64) -> Value {
     Value::String(format!("{RAW_NUMBER_MARKER}{}", format_minor(minor)))
 }
 
 const RAW_NUMBER_MARKER: &str = "\u{1}raw-number:";
 
 /// Serialises a body, turning [`raw_number`] markers into bare JSON numbers.
-pub(super) fn to_wire(body: &Value) -> String {
+fn to_wire(body: &Value) -> String {
     let text = body.to_string();
     let marker = serde_json::to_string(RAW_NUMBER_MARKER).expect("a string serialises");
     let opening = &marker[..marker.len() - 1];
@@ -378,5 +378,52 @@ async fn deliver_b2c_result(world: Arc<World>, request: B2cRequest, originator: 
                 body.clone(),
             )
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marked_numbers_reach_the_wire_with_their_exact_digits() {
+        let body = serde_json::json!({ "a": raw_number(-3300), "b": [raw_number(896_926_960)], "c": "text" });
+        assert_eq!(
+            to_wire(&body),
+            r#"{"a":-33.00,"b":[8969269.60],"c":"text"}"#
+        );
+    }
+
+    #[test]
+    fn b2c_fields_are_validated_with_darajas_messages() {
+        let valid = serde_json::json!({
+            "OriginatorConversationID": "x-1", "InitiatorName": "testapi", "SecurityCredential": "abc",
+            "CommandID": "BusinessPayment", "Amount": "10", "PartyA": "600992", "PartyB": "254708374149",
+            "Remarks": "ok", "QueueTimeOutURL": "http://127.0.0.1:1/t", "ResultURL": "http://127.0.0.1:1/r", "Occasion": "x",
+        });
+        assert!(parse_b2c(&valid.to_string(), 3).is_ok());
+        for (field, value, message) in [
+            ("PartyB", "0708374149", "Bad Request - Invalid PartyB"),
+            ("Remarks", "x", "Bad Request - Invalid Remarks"),
+            ("Amount", "10.50", "Bad Request - Invalid Amount"),
+            ("CommandID", "Pay", "Bad Request - Invalid CommandID"),
+            ("ResultURL", "not a url", "Bad Request - Invalid ResultURL"),
+        ] {
+            let mut body = valid.clone();
+            body[field] = Value::from(value);
+            assert_eq!(
+                parse_b2c(&body.to_string(), 3).err().as_deref(),
+                Some(message)
+            );
+        }
+        let mut v1 = valid.clone();
+        v1.as_object_mut()
+            .expect("object")
+            .remove("OriginatorConversationID");
+        assert!(
+            parse_b2c(&v1.to_string(), 1).is_ok(),
+            "v1 has no OriginatorConversationID"
+        );
+        assert!(parse_b2c(&v1.to_string(), 3).is_err(), "v3 requires it");
     }
 }
