@@ -379,36 +379,24 @@ impl Engine {
     ) -> Result<Option<(Transfer, bool)>, StoreError> {
         let id = id.to_string();
         let now_ms = self.now_ms();
-        let moved = Arc::new(Mutex::new(None));
-        let record = moved.clone();
-        let change = move |transfer: &mut Transfer| {
-            let from = transfer.state;
-            let note = change(transfer)?;
-            if transfer.state != from {
-                *record
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-                    Some((from, transfer.state, note.clone()));
-            }
-            Some(note)
-        };
-        let updated = self
+        let Some(updated) = self
             .db(move |store| store.update(&id, now_ms, change))
-            .await?;
-        if let Some((transfer, true)) = &updated {
+            .await?
+        else {
+            return Ok(None);
+        };
+        let transfer = updated.transfer;
+        if let Some(note) = &updated.change {
             // Logged once the change is on disk, never before.
-            let moved = moved
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take();
-            if let Some((from, to, note)) = moved {
-                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, %from, %to, recipient = %crate::redact::msisdn(&transfer.recipient), %note, "state changed");
+            if transfer.state != updated.from {
+                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state, recipient = %crate::redact::msisdn(&transfer.recipient), %note, "state changed");
             }
             if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
                 self.wake.notify_one();
             }
         }
-        Ok(updated)
+        let changed = updated.change.is_some();
+        Ok(Some((transfer, changed)))
     }
 
     /// A callback URL: its secret is this transfer's for this route only.

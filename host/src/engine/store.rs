@@ -51,6 +51,18 @@ pub enum QuoteInsertion {
     },
 }
 
+/// What [`TransferStore::update`] did: the transfer as it now stands, the
+/// state it was in, and the change's note (`None`: nothing was written).
+#[derive(Debug, Clone)]
+pub struct Updated {
+    /// The transfer after the change (or unchanged).
+    pub transfer: Transfer,
+    /// Its state before the change.
+    pub from: TransferState,
+    /// The note of the change that was written, if one was.
+    pub change: Option<String>,
+}
+
 /// The engine's store: tables of the host's [`Database`], whose migrations
 /// create them.
 pub struct TransferStore {
@@ -307,7 +319,7 @@ impl TransferStore {
         id: &str,
         now_ms: u64,
         change: impl FnOnce(&mut Transfer) -> Option<String>,
-    ) -> Result<Option<(Transfer, bool)>, StoreError> {
+    ) -> Result<Option<Updated>, StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Some(mut transfer) = read_transfer(&transaction, id)? else {
@@ -315,7 +327,11 @@ impl TransferStore {
         };
         let before = transfer.clone();
         let Some(detail) = change(&mut transfer) else {
-            return Ok(Some((before, false)));
+            return Ok(Some(Updated {
+                from: before.state,
+                transfer: before,
+                change: None,
+            }));
         };
         assert_eq!(transfer.id, before.id, "a transfer's id never changes");
         assert_eq!(
@@ -331,12 +347,16 @@ impl TransferStore {
                 &TransferEvent {
                     state: transfer.state,
                     at_ms: now_ms,
-                    detail,
+                    detail: detail.clone(),
                 },
             )?;
         }
         transaction.commit()?;
-        Ok(Some((transfer, true)))
+        Ok(Some(Updated {
+            from: before.state,
+            transfer,
+            change: Some(detail),
+        }))
     }
 
     /// The state changes of a transfer, oldest first.
