@@ -34,7 +34,7 @@ pub use database::Database;
 pub use policy::{Policy, PolicyError};
 pub use runtime::bindings::corridor::connector::types as wit;
 pub use runtime::{
-    Call, CallOutput, Connector, InvokeError, InvokeErrorKind, LoadError, MemoryLimitScope,
+    Call, CallOutput, Connector, Export, InvokeError, InvokeErrorKind, LoadError, MemoryLimitScope,
     MemoryUsage, Runtime, RuntimeConfig, RuntimeConfigError,
 };
 pub use server::{ConnectorSource, Host, HostConfig, QuoteRetention};

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use super::secrets::{constant_time_eq, route_secret};
 use super::transition::{Effect, Outcome, Trust, transition};
 use super::{CallbackReply, Engine, EngineError, NoAnswer, routes};
-use crate::runtime::{Call, CallOutput};
+use crate::runtime::exports;
 use crate::store::StoreError;
 use crate::wit::{CallbackOutcome, Event, InboundRequest};
 
@@ -159,12 +159,8 @@ impl Engine {
                 return CallbackReply::plain(503, "try again later");
             }
         };
-        let unpack = |output| match output {
-            CallOutput::HandleCallback(answer) => Some(answer),
-            _ => None,
-        };
         let outcome = match self
-            .ask(&transfer.connector, Call::HandleCallback(request), unpack)
+            .ask::<exports::HandleCallback>(&transfer.connector, request)
             .await
         {
             Ok(outcome) => outcome,

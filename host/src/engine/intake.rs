@@ -32,12 +32,8 @@ impl Engine {
         let connector = self.connector(connector_id)?;
         let descriptor = connector.descriptor();
         admissible(connector_id, descriptor, &request)?;
-        let unpack = |output| match output {
-            CallOutput::Quote(answer) => Some(answer),
-            _ => None,
-        };
         let quote = match self
-            .ask(connector_id, Call::Quote(request.clone()), unpack)
+            .ask::<exports::Quote>(connector_id, request.clone())
             .await
         {
             Ok(quote) => quote,

@@ -54,7 +54,7 @@ use self::transition::refund_of;
 
 pub use self::callbacks::CallbackPath;
 use crate::clock::Clock;
-use crate::runtime::{Call, CallOutput, Connector, InvokeError};
+use crate::runtime::{Connector, Export, InvokeError, exports};
 use crate::store::StoreError;
 use crate::wit::{
     Event, Failure, FailureKind, Money, PayInQuery, PayInRequest, PayInStatus, PayOutQuery,
@@ -494,26 +494,22 @@ impl Engine {
         .await;
     }
 
-    /// Calls a connector; `unpack` picks the export's answer out
-    /// of its output (a mismatch is a host bug, so it panics).
-    async fn ask<T>(
+    /// Calls export `E` of a connector: its answer, or why there is none.
+    async fn ask<E: Export>(
         &self,
         connector_id: &str,
-        call: Call,
-        unpack: fn(CallOutput) -> Option<Result<T, Failure>>,
-    ) -> Result<T, NoAnswer> {
-        let name = call.name();
+        input: E::Input,
+    ) -> Result<E::Answer, NoAnswer> {
         let connector = self.connector(connector_id).map_err(|error| {
             NoAnswer::Broken(InvokeError {
                 connector: connector_id.to_string(),
-                call: name,
+                call: E::NAME,
                 kind: crate::InvokeErrorKind::Host(error.to_string()),
             })
         })?;
-        let output = connector.invoke(call).await.map_err(NoAnswer::Broken)?;
-        match unpack(output) {
-            Some(answer) => answer.map_err(NoAnswer::Refused),
-            None => unreachable!("{name} answered with another export's output"),
+        match connector.call::<E>(input).await {
+            Ok(answer) => answer.map_err(NoAnswer::Refused),
+            Err(broken) => Err(NoAnswer::Broken(broken)),
         }
     }
 

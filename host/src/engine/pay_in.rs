@@ -15,12 +15,8 @@ impl Engine {
             notify_url: self.callback_url(transfer, routes::PAY_IN),
             expires_at_ms: transfer.pay_in.expires_at_ms,
         };
-        let unpack = |output| match output {
-            CallOutput::BeginPayIn(answer) => Some(answer),
-            _ => None,
-        };
         match self
-            .ask(&transfer.connector, Call::BeginPayIn(request), unpack)
+            .ask::<exports::BeginPayIn>(&transfer.connector, request)
             .await
         {
             Ok(instruction) => {
@@ -62,12 +58,8 @@ impl Engine {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_in.reference.clone(),
         };
-        let unpack = |output| match output {
-            CallOutput::QueryPayIn(answer) => Some(answer),
-            _ => None,
-        };
         let status = match self
-            .ask(&transfer.connector, Call::QueryPayIn(query), unpack)
+            .ask::<exports::QueryPayIn>(&transfer.connector, query)
             .await
         {
             Ok(status) => status,

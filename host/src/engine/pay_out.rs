@@ -40,12 +40,8 @@ impl Engine {
             result_url: self.callback_url(&transfer, routes::PAY_OUT),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),
         };
-        let unpack = |output| match output {
-            CallOutput::BeginPayOut(answer) => Some(answer),
-            _ => None,
-        };
         match self
-            .ask(&transfer.connector, Call::BeginPayOut(request), unpack)
+            .ask::<exports::BeginPayOut>(&transfer.connector, request)
             .await
         {
             Ok(PayOutStarted::Accepted(accepted)) => {
@@ -181,12 +177,8 @@ impl Engine {
             result_url: self.callback_url(&transfer, routes::PAY_OUT_STATUS),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),
         };
-        let unpack = |output| match output {
-            CallOutput::QueryPayOut(answer) => Some(answer),
-            _ => None,
-        };
         let status = match self
-            .ask(&transfer.connector, Call::QueryPayOut(query), unpack)
+            .ask::<exports::QueryPayOut>(&transfer.connector, query)
             .await
         {
             Ok(status) => status,

@@ -25,12 +25,8 @@ impl Engine {
                 amount: transfer.pay_in.amount.clone(),
                 reason: refund.reason.clone(),
             };
-            let unpack = |output| match output {
-                CallOutput::RefundPayIn(answer) => Some(answer),
-                _ => None,
-            };
             let receipt = match self
-                .ask(&transfer.connector, Call::RefundPayIn(request), unpack)
+                .ask::<exports::RefundPayIn>(&transfer.connector, request)
                 .await
             {
                 Ok(receipt) => receipt,

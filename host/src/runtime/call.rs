@@ -69,3 +69,77 @@ pub enum CallOutput {
     /// From `refund-pay-in`.
     RefundPayIn(Result<RefundReceipt, Failure>),
 }
+
+/// One export, typed: what it takes and what it answers. The host's own code
+/// calls connectors through these (`connector.call::<exports::Quote>(request)`);
+/// [`Call`] and [`CallOutput`] stay for the CLI's `invoke`, which takes any
+/// export by name.
+pub trait Export {
+    /// The export's WIT name.
+    const NAME: &'static str;
+    /// The export's input record.
+    type Input;
+    /// What it answers when it does not fail.
+    type Answer;
+    /// The input as a dynamic call.
+    fn call(input: Self::Input) -> Call;
+    /// This export's answer out of an output; `None` if it is another's.
+    fn answer(output: CallOutput) -> Option<Result<Self::Answer, Failure>>;
+}
+
+/// The exports that answer `result<_, failure>`, one marker type each.
+pub mod exports {
+    use super::*;
+
+    macro_rules! export {
+        ($(#[$doc:meta])* $name:ident = $wit:literal: $input:ty => $answer:ty) => {
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+
+            impl Export for $name {
+                const NAME: &'static str = $wit;
+                type Input = $input;
+                type Answer = $answer;
+                fn call(input: $input) -> Call {
+                    Call::$name(input)
+                }
+                fn answer(output: CallOutput) -> Option<Result<$answer, Failure>> {
+                    match output {
+                        CallOutput::$name(answer) => Some(answer),
+                        _ => None,
+                    }
+                }
+            }
+        };
+    }
+
+    export!(
+        /// `quote`.
+        Quote = "quote": QuoteRequest => FxQuote
+    );
+    export!(
+        /// `begin-pay-in`.
+        BeginPayIn = "begin-pay-in": PayInRequest => PayInInstruction
+    );
+    export!(
+        /// `handle-callback`.
+        HandleCallback = "handle-callback": InboundRequest => CallbackOutcome
+    );
+    export!(
+        /// `begin-pay-out`.
+        BeginPayOut = "begin-pay-out": PayOutRequest => PayOutStarted
+    );
+    export!(
+        /// `query-pay-out`.
+        QueryPayOut = "query-pay-out": PayOutQuery => PayOutStatus
+    );
+    export!(
+        /// `query-pay-in`.
+        QueryPayIn = "query-pay-in": PayInQuery => PayInStatus
+    );
+    export!(
+        /// `refund-pay-in`.
+        RefundPayIn = "refund-pay-in": RefundRequest => RefundReceipt
+    );
+}

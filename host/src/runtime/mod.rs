@@ -25,7 +25,7 @@ use wasmtime::{
     UpdateDeadline,
 };
 
-pub use self::call::{Call, CallOutput};
+pub use self::call::{Call, CallOutput, Export, exports};
 
 use self::bindings::ConnectorPre;
 use self::bindings::corridor::connector::types::Descriptor;
@@ -396,6 +396,21 @@ impl Connector {
         match self.invoke(Call::Describe).await? {
             CallOutput::Describe(descriptor) => Ok(descriptor),
             other => unreachable!("describe returned {other:?}"),
+        }
+    }
+
+    /// Calls export `E` with `input`: its answer or its failure, or why the
+    /// call itself failed.
+    pub async fn call<E: Export>(
+        &self,
+        input: E::Input,
+    ) -> Result<Result<E::Answer, crate::wit::Failure>, InvokeError> {
+        let call = E::call(input);
+        let name = call.name();
+        let output = self.invoke(call).await?;
+        match E::answer(output) {
+            Some(answer) => Ok(answer),
+            None => unreachable!("{name} answered with another export's output"),
         }
     }
 
