@@ -551,3 +551,18 @@ async fn a_connector_failure_reaches_the_client_as_a_short_message_with_a_refere
         .expect("json");
     assert_eq!(listing["transfers"], json!([]));
 }
+
+/// A transfer by amount, without a quote and without naming the receive
+/// currency, is priced in the one currency the corridor's descriptor pays
+/// out: the host itself names no currency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_by_amount_receives_the_corridors_only_pay_out_currency() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let body = json!({"amount": "10.00", "currency": "USD", "recipient": "0708374149"});
+    let (status, transfer) = post(&corridor, "/v1/transfers", &body.to_string(), None).await;
+    assert_eq!(status, 201, "{transfer}");
+    assert_eq!(
+        transfer["pay_out"]["amount"]["currency"], "KES",
+        "{transfer}"
+    );
+}

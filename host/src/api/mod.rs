@@ -122,6 +122,22 @@ fn parse_body_and_fingerprint<T: serde::de::DeserializeOwned>(
     Ok((parsed, fingerprint))
 }
 
+/// The currency a corridor pays out when the request names none: its
+/// descriptor's, when it pays out exactly one; else the client must say.
+fn only_pay_out_currency(engine: &Engine, connector: &str) -> Result<String, ApiError> {
+    let descriptor = engine.connector(connector)?.descriptor().clone();
+    match descriptor.pay_out_currencies.as_slice() {
+        [only] => Ok(only.clone()),
+        several => Err(ApiError::bad_request(
+            "invalid-request",
+            format!(
+                "receive_currency is required: {connector} pays out {}",
+                several.join(", ")
+            ),
+        )),
+    }
+}
+
 /// The connector a request names, or the only one loaded.
 fn connector_of(engine: &Engine, named: Option<String>) -> Result<String, ApiError> {
     if let Some(named) = named {
@@ -261,16 +277,17 @@ async fn create_transfer(
             quote_id.clone()
         }
         (None, Some(amount), Some(currency)) => {
+            let connector = connector_of(&state.engine, parsed.connector.clone())?;
+            let receive_currency = match &parsed.receive_currency {
+                Some(asked) => asked.clone(),
+                None => only_pay_out_currency(&state.engine, &connector)?,
+            };
             let quote = QuoteBody {
                 connector: parsed.connector.clone(),
                 amount: amount.clone(),
                 currency: currency.clone(),
-                receive_currency: parsed
-                    .receive_currency
-                    .clone()
-                    .unwrap_or_else(|| "KES".into()),
+                receive_currency,
             };
-            let connector = connector_of(&state.engine, parsed.connector.clone())?;
             state
                 .engine
                 .quote(&connector, quote.request()?, None)
