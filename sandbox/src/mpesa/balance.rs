@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::{accept, eat_datetime, error, is_url, receipt, text};
+use super::{accept, acknowledge_then_call_back, eat_datetime, error, is_url, receipt, text};
 use crate::World;
 use crate::faults::lock;
 use crate::money::format_minor;
@@ -52,17 +51,7 @@ pub(super) async fn query(
             { "Key": "BOCompletedTime", "Value": eat_datetime(crate::now_ms(), "yyyyMMddHHmmss") },
         ]},
     }});
-    let world_for_result = world.clone();
-    tokio::spawn(async move {
-        world_for_result
-            .post_callback("mpesa", &result_url, "application/json", result.to_string())
-            .await;
-    });
-    Json(serde_json::json!({
-        "ConversationID": conversation_id, "OriginatorConversationID": originator,
-        "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
-    }))
-    .into_response()
+    acknowledge_then_call_back(&world, result_url, result, (&conversation_id, &originator))
 }
 
 /// `Name|Currency|Current|Available|Reserved|Uncleared`, accounts joined by `&`.

@@ -358,6 +358,26 @@ fn is_url(text: &str) -> bool {
     reqwest::Url::parse(text)
         .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
 }
+/// Daraja's answer to an accepted asynchronous request: the acknowledgement
+/// now, naming the request, and its `Result` later on `result_url`.
+fn acknowledge_then_call_back(
+    world: &Arc<World>,
+    result_url: String,
+    result: Value,
+    (conversation_id, originator): (&str, &str),
+) -> Response {
+    let world = world.clone();
+    tokio::spawn(async move {
+        world
+            .post_callback("mpesa", &result_url, "application/json", result.to_string())
+            .await;
+    });
+    Json(serde_json::json!({
+        "ConversationID": conversation_id, "OriginatorConversationID": originator,
+        "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
+    }))
+    .into_response()
+}
 
 fn receipt(random: &mut StdRng) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

@@ -6,12 +6,11 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::{accept, error, is_url, text};
+use super::{accept, acknowledge_then_call_back, error, is_url, text};
 use crate::World;
 use crate::faults::lock;
 
@@ -84,15 +83,5 @@ pub(super) async fn request(
         "OriginatorConversationID": originator, "ConversationID": conversation_id,
         "TransactionID": transaction_id,
     }});
-    let world_for_result = world.clone();
-    tokio::spawn(async move {
-        world_for_result
-            .post_callback("mpesa", &result_url, "application/json", result.to_string())
-            .await;
-    });
-    Json(serde_json::json!({
-        "OriginatorConversationID": originator, "ConversationID": conversation_id,
-        "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
-    }))
-    .into_response()
+    acknowledge_then_call_back(&world, result_url, result, (&conversation_id, &originator))
 }
