@@ -6,8 +6,10 @@ impl Engine {
     pub(super) async fn register_with_ledger(&self, transfer: &Transfer) {
         let facts = json!({
             "transfer_id": transfer.id,
-            "out_trade_no": transfer.pay_in.reference,
-            "trade_no": transfer.pay_in.provider_transaction_id,
+            "connector": transfer.connector,
+            "pay_in_reference": transfer.pay_in.reference,
+            "pay_in_transaction_id": transfer.pay_in.provider_transaction_id,
+            "pay_out_reference": transfer.pay_out.reference,
             "send": transfer.quote.send,
             "receive": transfer.quote.receive,
             "recipient": transfer.recipient,
