@@ -165,6 +165,7 @@ impl Engine {
         {
             Ok(outcome) => outcome,
             Err(no_answer) => {
+                tracing::warn!(transfer = %transfer.id, %route, detail = %no_answer, "a connector gave no answer to a callback");
                 let summary = format!("no answer: {}", short(&no_answer));
                 self.log_callback(&transfer.connector, &transfer.id, &route, summary)
                     .await;
@@ -271,6 +272,5 @@ impl Engine {
 fn short(no_answer: &NoAnswer) -> String {
     let text = no_answer.to_string();
     let first = text.lines().next().unwrap_or_default();
-    tracing::warn!(detail = %text, "a connector gave no answer to a callback");
     first.chars().take(200).collect()
 }
