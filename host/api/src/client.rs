@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::api::view::TransferView;
 use crate::engine::model::StoredQuote;
+use crate::view::TransferView;
 
 /// An API call that did not succeed.
 #[derive(Debug, thiserror::Error)]

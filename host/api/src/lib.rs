@@ -17,9 +17,11 @@
 //! routes take what providers send (forms, XML) up to
 //! [`ApiConfig::callback_body_limit_bytes`].
 
+pub mod client;
 pub mod error;
 pub mod input;
 pub mod limits;
+pub mod server;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -37,8 +39,12 @@ use sha2::{Digest, Sha256};
 
 use self::error::ApiError;
 pub use self::limits::{ApiConfig, RateLimit};
+pub use self::server::{ConnectorSource, Host, HostConfig, QuoteRetention};
+// The layers below, under the names the API's modules use.
 use crate::engine::{CallbackPath, Engine, NewTransfer};
 use crate::wit::{InboundRequest, Money, QuoteRequest};
+pub(crate) use corridor_engine as engine;
+pub(crate) use corridor_runtime::{database, init_tls, redact, runtime, store, wit};
 
 /// What the handlers share.
 #[derive(Clone)]

@@ -1,7 +1,7 @@
 //! The host's one SQLite file, `corridor.db`, and its schema's history.
 //!
 //! Both stores live in it: the transfer engine's records
-//! ([`TransferStore`](crate::engine::store::TransferStore)) and the
+//! (the engine's `TransferStore`) and the
 //! connectors' key-value namespaces ([`SqliteStore`](crate::SqliteStore)).
 //! A [`Database`] opens the file once and both are built on it, so a host
 //! holds one connection per file, not one per store.
@@ -156,7 +156,7 @@ impl Database {
     }
 
     /// The connection, for one store call at a time.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions
         // roll back on drop), so a poisoned lock is safe to take over.
         self.connection

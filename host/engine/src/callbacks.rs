@@ -20,8 +20,8 @@ use super::secrets::{constant_time_eq, route_secret};
 use super::transition::{Effect, Outcome, Trust, transition};
 use super::{CallbackReply, Engine, EngineError, NoAnswer, routes};
 use crate::runtime::exports;
-use crate::store::StoreError;
 use crate::wit::{CallbackOutcome, Event, InboundRequest};
+use corridor_runtime::StoreError;
 
 /// Whether an event belongs on a route.
 type Belongs = fn(&Event) -> bool;

@@ -53,13 +53,15 @@ use self::store::{Creation, TransferStore};
 use self::transition::refund_of;
 
 pub use self::callbacks::CallbackPath;
+// The runtime layer, under the names the engine's modules use.
 use crate::clock::Clock;
 use crate::runtime::{Connector, Export, InvokeError, exports};
-use crate::store::StoreError;
 use crate::wit::{
     Event, Failure, FailureKind, Money, PayInQuery, PayInRequest, PayInStatus, PayOutQuery,
     PayOutRequest, PayOutStarted, PayOutStatus, QuoteRequest, RefundRequest,
 };
+use corridor_runtime::StoreError;
+pub(crate) use corridor_runtime::{clock, database, redact, runtime, wit};
 
 /// The callback routes the host gives connectors, after `/callbacks/<connector>/`.
 pub mod routes {
@@ -504,7 +506,7 @@ impl Engine {
             NoAnswer::Broken(InvokeError {
                 connector: connector_id.to_string(),
                 call: E::NAME,
-                kind: crate::InvokeErrorKind::Host(error.to_string()),
+                kind: corridor_runtime::InvokeErrorKind::Host(error.to_string()),
             })
         })?;
         match connector.call::<E>(input).await {

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::model::{StoredQuote, Transfer, TransferEvent, TransferState};
 use crate::database::Database;
-use crate::store::StoreError;
+use corridor_runtime::StoreError;
 
 /// The most quotes one [`TransferStore::purge_expired_quotes`] deletes.
 pub const PURGE_BATCH: i64 = 10_000;

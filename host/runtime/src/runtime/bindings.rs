@@ -4,7 +4,7 @@
 //! thread. Imports cannot trap the guest; failures reach it as WIT error values.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../../wit",
     world: "connector",
     imports: { default: async },
     exports: { default: async },

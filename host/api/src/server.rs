@@ -15,13 +15,13 @@ use std::time::Duration;
 use anyhow::Context;
 use corridor_serve::ServeLimits;
 
-use crate::api::ApiConfig;
+use crate::ApiConfig;
 use crate::database::Database;
 use crate::engine::store::TransferStore;
 use crate::engine::{Engine, EngineConfig};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::StoreKey;
-use crate::{Clock, Policy, SqliteStore, SystemClock};
+use corridor_runtime::{Clock, Policy, SqliteStore, SystemClock};
 
 /// How to run a host.
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ impl Host {
             let connector = runtime.load(&source.component, source.policy).await?;
             engine.add_connector(connector);
         }
-        let router = crate::api::router(engine.clone(), &config.api);
+        let router = crate::router(engine.clone(), &config.api);
         let server = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
         let scheduler = tokio::spawn(engine.clone().run());
         let sweeper = tokio::spawn(sweep_unused_quotes(

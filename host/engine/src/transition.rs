@@ -292,7 +292,7 @@ fn pay_out_failed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::model::StoredQuote;
+    use crate::model::StoredQuote;
     use crate::wit::{Failure, FailureKind, Money, PayInFailure};
 
     fn money(amount_minor: i64, currency: &str) -> Money {
@@ -316,7 +316,7 @@ mod tests {
             rate_source: "fx".into(),
             created_at_ms: 0,
         };
-        let mut transfer = crate::engine::intake::new_transfer(&quote, "254708374149", "sha", 0);
+        let mut transfer = crate::intake::new_transfer(&quote, "254708374149", "sha", 0);
         transfer.state = state;
         transfer
     }
