@@ -7,12 +7,32 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::runtime::{Call, Connector, Runtime, RuntimeConfig};
+
+/// How the pieces fit, for `corridor --help`.
+const SHAPE: &str = "\
+How it fits together:
+  A connector is an untrusted wasm32-wasip2 component (wit/connector.wit) that
+  speaks one corridor's providers; its policy (policies/<id>.toml) grants it
+  egress, settings, secrets and limits. The host is four layers, each using
+  only those below it:
+    corridor-runtime  wasmtime, the connectors' capabilities and policies,
+                      their sealed key-value store, the database file
+    corridor-engine   the transfer record and its states, the pure decisions,
+                      the steps that call connectors and the ledger, the scheduler
+    corridor-api      the client and callback HTTP API, the Host, its client
+    corridor (this)   the command line, the demo, the benchmark, the sandbox
+  Log targets follow the layers: --log corridor_engine=debug,connector=trace.";
 use crate::{Policy, SqliteStore, SystemClock};
 
 /// Corridor: a payment host that runs corridor connectors as sandboxed
 /// WebAssembly components under per-connector policies.
 #[derive(Debug, Parser)]
-#[command(name = "corridor", version, propagate_version = true)]
+#[command(
+    name = "corridor",
+    version,
+    propagate_version = true,
+    after_long_help = SHAPE
+)]
 pub struct Cli {
     /// Folder for the database (corridor.db) and the compiled-component cache.
     #[arg(long, global = true, default_value = "data", env = "CORRIDOR_DATA_DIR")]
@@ -28,7 +48,7 @@ pub struct Cli {
     )]
     pub policy_dir: PathBuf,
 
-    /// Log filter, e.g. "info" or "corridor_host=debug,connector=trace".
+    /// Log filter, e.g. "info" or "corridor_engine=debug,connector=trace".
     /// RUST_LOG, when set, wins over it.
     #[arg(long, global = true, default_value = "warn", env = "CORRIDOR_LOG")]
     pub log: String,

@@ -24,7 +24,7 @@ pub enum LogFormat {
 /// A log filter that does not parse.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{source_name}: {filter:?} is not a log filter ({reason}); e.g. \"info\" or \"corridor_host=debug\""
+    "{source_name}: {filter:?} is not a log filter ({reason}); e.g. \"info\" or \"corridor_engine=debug\""
 )]
 pub struct LogFilterError {
     /// Where the filter came from: `RUST_LOG` or `--log`.
