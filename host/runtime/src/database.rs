@@ -22,7 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use rusqlite_migration::{HookResult, M, Migrations};
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 
 /// How long a statement waits for another process's write lock before it
 /// fails with `SQLITE_BUSY`: long enough to outlast any one transaction here.

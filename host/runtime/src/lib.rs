@@ -18,6 +18,7 @@ pub mod policy;
 pub mod redact;
 pub mod runtime;
 pub mod store;
+mod store_error;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use database::Database;

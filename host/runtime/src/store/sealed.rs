@@ -14,11 +14,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use super::StoreError;
 
-/// The environment variable that holds the store key, as 64 hex digits.
-pub const KEY_ENV: &str = "CORRIDOR_STORE_KEY";
-/// The key file's name in the data directory, used when `CORRIDOR_STORE_KEY`
-/// is not set.
-pub const KEY_FILE: &str = "store.key";
+pub use crate::store_error::{KEY_ENV, KEY_FILE};
 
 const KEY_BYTES: usize = 32;
 const NONCE_BYTES: usize = 24;
