@@ -48,7 +48,7 @@ pub fn check(args: &SendArgs) -> anyhow::Result<(String, String)> {
     let refused = |error: crate::api::error::ApiError| anyhow::anyhow!(error.message);
     let currency = crate::api::input::currency("--currency", &args.currency).map_err(refused)?;
     crate::api::input::amount("--amount", &args.amount, &currency).map_err(refused)?;
-    let recipient = crate::api::input::msisdn(&args.to).map_err(refused)?;
+    let recipient = crate::api::input::recipient(&args.to).map_err(refused)?;
     if let Some(key) = &args.idempotency_key {
         crate::api::input::idempotency_key(&format!("{key}{QUOTE_KEY_SUFFIX}")).map_err(|_| {
             anyhow::anyhow!("--idempotency-key must be 1 to 249 visible ASCII characters")
@@ -108,7 +108,7 @@ pub fn summary(transfer: &TransferView, now_ms: u64) -> String {
         ),
         format!(
             "{} receives {}",
-            crate::redact::msisdn(&transfer.pay_out.msisdn),
+            crate::redact::account(&transfer.pay_out.recipient),
             money_text(&transfer.pay_out.amount)
         ),
     ];

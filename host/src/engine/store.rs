@@ -34,6 +34,46 @@ pub enum Creation {
     QuoteNotFound,
     /// The quote already made another transfer.
     QuoteUsed(String),
+    /// Another transfer uses one of this one's references: nothing was stored.
+    ReferenceUsed {
+        /// The reference.
+        reference: String,
+        /// The transfer that uses it.
+        transfer: String,
+    },
+}
+
+/// Records `references` as `transfer_id`'s, unless another transfer has one
+/// of them: then that one, and nothing is written. Empty references (none
+/// planned) are not recorded. Runs inside the creating transaction, which
+/// holds the write lock, so the look and the write cannot be raced.
+fn claim_references(
+    transaction: &rusqlite::Transaction<'_>,
+    transfer_id: &str,
+    references: &[&str],
+) -> Result<Option<Creation>, StoreError> {
+    for reference in references.iter().filter(|reference| !reference.is_empty()) {
+        let owner: Option<String> = transaction
+            .query_row(
+                "SELECT transfer_id FROM transfer_references WHERE reference = ?1",
+                params![reference],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(owner) = owner {
+            return Ok(Some(Creation::ReferenceUsed {
+                reference: reference.to_string(),
+                transfer: owner,
+            }));
+        }
+    }
+    for reference in references.iter().filter(|reference| !reference.is_empty()) {
+        transaction.execute(
+            "INSERT INTO transfer_references (reference, transfer_id) VALUES (?1, ?2)",
+            params![reference, transfer_id],
+        )?;
+    }
+    Ok(None)
 }
 
 /// What storing a quote came to.
@@ -261,6 +301,14 @@ impl TransferStore {
             None => return Ok(Creation::QuoteNotFound),
             Some(Some(other)) => return Ok(Creation::QuoteUsed(other)),
             Some(None) => {}
+        }
+        let references = [
+            transfer.pay_in.reference.as_str(),
+            transfer.pay_out.reference.as_str(),
+            transfer.refund_reference.as_str(),
+        ];
+        if let Some(used) = claim_references(&transaction, &transfer.id, &references)? {
+            return Ok(used);
         }
         transaction.execute(
             "UPDATE quotes SET used_by = ?2 WHERE id = ?1",

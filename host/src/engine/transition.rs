@@ -73,7 +73,12 @@ impl Outcome {
 /// `out_return_no`) is derived, so every retry sends the same one.
 pub fn refund_of(transfer: &Transfer, reason: String) -> Refund {
     Refund {
-        reference: format!("{}-R1", transfer.pay_in.reference),
+        reference: if transfer.refund_reference.is_empty() {
+            // Stored before connectors planned references: as the host derived it then.
+            format!("{}-R1", transfer.pay_in.reference)
+        } else {
+            transfer.refund_reference.clone()
+        },
         reason,
         ..Refund::default()
     }
@@ -181,11 +186,13 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
         TransferState::Created | TransferState::AwaitingPayIn => {
             transfer.pay_in.provider_transaction_id = Some(receipt.provider_transaction_id.clone());
             transfer.pay_in.charged = receipt.charged.clone();
+            pay_in_details(transfer, receipt);
             transfer.enter(TransferState::PaidIn, Some(0));
             Outcome::changed("paid in")
         }
         TransferState::Expired | TransferState::PayInFailed => {
             transfer.pay_in.provider_transaction_id = Some(receipt.provider_transaction_id.clone());
+            pay_in_details(transfer, receipt);
             transfer.refund = Some(refund_of(
                 transfer,
                 "paid after the pay-in window closed".into(),
@@ -195,6 +202,12 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
         }
         _ => Outcome::unchanged("duplicate pay-in"),
     }
+}
+
+/// An accepted pay-in receipt's fields for people.
+fn pay_in_details(transfer: &mut Transfer, receipt: &PayInReceipt) {
+    let id = transfer.id.clone();
+    super::details::apply(&id, "pay-in", &mut transfer.pay_in.details, &receipt.details);
 }
 
 fn pay_out_succeeded(
@@ -225,6 +238,8 @@ fn pay_out_succeeded(
             if receipt.fee.is_some() {
                 transfer.pay_out.fee = receipt.fee.clone();
             }
+            let id = transfer.id.clone();
+            super::details::apply(&id, "pay-out", &mut transfer.pay_out.details, &receipt.details);
             transfer.enter(Completed, None);
             Outcome::changed("paid out")
         }
