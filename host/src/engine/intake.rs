@@ -263,6 +263,19 @@ pub(super) fn new_transfer(
     }
 }
 
+/// A plan as a connector might make it, for the engine's unit tests.
+#[cfg(test)]
+pub(crate) fn sample_plan(id: &str, recipient: &str) -> TransferPlan {
+    TransferPlan {
+        recipient: recipient.to_string(),
+        pay_in_reference: format!("{id}-in"),
+        pay_out_reference: format!("{id}-out"),
+        refund_reference: format!("{id}-refund"),
+        pay_in_details: vec![("pay_in_key".into(), format!("{id}-in"))],
+        pay_out_details: vec![("account".into(), recipient.to_string())],
+    }
+}
+
 /// What the connector declares it handles, checked before it is asked.
 fn admissible(
     connector_id: &str,

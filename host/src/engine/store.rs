@@ -517,7 +517,7 @@ mod tests {
         let database = Arc::new(Database::open(&path)?);
         assert_eq!(
             database.schema_version()?,
-            2,
+            3,
             "brought to the newest version"
         );
         let store = TransferStore::new(database);
@@ -578,6 +578,54 @@ mod tests {
             store.purge_expired_quotes(10_000, 1_000)?,
             0,
             "nothing left to purge"
+        );
+        Ok(())
+    }
+
+    fn created(store: &TransferStore, transfer: &Transfer) -> Result<Creation, StoreError> {
+        let event = TransferEvent {
+            state: TransferState::Created,
+            at_ms: 0,
+            detail: "test".into(),
+        };
+        store.create(transfer, None, &event)
+    }
+
+    #[test]
+    fn a_transfer_naming_a_reference_another_uses_is_not_stored() -> Result<(), StoreError> {
+        use crate::engine::intake::{new_transfer, sample_plan};
+        let store = TransferStore::in_memory()?;
+        store.insert_quote(&quote("q_1", 10_000), None)?;
+        store.insert_quote(&quote("q_2", 10_000), None)?;
+        let first = new_transfer(&quote("q_1", 10_000), "tr_1".into(), sample_plan("tr_1", "r"), "sha", 0);
+        assert!(matches!(created(&store, &first)?, Creation::Created(_)));
+        for (leg, reference) in [
+            ("pay-in", first.pay_in.reference.clone()),
+            ("pay-out", first.pay_out.reference.clone()),
+            ("refund", first.refund_reference.clone()),
+        ] {
+            let mut plan = sample_plan("tr_2", "r");
+            // Another leg of the second transfer reusing one of the first's.
+            plan.refund_reference = reference.clone();
+            let second = new_transfer(&quote("q_2", 10_000), "tr_2".into(), plan, "sha", 0);
+            match created(&store, &second)? {
+                Creation::ReferenceUsed {
+                    reference: used,
+                    transfer,
+                } => assert_eq!((used, transfer.as_str()), (reference, "tr_1"), "{leg}"),
+                other => panic!("{leg}: expected a refusal, got {other:?}"),
+            }
+            assert!(store.get("tr_2")?.is_none(), "{leg}: nothing stored");
+            assert_eq!(
+                store.quote("q_2")?.map(|_| ()),
+                Some(()),
+                "{leg}: the quote is still there"
+            );
+        }
+        let fresh = new_transfer(&quote("q_2", 10_000), "tr_2".into(), sample_plan("tr_2", "r"), "sha", 0);
+        assert!(
+            matches!(created(&store, &fresh)?, Creation::Created(_)),
+            "the quote was not used by the refused one"
         );
         Ok(())
     }

@@ -331,7 +331,9 @@ mod tests {
             rate_source: "fx".into(),
             created_at_ms: 0,
         };
-        let mut transfer = crate::engine::intake::new_transfer(&quote, "254708374149", "sha", 0);
+        let plan = crate::engine::intake::sample_plan("tr_0a1b", "254708374149");
+        let mut transfer =
+            crate::engine::intake::new_transfer(&quote, "tr_0a1b".into(), plan, "sha", 0);
         transfer.state = state;
         transfer
     }
@@ -343,6 +345,7 @@ mod tests {
             recipient: recipient.into(),
             amount: money(amount_minor, "KES"),
             fee: None,
+            details: vec![],
         })
     }
 
@@ -437,6 +440,7 @@ mod tests {
                         provider_transaction_id: "2026".into(),
                         amount: money(1, "USD"),
                         charged: None,
+                        details: vec![],
                     }),
                 ] {
                     let outcome = transition(&mut transfer, &event, trust, 1);
@@ -460,6 +464,7 @@ mod tests {
             provider_transaction_id: "2026".into(),
             amount: money(1, "USD"),
             charged: None,
+            details: vec![],
         });
         let outcome = transition(&mut transfer, &short, Trust::Answer, 1);
         assert_eq!(outcome.effect, Effect::Held);
