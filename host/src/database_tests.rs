@@ -130,8 +130,8 @@ fn owner(database: &Database, reference: &str) -> rusqlite::Result<Option<String
 }
 
 #[test]
-fn a_version_2_database_records_every_reference_and_refuses_a_shared_one()
--> Result<(), StoreError> {
+fn a_version_2_database_records_every_reference_and_refuses_a_shared_one() -> Result<(), StoreError>
+{
     let folder = tempfile::tempdir().expect("temp dir");
     let path = folder.path().join("corridor.db");
     a_version_2_file(&path)?;
@@ -160,6 +160,9 @@ fn a_version_2_database_records_every_reference_and_refuses_a_shared_one()
              VALUES ('tr_3', 'testbed', 'created', 'in_3', 'out_1', '{}', 3, 3)",
         [],
     );
-    assert!(shared.is_err(), "a pay-out reference belongs to one transfer");
+    assert!(
+        shared.is_err(),
+        "a pay-out reference belongs to one transfer"
+    );
     Ok(())
 }

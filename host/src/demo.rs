@@ -419,7 +419,12 @@ fn validity(
     // Alipay: every trade_no the notifications carried is one transfer's Pay In.
     let by_trade: HashMap<&str, &TransferView> = transfers
         .iter()
-        .filter_map(|transfer| Some((transfer.pay_in.provider_transaction_id.as_deref()?, transfer)))
+        .filter_map(|transfer| {
+            Some((
+                transfer.pay_in.provider_transaction_id.as_deref()?,
+                transfer,
+            ))
+        })
         .collect();
     let trades = sandbox.alipay_trades();
     let paid: Vec<_> = trades

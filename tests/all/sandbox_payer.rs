@@ -103,10 +103,7 @@ async fn the_cashier_page_is_a_form_a_browser_submits_and_it_pays_the_trade() {
     assert_eq!(text(&cashier, "#amount"), "10.00 USD");
     assert_eq!(text(&cashier, "#cny"), "65.94 CNY", "US$10 at 6.5943");
     assert!(text(&cashier, "#merchant").contains(PARTNER));
-    assert_eq!(
-        text(&cashier, "#out-trade-no"),
-        transfer.pay_in.reference
-    );
+    assert_eq!(text(&cashier, "#out-trade-no"), transfer.pay_in.reference);
     let hint = text(&cashier, "#hint");
     assert!(hint.contains(BUYER) && hint.contains("111111"), "{hint}");
 

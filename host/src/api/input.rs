@@ -251,7 +251,12 @@ mod tests {
 
     #[test]
     fn a_recipient_is_any_short_printable_text_and_the_connector_judges_the_rest() {
-        for good in ["254708374149", "+254 708 374 149", "DE89 3704 0044 0532 0130 00", "x"] {
+        for good in [
+            "254708374149",
+            "+254 708 374 149",
+            "DE89 3704 0044 0532 0130 00",
+            "x",
+        ] {
             assert_eq!(recipient(good).as_deref(), Ok(good), "{good}");
         }
         for bad in ["", "0708\n374149", "\u{7}", &"9".repeat(65)] {

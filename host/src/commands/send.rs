@@ -16,7 +16,8 @@ pub const QUOTE_KEY_SUFFIX: &str = "/quote";
 /// Options of `corridor send`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendArgs {
-    /// The recipient's M-PESA number (2547XXXXXXXX, 07XXXXXXXX, +254…).
+    /// The recipient's account, as the corridor's connector takes it (for
+    /// Alipay → M-PESA a Kenyan number: 2547XXXXXXXX, 07XXXXXXXX, +254…).
     #[arg(long)]
     pub to: String,
     /// The amount, e.g. 10.00.

@@ -150,7 +150,9 @@ pub fn plan(plan: &TransferPlan) -> Result<(), String> {
         || references[0] == references[2]
         || references[1] == references[2]
     {
-        return Err(format!("the plan's references are not all different: {references:?}"));
+        return Err(format!(
+            "the plan's references are not all different: {references:?}"
+        ));
     }
     let recipient_chars = plan.recipient.chars().count();
     if recipient_chars == 0 || recipient_chars > MAX_PLANNED_CHARS {
@@ -273,9 +275,9 @@ mod tests {
     fn fair_plan() -> TransferPlan {
         TransferPlan {
             recipient: "254708374149".into(),
-            pay_in_reference: "COR0A1B".into(),
-            pay_out_reference: "COR0A1B-B2C".into(),
-            refund_reference: "COR0A1B-R1".into(),
+            pay_in_reference: "IN0A1B".into(),
+            pay_out_reference: "OUT0A1B".into(),
+            refund_reference: "IN0A1B.refund".into(),
             pay_in_details: vec![],
             pay_out_details: vec![],
         }
@@ -292,7 +294,7 @@ mod tests {
 
     #[test]
     fn a_reference_that_is_empty_too_long_or_has_other_characters_fails() {
-        for bad in ["", &"a".repeat(65), "COR 1", "COR/1", "COR:1", "CORé", "COR\n1"] {
+        for bad in ["", &"a".repeat(65), "IN 1", "IN/1", "IN:1", "INé", "IN\n1"] {
             let mut bad_plan = fair_plan();
             bad_plan.refund_reference = bad.to_string();
             assert!(plan(&bad_plan).is_err(), "{bad:?}");

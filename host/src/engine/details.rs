@@ -72,7 +72,11 @@ mod tests {
         let mut details = Details::new();
         let dropped = merge(
             &mut details,
-            &[detail("trade_no", "1"), detail("out_trade_no", "A"), detail("trade_no", "2")],
+            &[
+                detail("trade_no", "1"),
+                detail("out_trade_no", "A"),
+                detail("trade_no", "2"),
+            ],
         );
         assert!(dropped.is_empty());
         assert_eq!(details.get("trade_no").map(String::as_str), Some("2"));
@@ -115,7 +119,10 @@ mod tests {
             .map(|index| detail(&format!("key_{index}"), "v"))
             .collect();
         assert!(merge(&mut details, &many).is_empty());
-        let dropped = merge(&mut details, &[detail("key_0", "new"), detail("one_more", "v")]);
+        let dropped = merge(
+            &mut details,
+            &[detail("key_0", "new"), detail("one_more", "v")],
+        );
         assert_eq!(dropped, vec![Dropped::Full("one_more".into())]);
         assert_eq!(details.len(), MAX_PER_LEG);
         assert_eq!(details.get("key_0").map(String::as_str), Some("new"));

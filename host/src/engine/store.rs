@@ -597,7 +597,13 @@ mod tests {
         let store = TransferStore::in_memory()?;
         store.insert_quote(&quote("q_1", 10_000), None)?;
         store.insert_quote(&quote("q_2", 10_000), None)?;
-        let first = new_transfer(&quote("q_1", 10_000), "tr_1".into(), sample_plan("tr_1", "r"), "sha", 0);
+        let first = new_transfer(
+            &quote("q_1", 10_000),
+            "tr_1".into(),
+            sample_plan("tr_1", "r"),
+            "sha",
+            0,
+        );
         assert!(matches!(created(&store, &first)?, Creation::Created(_)));
         for (leg, reference) in [
             ("pay-in", first.pay_in.reference.clone()),
@@ -622,7 +628,13 @@ mod tests {
                 "{leg}: the quote is still there"
             );
         }
-        let fresh = new_transfer(&quote("q_2", 10_000), "tr_2".into(), sample_plan("tr_2", "r"), "sha", 0);
+        let fresh = new_transfer(
+            &quote("q_2", 10_000),
+            "tr_2".into(),
+            sample_plan("tr_2", "r"),
+            "sha",
+            0,
+        );
         assert!(
             matches!(created(&store, &fresh)?, Creation::Created(_)),
             "the quote was not used by the refused one"

@@ -70,7 +70,8 @@ impl Outcome {
 }
 
 /// The one refund of a transfer's pay-in: its reference (Alipay
-/// `out_return_no`) is derived, so every retry sends the same one.
+/// `out_return_no`) is the one the connector planned, so every retry sends
+/// the same one.
 pub fn refund_of(transfer: &Transfer, reason: String) -> Refund {
     Refund {
         reference: if transfer.refund_reference.is_empty() {
@@ -207,7 +208,12 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
 /// An accepted pay-in receipt's fields for people.
 fn pay_in_details(transfer: &mut Transfer, receipt: &PayInReceipt) {
     let id = transfer.id.clone();
-    super::details::apply(&id, "pay-in", &mut transfer.pay_in.details, &receipt.details);
+    super::details::apply(
+        &id,
+        "pay-in",
+        &mut transfer.pay_in.details,
+        &receipt.details,
+    );
 }
 
 fn pay_out_succeeded(
@@ -239,7 +245,12 @@ fn pay_out_succeeded(
                 transfer.pay_out.fee = receipt.fee.clone();
             }
             let id = transfer.id.clone();
-            super::details::apply(&id, "pay-out", &mut transfer.pay_out.details, &receipt.details);
+            super::details::apply(
+                &id,
+                "pay-out",
+                &mut transfer.pay_out.details,
+                &receipt.details,
+            );
             transfer.enter(Completed, None);
             Outcome::changed("paid out")
         }
@@ -419,7 +430,7 @@ mod tests {
 
     #[test]
     fn a_body_naming_another_reference_is_ignored_not_held() {
-        let other = "CORFFFFFFFFFFFFFFFFFFFFFFFF-B2C";
+        let other = "tr_ffff-out";
         for state in TransferState::ALL {
             for trust in [Trust::Answer, Trust::Evidence] {
                 let mut transfer = transfer_in(state);
@@ -428,7 +439,7 @@ mod tests {
                     success_for(other, 100_000, "254708374149"),
                     failure_for(Some(other), "2001"),
                     Event::PayInFailed(PayInFailure {
-                        reference: "CORFFFF".into(),
+                        reference: "tr_ffff-in".into(),
                         failure: Failure {
                             kind: FailureKind::Failed,
                             code: "TRADE_CLOSED".into(),
@@ -436,7 +447,7 @@ mod tests {
                         },
                     }),
                     Event::PayInSucceeded(PayInReceipt {
-                        reference: "CORFFFF".into(),
+                        reference: "tr_ffff-in".into(),
                         provider_transaction_id: "2026".into(),
                         amount: money(1, "USD"),
                         charged: None,

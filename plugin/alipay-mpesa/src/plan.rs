@@ -24,7 +24,10 @@ pub fn plan(draft: &TransferDraft) -> Result<TransferPlan, PlanRefusal> {
     Ok(TransferPlan {
         pay_in_details: vec![("out_trade_no".into(), root.clone())],
         pay_out_details: vec![
-            ("originator_conversation_id".into(), pay_out_reference.clone()),
+            (
+                "originator_conversation_id".into(),
+                pay_out_reference.clone(),
+            ),
             ("msisdn".into(), recipient.clone()),
         ],
         recipient,

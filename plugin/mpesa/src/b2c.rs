@@ -1,8 +1,8 @@
 //! The B2C payment request and its acknowledgement. One request per
 //! transfer: its `OriginatorConversationID` is the host's pay-out reference.
 
-use super::msisdn::is_canonical as is_msisdn;
 use super::messages::{B2cAcknowledgement, B2cPaymentRequest};
+use super::msisdn::is_canonical as is_msisdn;
 use super::{B2cVersion, MpesaSettings, Rejection, rejection};
 use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
 use corridor_connector_kit::bindings::corridor::connector::types::{
