@@ -85,7 +85,7 @@ pub enum Command {
     Invoke {
         /// The connector component (.wasm).
         component: PathBuf,
-        /// The export: describe, quote, begin-pay-in, handle-callback,
+        /// The export: describe, quote, plan-transfer, begin-pay-in, handle-callback,
         /// begin-pay-out, query-pay-out, query-pay-in or refund-pay-in.
         export: String,
         /// The export's input as JSON (the WIT record; fields in snake_case, as `{"send": {"amount_minor": 1000, "currency": "USD"}, "receive_currency": "KES"}`).
@@ -510,7 +510,7 @@ async fn payment_url_of(target: &str, host: &str) -> anyhow::Result<String> {
             .list(1000)
             .await?
             .into_iter()
-            .find(|transfer| transfer.pay_in.out_trade_no == target)
+            .find(|transfer| transfer.pay_in.reference == target)
             .with_context(|| {
                 format!("no transfer among the host's newest 1000 has out_trade_no {target}")
             })?

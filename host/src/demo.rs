@@ -71,7 +71,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let amount_minor = crate::api::input::amount("--amount", &args.amount, "USD")
         .map_err(|error| anyhow::anyhow!(error.message))?;
-    let recipient = crate::api::input::msisdn(&args.recipient)
+    let recipient = crate::api::input::recipient(&args.recipient)
         .map_err(|error| anyhow::anyhow!(error.message))?;
     anyhow::ensure!(
         args.component.exists(),
@@ -258,7 +258,7 @@ async fn one_transfer(
     );
     let form = [
         ("partner", "2088101122136241"),
-        ("out_trade_no", created.pay_in.out_trade_no.as_str()),
+        ("out_trade_no", created.pay_in.reference.as_str()),
         ("login", BUYER),
         ("pay_password", BUYER_PASSWORD),
     ];
@@ -419,7 +419,12 @@ fn validity(
     // Alipay: every trade_no the notifications carried is one transfer's Pay In.
     let by_trade: HashMap<&str, &TransferView> = transfers
         .iter()
-        .filter_map(|transfer| Some((transfer.pay_in.trade_no.as_deref()?, transfer)))
+        .filter_map(|transfer| {
+            Some((
+                transfer.pay_in.provider_transaction_id.as_deref()?,
+                transfer,
+            ))
+        })
         .collect();
     let trades = sandbox.alipay_trades();
     let paid: Vec<_> = trades
@@ -433,7 +438,7 @@ fn validity(
                 .trade_no
                 .as_deref()
                 .and_then(|number| by_trade.get(number))
-                .is_some_and(|transfer| transfer.pay_in.out_trade_no == trade.out_trade_no)
+                .is_some_and(|transfer| transfer.pay_in.reference == trade.out_trade_no)
         })
         .count();
     checks.push((
@@ -443,7 +448,7 @@ fn validity(
     // M-PESA: every ConversationID in a B2C result is one transfer's Pay Out.
     let by_conversation: HashMap<&str, &TransferView> = transfers
         .iter()
-        .filter_map(|transfer| Some((transfer.pay_out.conversation_id.as_deref()?, transfer)))
+        .filter_map(|transfer| Some((transfer.pay_out.provider_reference.as_deref()?, transfer)))
         .collect();
     let mut conversations = BTreeMap::new();
     for entry in sandbox.journal(Some("mpesa")) {
@@ -471,7 +476,7 @@ fn validity(
         .filter(|(conversation, originator)| {
             by_conversation
                 .get(conversation.as_str())
-                .is_some_and(|transfer| transfer.pay_out.originator_conversation_id == **originator)
+                .is_some_and(|transfer| transfer.pay_out.reference == **originator)
         })
         .count();
     checks.push((

@@ -56,8 +56,10 @@ async fn bad_input_gets_a_stable_code_and_creates_nothing() {
         ("/v1/quotes", json!({"amount": 10, "currency": "USD", "receive_currency": "KES"}).to_string(), 400, "invalid-request"),
         ("/v1/quotes", json!({"amount": "1000.01", "currency": "USD", "receive_currency": "KES"}).to_string(), 422, "amount-out-of-range"),
         ("/v1/quotes", json!({"amount": "0.99", "currency": "USD", "receive_currency": "KES"}).to_string(), 422, "amount-out-of-range"),
-        ("/v1/transfers", json!({"quote_id": quote.id, "recipient": "12345"}).to_string(), 400, "invalid-recipient"),
-        ("/v1/transfers", json!({"quote_id": quote.id, "recipient": "255708374149"}).to_string(), 400, "invalid-recipient"),
+        ("/v1/transfers", json!({"quote_id": quote.id, "recipient": ""}).to_string(), 400, "invalid-recipient"),
+        ("/v1/transfers", json!({"quote_id": quote.id, "recipient": "9".repeat(65)}).to_string(), 400, "invalid-recipient"),
+        ("/v1/transfers", json!({"quote_id": quote.id, "recipient": "12345"}).to_string(), 422, "invalid-recipient"),
+        ("/v1/transfers", json!({"quote_id": quote.id, "recipient": "255708374149"}).to_string(), 422, "invalid-recipient"),
         ("/v1/transfers", json!({"quote_id": "q_nope", "recipient": RECIPIENT}).to_string(), 404, "quote-not-found"),
         ("/v1/transfers", json!({"recipient": RECIPIENT}).to_string(), 400, "invalid-request"),
         ("/v1/transfers", json!({"quote_id": quote.id, "amount": "10.00", "currency": "USD", "recipient": RECIPIENT}).to_string(), 400, "invalid-request"),
@@ -96,6 +98,43 @@ async fn bad_input_gets_a_stable_code_and_creates_nothing() {
         "bad input creates nothing"
     );
     assert_eq!(corridor.b2c_requests(), 0);
+}
+
+/// What a recipient is belongs to the connector: the host passes any
+/// printable text on, and answers the connector's refusal with its words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_the_connector_refuses_is_invalid_recipient_with_its_message() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let quote = corridor
+        .client
+        .quote("10.00", "USD", "KES")
+        .await
+        .expect("a quote");
+    let refused = json!({"quote_id": quote.id, "recipient": "+255 708 374 149"}).to_string();
+    let (status, answer) = post(&corridor, "/v1/transfers", &refused, Some("refused-1")).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (422, Some("invalid-recipient")),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["error"]["message"],
+        "recipient: \"+255 708 374 149\" is not a Kenyan mobile number such as 254708374149 or 0708374149",
+        "the connector's message, as it wrote it"
+    );
+    assert_eq!(transfer_count(&corridor).await, 0, "nothing is stored");
+    let accepted = json!({"quote_id": quote.id, "recipient": "0708 374 149"}).to_string();
+    let (status, transfer) = post(&corridor, "/v1/transfers", &accepted, Some("accepted-1")).await;
+    assert_eq!(status, 201, "the quote is still free: {transfer}");
+    assert_eq!(
+        transfer["pay_out"]["recipient"], "254708374149",
+        "stored as the connector normalised it"
+    );
+    assert_eq!(transfer["pay_out"]["details"]["msisdn"], "254708374149");
+    assert_eq!(
+        transfer["pay_in"]["details"]["out_trade_no"],
+        transfer["pay_in"]["reference"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

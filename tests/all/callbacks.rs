@@ -59,7 +59,7 @@ async fn a_forged_notification_is_refused_and_changes_nothing() {
     let corridor = Corridor::start(Setup::default()).await;
     let transfer = corridor.send("10.00", RECIPIENT).await;
     let notify_url = Corridor::notify_url(&transfer);
-    let notification = paid_notification(&transfer.pay_in.out_trade_no);
+    let notification = paid_notification(&transfer.pay_in.reference);
 
     // Signed with a key that is not the merchant's.
     let (status, body) = post(

@@ -157,8 +157,10 @@ async fn send_refuses_bad_amounts_numbers_and_currencies_before_calling_anyone()
             "at most 2 decimals",
         ),
         (
-            ["send", "--to", "12345", "--amount", "10.00"],
-            "is not a Kenyan mobile number",
+            // What a recipient is, the connector says (through the host);
+            // only text no recipient can be is refused here.
+            ["send", "--to", "0708\n374149", "--amount", "10.00"],
+            "1 to 64 printable characters",
         ),
     ] {
         // The host URL is unreachable: the refusal must come first.
@@ -416,14 +418,14 @@ async fn send_json_prints_the_full_record_and_the_summary_masks_the_recipient() 
     let json = render(&transfer, true, now_ms).expect("json");
     let record: TransferView = serde_json::from_str(&json).expect("the full record");
     assert_eq!(record.id, transfer.id);
-    assert_eq!(record.pay_out.msisdn, "254708374149");
+    assert_eq!(record.pay_out.recipient, "254708374149");
     assert_eq!(record.pay_in.payment_url, transfer.pay_in.payment_url);
     let summary = render(&transfer, false, now_ms).expect("summary");
     let url = transfer.pay_in.payment_url.clone().expect("a payment URL");
     for expected in [
         transfer.id.as_str(),
         "awaiting-pay-in",
-        "2547******49 receives 1000.00 KES",
+        "*********149 receives 1000.00 KES",
         "the payer pays 10.00 USD",
         url.as_str(),
         "pay within ",
@@ -609,7 +611,7 @@ fn log_format_json_prints_one_json_object_per_line() {
     )
     .expect("a subscriber");
     tracing::subscriber::with_default(subscriber, || {
-        tracing::info!(recipient = %corridor_host::redact::msisdn("254708374149"), "transfer created");
+        tracing::info!(recipient = %corridor_host::redact::account("254708374149"), "transfer created");
         tracing::warn!(attempt = 2, "retrying");
         tracing::debug!("filtered out");
     });
@@ -621,7 +623,7 @@ fn log_format_json_prints_one_json_object_per_line() {
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(lines[0]["level"], "INFO");
     assert_eq!(lines[0]["fields"]["message"], "transfer created");
-    assert_eq!(lines[0]["fields"]["recipient"], "2547******49");
+    assert_eq!(lines[0]["fields"]["recipient"], "*********149");
     assert_eq!(lines[1]["fields"]["attempt"], 2);
     assert!(!text.contains('\u{1b}'), "no colour codes in JSON: {text}");
 }

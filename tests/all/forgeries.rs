@@ -89,7 +89,7 @@ async fn the_pay_in_secret_opens_no_pay_out_route() {
     corridor.sandbox.set_faults(slow_mpesa_callbacks(1_500));
     let transfer = paying_out(&corridor, RECIPIENT).await;
     let notify_url = Corridor::notify_url(&transfer);
-    let reference = &transfer.pay_out.originator_conversation_id;
+    let reference = &transfer.pay_out.reference;
     for route in ["pay-out", "pay-out-timeout", "pay-out-status"] {
         let forged_url = notify_url.replace("/pay-in/", &format!("/{route}/"));
         for _ in 0..5 {
@@ -118,7 +118,7 @@ async fn a_forged_failure_on_the_real_route_is_confirmed_by_query_and_never_refu
     let transfer = paying_out(&corridor, RECIPIENT).await;
     // As if the secret leaked: the host still believes no unsigned failure.
     let result_url = corridor.callback_url(&transfer.id, "pay-out").await;
-    let reference = &transfer.pay_out.originator_conversation_id;
+    let reference = &transfer.pay_out.reference;
     for _ in 0..5 {
         assert_eq!(
             post_json(&result_url, b2c_failure(reference, 2001)).await,
@@ -154,7 +154,7 @@ async fn a_forged_transaction_status_on_the_result_route_is_not_read_as_one() {
     corridor.sandbox.set_faults(slow_mpesa_callbacks(1_500));
     let transfer = paying_out(&corridor, RECIPIENT).await;
     let result_url = corridor.callback_url(&transfer.id, "pay-out").await;
-    let reference = &transfer.pay_out.originator_conversation_id;
+    let reference = &transfer.pay_out.reference;
     for url in [result_url.clone(), format!("{result_url}?kind=status")] {
         assert_eq!(post_json(&url, status_cancelled(reference)).await, 200);
     }
@@ -171,7 +171,7 @@ async fn a_body_naming_another_reference_neither_holds_nor_moves_the_transfer() 
     let other = corridor.send("10.00", RECIPIENT).await;
     let transfer = corridor.send("10.00", RECIPIENT).await;
     let result_url = corridor.callback_url(&transfer.id, "pay-out").await;
-    let foreign = &other.pay_out.originator_conversation_id;
+    let foreign = &other.pay_out.reference;
     for body in [
         b2c_failure(foreign, 2001),
         b2c_success(foreign, 1000, RECIPIENT),
@@ -194,7 +194,7 @@ async fn a_forged_success_in_doubt_is_confirmed_and_the_real_failure_refunds() {
     let utility_before = corridor.sandbox.mpesa_balances().utility_cents;
     corridor.sandbox.set_faults(slow_mpesa_callbacks(1_500));
     let transfer = paying_out(&corridor, UNREGISTERED).await;
-    let reference = &transfer.pay_out.originator_conversation_id;
+    let reference = &transfer.pay_out.reference;
     let notify_url = Corridor::notify_url(&transfer);
     let with_pay_in_secret = notify_url.replace("/pay-in/", "/pay-out/");
     let forged = b2c_success(reference, 1000, UNREGISTERED);
@@ -225,7 +225,7 @@ async fn a_matching_forged_success_then_the_real_failure_holds_with_both_facts()
     let utility_before = corridor.sandbox.mpesa_balances().utility_cents;
     corridor.sandbox.set_faults(slow_mpesa_callbacks(1_500));
     let transfer = paying_out(&corridor, UNREGISTERED).await;
-    let reference = &transfer.pay_out.originator_conversation_id;
+    let reference = &transfer.pay_out.reference;
     let result_url = corridor.callback_url(&transfer.id, "pay-out").await;
     let forged = b2c_success(reference, 1000, UNREGISTERED);
     assert_eq!(post_json(&result_url, forged).await, 200);
@@ -261,7 +261,7 @@ async fn a_callback_from_off_the_allow_list_never_reaches_the_connector() {
     let corridor = Corridor::start(setup).await;
     let transfer = corridor.send("10.00", RECIPIENT).await;
     let result_url = corridor.callback_url(&transfer.id, "pay-out").await;
-    let body = b2c_failure(&transfer.pay_out.originator_conversation_id, 2001);
+    let body = b2c_failure(&transfer.pay_out.reference, 2001);
     assert_eq!(post_json(&result_url, body).await, 403);
     assert!(
         corridor.callbacks(&transfer.id).await.is_empty(),

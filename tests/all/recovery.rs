@@ -96,7 +96,7 @@ async fn refunded_after_a_b2c_failure(setup: Setup, recipient: &str, code: &str)
         .sandbox
         .alipay_trades()
         .into_iter()
-        .find(|trade| trade.out_trade_no == done.pay_in.out_trade_no)
+        .find(|trade| trade.out_trade_no == done.pay_in.reference)
         .expect("trade");
     assert_eq!(trade.refunded_minor, 1000);
     assert_eq!(corridor.b2c_requests(), 1);
@@ -166,7 +166,8 @@ async fn a_host_killed_after_the_b2c_was_sent_resumes_with_exactly_one_b2c() {
     corridor.pay(&transfer).await;
     let sent = corridor
         .wait_for(&transfer.id, "an accepted B2C", |transfer| {
-            transfer.state == TransferState::PayingOut && transfer.pay_out.conversation_id.is_some()
+            transfer.state == TransferState::PayingOut
+                && transfer.pay_out.provider_reference.is_some()
         })
         .await;
     wait_until_paid_out(&corridor, utility_before).await;
@@ -187,7 +188,10 @@ async fn a_host_killed_after_the_b2c_was_sent_resumes_with_exactly_one_b2c() {
         done.pay_out.status_queries >= 1,
         "the restarted host asked, it did not resend"
     );
-    assert_eq!(done.pay_out.conversation_id, sent.pay_out.conversation_id);
+    assert_eq!(
+        done.pay_out.provider_reference,
+        sent.pay_out.provider_reference
+    );
     assert_eq!(
         corridor.sandbox.mpesa_balances().customers[RECIPIENT],
         100_000,

@@ -103,10 +103,7 @@ async fn the_cashier_page_is_a_form_a_browser_submits_and_it_pays_the_trade() {
     assert_eq!(text(&cashier, "#amount"), "10.00 USD");
     assert_eq!(text(&cashier, "#cny"), "65.94 CNY", "US$10 at 6.5943");
     assert!(text(&cashier, "#merchant").contains(PARTNER));
-    assert_eq!(
-        text(&cashier, "#out-trade-no"),
-        transfer.pay_in.out_trade_no
-    );
+    assert_eq!(text(&cashier, "#out-trade-no"), transfer.pay_in.reference);
     let hint = text(&cashier, "#hint");
     assert!(hint.contains(BUYER) && hint.contains("111111"), "{hint}");
 
@@ -134,7 +131,7 @@ async fn the_cashier_page_is_a_form_a_browser_submits_and_it_pays_the_trade() {
 
     let paid = corridor
         .wait_for(&transfer.id, "the notification", |transfer| {
-            transfer.pay_in.trade_no.as_deref() == Some(trade_no.as_str())
+            transfer.pay_in.provider_transaction_id.as_deref() == Some(trade_no.as_str())
         })
         .await;
     assert_ne!(paid.state, TransferState::AwaitingPayIn);
@@ -177,14 +174,14 @@ async fn corridor_sandbox_pay_pays_by_transfer_id_or_out_trade_no_and_refuses_in
     run(cli(&["sandbox", "pay", &by_id.id, "--host", host]))
         .await
         .expect("paid by transfer id, as the default sandbox buyer");
-    let out_trade_no = by_reference.pay_in.out_trade_no.as_str();
+    let out_trade_no = by_reference.pay_in.reference.as_str();
     run(cli(&["sandbox", "pay", out_trade_no, "--host", host]))
         .await
         .expect("paid by out_trade_no");
     for transfer in [&by_id, &by_reference] {
         corridor
             .wait_for(&transfer.id, "paid in", |seen| {
-                seen.pay_in.trade_no.is_some()
+                seen.pay_in.provider_transaction_id.is_some()
             })
             .await;
     }

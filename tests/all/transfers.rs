@@ -54,7 +54,7 @@ async fn a_transfer_pays_the_recipient_once_and_moves_exactly_the_quoted_money()
         (LegStatus::Complete, LegStatus::Complete)
     );
     assert!(
-        done.pay_in.trade_no.is_some()
+        done.pay_in.provider_transaction_id.is_some()
             && done.pay_in.ledger_id.is_some()
             && done.pay_out.receipt.is_some()
     );

@@ -340,7 +340,7 @@ impl Corridor {
         );
         let form = serde_urlencoded::to_string([
             ("partner", PARTNER),
-            ("out_trade_no", transfer.pay_in.out_trade_no.as_str()),
+            ("out_trade_no", transfer.pay_in.reference.as_str()),
             ("login", BUYER),
             ("pay_password", "111111"),
         ])

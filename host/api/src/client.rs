@@ -135,7 +135,7 @@ impl Client {
         recipient: &str,
         idempotency_key: &str,
     ) -> Result<TransferView, ClientError> {
-        tracing::debug!(quote = quote_id, recipient = %crate::redact::msisdn(recipient), "creating a transfer");
+        tracing::debug!(quote = quote_id, recipient = %crate::redact::account(recipient), "creating a transfer");
         let body = serde_json::json!({ "quote_id": quote_id, "recipient": recipient });
         let request = self
             .json(reqwest::Method::POST, "/v1/transfers", &body)

@@ -266,7 +266,7 @@ async fn create_transfer(
     let body = client_body(&headers, body)?;
     let key = input::idempotency_header(&headers)?;
     let (parsed, fingerprint): (TransferBody, String) = parse_body_and_fingerprint(&body)?;
-    let recipient = input::msisdn(&parsed.recipient)?;
+    let recipient = input::recipient(&parsed.recipient)?;
     let idempotency = key.map(|key| (key, fingerprint));
     if let Some((key, sha)) = &idempotency
         && let Some(earlier) = state.engine.replay(key, sha).await?

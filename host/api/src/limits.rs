@@ -22,7 +22,7 @@ pub struct ApiConfig {
     /// transfer request is under 1 KiB, so anything near this is not one.
     pub client_body_limit_bytes: usize,
     /// The largest body a callback route reads. Default 1 MiB: providers'
-    /// notifications (forms, XML, Daraja's `Result`) are a few KiB, with room
+    /// notifications (forms, XML, JSON results) are a few KiB, with room
     /// for a provider that pads them.
     pub callback_body_limit_bytes: usize,
     /// How fast one client (one peer IP) may create quotes and transfers.

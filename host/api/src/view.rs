@@ -2,6 +2,8 @@
 //! with their statuses, and the trail of state changes. The callback secret
 //! is never shown.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
@@ -11,13 +13,16 @@ use crate::engine::model::{
 };
 use crate::wit::Money;
 
-/// The Pay In object.
+/// The Pay In object. Its fields are the same for every corridor; what a
+/// provider calls them is in `details`, under the provider's own names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PayInView {
-    /// Pay In id: the merchant reference (Alipay `out_trade_no`).
-    pub out_trade_no: String,
-    /// Alipay's `trade_no`, once paid.
-    pub trade_no: Option<String>,
+    /// Pay In id: the pay-in's reference, as the connector planned it.
+    pub reference: String,
+    /// The provider's reference from the payment instruction, if it gave one.
+    pub provider_reference: Option<String>,
+    /// The provider's transaction id, once paid.
+    pub provider_transaction_id: Option<String>,
     /// What the payer pays (send + fee), in the send currency.
     pub amount: Money,
     /// What the payer is charged at the quoted pay-in rate.
@@ -32,24 +37,27 @@ pub struct PayInView {
     pub ledger_id: Option<String>,
     /// Incomplete, Pending, Complete, Failed or Refunded.
     pub status: LegStatus,
+    /// Provider fields for people, by the provider's names (`trade_no`).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
 }
 
 /// The Pay Out object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PayOutView {
-    /// Pay Out id: the one request's reference (M-PESA `OriginatorConversationID`).
-    pub originator_conversation_id: String,
-    /// M-PESA's `ConversationID`.
-    pub conversation_id: Option<String>,
-    /// When M-PESA acknowledged the request.
-    pub accepted_at_ms: Option<u64>,
-    /// M-PESA's receipt (`TransactionID`).
+    /// Pay Out id: the one pay-out request's reference, as the connector planned it.
+    pub reference: String,
+    /// The provider's id for the request, once it accepted it.
+    pub provider_reference: Option<String>,
+    /// The provider's transaction id (its receipt), once paid.
     pub receipt: Option<String>,
-    /// The recipient.
-    pub msisdn: String,
+    /// The recipient's account, as the connector normalised it.
+    pub recipient: String,
+    /// When the provider acknowledged the request.
+    pub accepted_at_ms: Option<u64>,
     /// What the recipient receives.
     pub amount: Money,
-    /// M-PESA's charge, when reported.
+    /// The provider's charge, when reported.
     pub fee: Option<Money>,
     /// The ledger's id.
     pub ledger_id: Option<String>,
@@ -57,6 +65,9 @@ pub struct PayOutView {
     pub status_queries: u32,
     /// Incomplete, Pending, Complete or Failed.
     pub status: LegStatus,
+    /// Provider fields for people, by the provider's names (`transaction_id`).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
 }
 
 /// A transfer.
@@ -103,8 +114,9 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
     let events = engine.events(&transfer.id).await?;
     Ok(TransferView {
         pay_in: PayInView {
-            out_trade_no: transfer.pay_in.reference.clone(),
-            trade_no: transfer.pay_in.provider_transaction_id.clone(),
+            reference: transfer.pay_in.reference.clone(),
+            provider_reference: transfer.pay_in.provider_reference.clone(),
+            provider_transaction_id: transfer.pay_in.provider_transaction_id.clone(),
             amount: transfer.pay_in.amount.clone(),
             charged_estimate: transfer.quote.pay_in.clone(),
             charged: transfer.pay_in.charged.clone(),
@@ -112,18 +124,20 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
             expires_at_ms: transfer.pay_in.expires_at_ms,
             ledger_id: transfer.ledger_id.clone(),
             status: transfer.state.pay_in_status(),
+            details: transfer.pay_in.details.clone(),
         },
         pay_out: PayOutView {
-            originator_conversation_id: transfer.pay_out.reference.clone(),
-            conversation_id: transfer.pay_out.provider_reference.clone(),
-            accepted_at_ms: transfer.pay_out.accepted_at_ms,
+            reference: transfer.pay_out.reference.clone(),
+            provider_reference: transfer.pay_out.provider_reference.clone(),
             receipt: transfer.pay_out.provider_transaction_id.clone(),
-            msisdn: transfer.recipient.clone(),
+            recipient: transfer.recipient.clone(),
+            accepted_at_ms: transfer.pay_out.accepted_at_ms,
             amount: transfer.quote.receive.clone(),
             fee: transfer.pay_out.fee.clone(),
             ledger_id: transfer.ledger_id.clone(),
             status_queries: transfer.pay_out.queries,
             status: transfer.state.pay_out_status(),
+            details: transfer.pay_out.details.clone(),
         },
         id: transfer.id,
         state: transfer.state,

@@ -4,6 +4,7 @@
 
 use crate::wit::{
     Decimal, Descriptor, FxQuote, Money, PayInReceipt, PayOutReceipt, QuoteRequest, RefundReceipt,
+    TransferPlan,
 };
 
 use super::model::Transfer;
@@ -116,6 +117,52 @@ pub fn quote(
     Ok(())
 }
 
+/// The longest reference or recipient a plan may name.
+const MAX_PLANNED_CHARS: usize = 64;
+
+/// A reference the host will send and providers will echo: 1 to 64
+/// characters of `A-Z a-z 0-9 - _ .`, safe in any URL, header or log line.
+fn reference(what: &str, text: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if (1..=MAX_PLANNED_CHARS).contains(&text.len()) && text.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {what} reference {:?} is not 1 to {MAX_PLANNED_CHARS} characters of A-Z a-z 0-9 - _ .",
+            text.chars().take(MAX_PLANNED_CHARS + 1).collect::<String>()
+        ))
+    }
+}
+
+/// A connector's plan for a transfer: three well-formed, different
+/// references and a recipient the host can store and show. Whether another
+/// transfer uses a reference is the store's to say.
+pub fn plan(plan: &TransferPlan) -> Result<(), String> {
+    reference("pay-in", &plan.pay_in_reference)?;
+    reference("pay-out", &plan.pay_out_reference)?;
+    reference("refund", &plan.refund_reference)?;
+    let references = [
+        &plan.pay_in_reference,
+        &plan.pay_out_reference,
+        &plan.refund_reference,
+    ];
+    if references[0] == references[1]
+        || references[0] == references[2]
+        || references[1] == references[2]
+    {
+        return Err(format!(
+            "the plan's references are not all different: {references:?}"
+        ));
+    }
+    let recipient_chars = plan.recipient.chars().count();
+    if recipient_chars == 0 || recipient_chars > MAX_PLANNED_CHARS {
+        return Err(format!(
+            "the planned recipient has {recipient_chars} characters, not 1 to {MAX_PLANNED_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
 fn same_money(what: &str, reported: &Money, stored: &Money) -> Result<(), String> {
     if reported == stored {
         Ok(())
@@ -223,6 +270,57 @@ mod tests {
             rate_source: "fx".into(),
         };
         (request, quote)
+    }
+
+    fn fair_plan() -> TransferPlan {
+        TransferPlan {
+            recipient: "254708374149".into(),
+            pay_in_reference: "IN0A1B".into(),
+            pay_out_reference: "OUT0A1B".into(),
+            refund_reference: "IN0A1B.refund".into(),
+            pay_in_details: vec![],
+            pay_out_details: vec![],
+        }
+    }
+
+    #[test]
+    fn a_plan_with_three_well_formed_different_references_passes() {
+        assert_eq!(plan(&fair_plan()), Ok(()));
+        let mut widest = fair_plan();
+        widest.pay_in_reference = "a".repeat(64);
+        widest.pay_out_reference = "Az09-_.".into();
+        assert_eq!(plan(&widest), Ok(()));
+    }
+
+    #[test]
+    fn a_reference_that_is_empty_too_long_or_has_other_characters_fails() {
+        for bad in ["", &"a".repeat(65), "IN 1", "IN/1", "IN:1", "INé", "IN\n1"] {
+            let mut bad_plan = fair_plan();
+            bad_plan.refund_reference = bad.to_string();
+            assert!(plan(&bad_plan).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_plan_that_uses_one_reference_twice_fails() {
+        let mut twice = fair_plan();
+        twice.refund_reference = twice.pay_in_reference.clone();
+        assert!(plan(&twice).is_err());
+        let mut again = fair_plan();
+        again.pay_out_reference = again.refund_reference.clone();
+        assert!(plan(&again).is_err());
+    }
+
+    #[test]
+    fn a_plan_with_no_recipient_or_a_long_one_fails() {
+        let mut empty = fair_plan();
+        empty.recipient = String::new();
+        assert!(plan(&empty).is_err());
+        let mut long = fair_plan();
+        long.recipient = "9".repeat(65);
+        assert!(plan(&long).is_err());
+        long.recipient = "é".repeat(64);
+        assert_eq!(plan(&long), Ok(()), "characters, not bytes");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! New work from clients: quotes and transfers, with their idempotency keys.
 
 use super::*;
+use crate::runtime::Planned;
+use crate::wit::{TransferDraft, TransferPlan};
 
 impl Engine {
     /// Prices a transfer, checks the price, and stores the quote. Under an
@@ -98,9 +100,10 @@ impl Engine {
                 now_ms,
             });
         }
-        let connector = self.connector(&quote.connector)?;
-        let transfer = new_transfer(&quote, &request.recipient, connector.sha256(), now_ms);
-        let id = transfer.id.clone();
+        let connector_sha256 = self.connector(&quote.connector)?.sha256().to_string();
+        let id = format!("tr_{}", random_hex(12));
+        let plan = self.plan(&quote, &id, &request.recipient).await?;
+        let transfer = new_transfer(&quote, id.clone(), plan, &connector_sha256, now_ms);
         let event = TransferEvent {
             state: TransferState::Created,
             at_ms: now_ms,
@@ -138,8 +141,14 @@ impl Engine {
                 quote: quote.id,
                 transfer: other,
             }),
+            Creation::ReferenceUsed {
+                reference,
+                transfer,
+            } => Err(EngineError::Untrusted(format!(
+                "plan-transfer named reference {reference:?}, which transfer {transfer} uses"
+            ))),
             Creation::Created(created) => {
-                tracing::info!(transfer = %id, quote = %quote.id, recipient = %crate::redact::msisdn(&created.recipient), "transfer created");
+                tracing::info!(transfer = %id, quote = %quote.id, recipient = %crate::redact::account(&created.recipient), "transfer created");
                 if let Some(claim) = self.claim(&id) {
                     self.start_pay_in(&created).await;
                     drop(claim);
@@ -147,6 +156,36 @@ impl Engine {
                 Ok((self.get(&id).await?, true))
             }
         }
+    }
+
+    /// Asks the connector to take the transfer `id` to `recipient`: its
+    /// recipient and references, checked. Nothing is stored yet.
+    async fn plan(
+        &self,
+        quote: &StoredQuote,
+        id: &str,
+        recipient: &str,
+    ) -> Result<TransferPlan, EngineError> {
+        let draft = TransferDraft {
+            transfer_id: id.to_string(),
+            recipient: recipient.to_string(),
+            send: quote.send.clone(),
+            pay_in: pay_in_amount(quote),
+            receive: quote.receive.clone(),
+        };
+        let plan = match self
+            .ask::<exports::PlanTransfer>(&quote.connector, draft)
+            .await
+        {
+            Ok(Planned::Plan(plan)) => plan,
+            Ok(Planned::InvalidRecipient(message)) => {
+                return Err(EngineError::InvalidRecipient(message));
+            }
+            Err(NoAnswer::Refused(failure)) => return Err(EngineError::Provider(failure)),
+            Err(NoAnswer::Broken(error)) => return Err(EngineError::Invoke(error)),
+        };
+        checks::plan(&plan).map_err(EngineError::Untrusted)?;
+        Ok(plan)
     }
 
     /// The transfer made earlier under `key`, if any. The same key with a
@@ -168,41 +207,50 @@ impl Engine {
     }
 }
 
-/// A new transfer from a quote. The references are fixed here, once: the
-/// pay-in's (Alipay `out_trade_no`) and the one pay-out's (M-PESA
-/// `OriginatorConversationID`).
+/// What the payer pays: the send amount and the fee, in the send currency.
+fn pay_in_amount(quote: &StoredQuote) -> Money {
+    Money {
+        amount_minor: quote.send.amount_minor + quote.fee.amount_minor,
+        currency: quote.send.currency.clone(),
+    }
+}
+
+/// A new transfer `id` from a quote, on the connector's checked plan: its
+/// recipient and references are fixed here, once.
 pub(super) fn new_transfer(
     quote: &StoredQuote,
-    recipient: &str,
+    id: String,
+    plan: TransferPlan,
     connector_sha256: &str,
     now_ms: u64,
 ) -> Transfer {
-    let hex = random_hex(12);
-    let reference_root = format!("COR{}", hex.to_ascii_uppercase());
-    let pay_in_amount = Money {
-        amount_minor: quote.send.amount_minor + quote.fee.amount_minor,
-        currency: quote.send.currency.clone(),
-    };
+    let mut pay_in_details = super::details::Details::new();
+    super::details::apply(&id, "pay-in", &mut pay_in_details, &plan.pay_in_details);
+    let mut pay_out_details = super::details::Details::new();
+    super::details::apply(&id, "pay-out", &mut pay_out_details, &plan.pay_out_details);
     Transfer {
-        id: format!("tr_{hex}"),
         connector: quote.connector.clone(),
         connector_sha256: connector_sha256.to_string(),
         state: TransferState::Created,
-        recipient: recipient.to_string(),
+        recipient: plan.recipient,
         pay_in: PayIn {
-            reference: reference_root.clone(),
-            amount: pay_in_amount,
+            reference: plan.pay_in_reference,
+            amount: pay_in_amount(quote),
             expires_at_ms: quote.expires_at_ms,
             payment_url: None,
             provider_transaction_id: None,
             charged: None,
+            provider_reference: None,
+            details: pay_in_details,
         },
         ledger_id: None,
         pay_out: PayOut {
-            reference: format!("{reference_root}-B2C"),
+            reference: plan.pay_out_reference,
+            details: pay_out_details,
             ..PayOut::default()
         },
         refund: None,
+        refund_reference: plan.refund_reference,
         failure: None,
         callback_token: random_hex(16),
         // The pay-in starts inline; this is the fallback if that is cut short.
@@ -211,6 +259,20 @@ pub(super) fn new_transfer(
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
         quote: quote.clone(),
+        id,
+    }
+}
+
+/// A plan as a connector might make it, for the engine's unit tests.
+#[cfg(test)]
+pub(crate) fn sample_plan(id: &str, recipient: &str) -> TransferPlan {
+    TransferPlan {
+        recipient: recipient.to_string(),
+        pay_in_reference: format!("{id}-in"),
+        pay_out_reference: format!("{id}-out"),
+        refund_reference: format!("{id}-refund"),
+        pay_in_details: vec![("pay_in_key".into(), format!("{id}-in"))],
+        pay_out_details: vec![("account".into(), recipient.to_string())],
     }
 }
 

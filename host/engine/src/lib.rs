@@ -24,6 +24,7 @@
 
 pub mod callbacks;
 pub mod checks;
+pub mod details;
 mod intake;
 pub mod ledger;
 mod ledger_steps;
@@ -158,6 +159,9 @@ pub enum EngineError {
     /// No such transfer.
     #[error("no transfer {0:?}")]
     TransferNotFound(String),
+    /// The connector will not pay this recipient; its message is for the client.
+    #[error("{0}")]
+    InvalidRecipient(String),
     /// The provider said no (via the connector).
     #[error("{}: {}", .0.code, .0.message)]
     Provider(Failure),
@@ -177,7 +181,7 @@ pub enum EngineError {
 pub struct NewTransfer {
     /// The quote to transfer at.
     pub quote_id: String,
-    /// The recipient, normalised.
+    /// The recipient as the client gave it; the connector normalises it.
     pub recipient: String,
     /// The client's `Idempotency-Key` and the SHA-256 of its request.
     pub idempotency: Option<(String, String)>,
@@ -391,7 +395,7 @@ impl Engine {
         if let Some(note) = &updated.change {
             // Logged once the change is on disk, never before.
             if transfer.state != updated.from {
-                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state, recipient = %crate::redact::msisdn(&transfer.recipient), %note, "state changed");
+                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state, recipient = %crate::redact::account(&transfer.recipient), %note, "state changed");
             }
             if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
                 self.wake.notify_one();

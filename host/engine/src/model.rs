@@ -195,9 +195,9 @@ pub struct StoredQuote {
 /// The pay-in leg: the thesis's Pay In object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayIn {
-    /// The merchant reference (Alipay `out_trade_no`), derived from the transfer id.
+    /// The pay-in's reference, as the connector planned it (Alipay `out_trade_no`).
     pub reference: String,
-    /// What the payer pays, in the send currency (send + fee): Alipay's `total_fee`.
+    /// What the payer pays, in the send currency (send + fee).
     pub amount: Money,
     /// The payment URL the payer opens.
     pub payment_url: Option<String>,
@@ -205,8 +205,14 @@ pub struct PayIn {
     pub expires_at_ms: u64,
     /// The provider's transaction id (Alipay `trade_no`).
     pub provider_transaction_id: Option<String>,
-    /// What the payer was charged, when the provider says (CNY).
+    /// What the payer was charged, when the provider says.
     pub charged: Option<Money>,
+    /// The provider's reference from the payment instruction, if it gave one.
+    #[serde(default)]
+    pub provider_reference: Option<String>,
+    /// Provider fields for people (see [`super::details`]).
+    #[serde(default)]
+    pub details: super::details::Details,
 }
 
 /// The pay-out leg: the thesis's Pay Out object.
@@ -226,6 +232,9 @@ pub struct PayOut {
     pub fee: Option<Money>,
     /// Status queries sent so far.
     pub queries: u32,
+    /// Provider fields for people (see [`super::details`]).
+    #[serde(default)]
+    pub details: super::details::Details,
 }
 
 /// The refund leg.
@@ -252,7 +261,7 @@ pub struct Transfer {
     pub connector_sha256: String,
     /// Where it stands.
     pub state: TransferState,
-    /// The recipient's MSISDN, normalised (2547XXXXXXXX).
+    /// The recipient's account, as the connector normalised it.
     pub recipient: String,
     /// The quote it was made from.
     pub quote: StoredQuote,
@@ -264,6 +273,10 @@ pub struct Transfer {
     pub pay_out: PayOut,
     /// The refund, once one is due.
     pub refund: Option<Refund>,
+    /// The refund's reference, planned with the others; empty in transfers
+    /// stored before connectors planned them (see [`super::transition::refund_of`]).
+    #[serde(default)]
+    pub refund_reference: String,
     /// Why it failed or was held.
     pub failure: Option<FailureNote>,
     /// The secret in its callback URLs.

@@ -10,7 +10,7 @@ impl Engine {
             amount: transfer.pay_in.amount.clone(),
             subject: format!(
                 "Corridor transfer to {}",
-                crate::redact::msisdn(&transfer.recipient)
+                crate::redact::account(&transfer.recipient)
             ),
             notify_url: self.callback_url(transfer, routes::PAY_IN),
             expires_at_ms: transfer.pay_in.expires_at_ms,
@@ -27,8 +27,15 @@ impl Engine {
                     moves,
                     due_at_ms,
                     "payment instruction issued".into(),
-                    |transfer| {
+                    move |transfer| {
                         transfer.pay_in.payment_url = instruction.payment_url;
+                        transfer.pay_in.provider_reference = instruction.provider_reference;
+                        super::details::apply(
+                            &transfer.id,
+                            "pay-in",
+                            &mut transfer.pay_in.details,
+                            &instruction.details,
+                        );
                     },
                 )
                 .await;

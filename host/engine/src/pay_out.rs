@@ -52,6 +52,12 @@ impl Engine {
                     }
                     transfer.pay_out.provider_reference = Some(accepted.provider_reference.clone());
                     transfer.pay_out.accepted_at_ms = Some(now_ms);
+                    super::details::apply(
+                        &transfer.id,
+                        "pay-out",
+                        &mut transfer.pay_out.details,
+                        &accepted.details,
+                    );
                     Some(format!("accepted as {}", accepted.provider_reference))
                 })
                 .await;

@@ -51,6 +51,13 @@ impl Engine {
             self.apply(&transfer.id, move |transfer| {
                 let refund = transfer.refund.as_mut()?;
                 refund.refunded_at_ms = Some(now_ms);
+                // A refund returns the pay-in: its fields are the pay-in's to show.
+                super::details::apply(
+                    &transfer.id,
+                    "pay-in",
+                    &mut transfer.pay_in.details,
+                    &receipt.details,
+                );
                 Some("refunded at the provider".into())
             })
             .await;

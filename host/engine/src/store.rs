@@ -34,6 +34,46 @@ pub enum Creation {
     QuoteNotFound,
     /// The quote already made another transfer.
     QuoteUsed(String),
+    /// Another transfer uses one of this one's references: nothing was stored.
+    ReferenceUsed {
+        /// The reference.
+        reference: String,
+        /// The transfer that uses it.
+        transfer: String,
+    },
+}
+
+/// Records `references` as `transfer_id`'s, unless another transfer has one
+/// of them: then that one, and nothing is written. Empty references (none
+/// planned) are not recorded. Runs inside the creating transaction, which
+/// holds the write lock, so the look and the write cannot be raced.
+fn claim_references(
+    transaction: &rusqlite::Transaction<'_>,
+    transfer_id: &str,
+    references: &[&str],
+) -> Result<Option<Creation>, StoreError> {
+    for reference in references.iter().filter(|reference| !reference.is_empty()) {
+        let owner: Option<String> = transaction
+            .query_row(
+                "SELECT transfer_id FROM transfer_references WHERE reference = ?1",
+                params![reference],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(owner) = owner {
+            return Ok(Some(Creation::ReferenceUsed {
+                reference: reference.to_string(),
+                transfer: owner,
+            }));
+        }
+    }
+    for reference in references.iter().filter(|reference| !reference.is_empty()) {
+        transaction.execute(
+            "INSERT INTO transfer_references (reference, transfer_id) VALUES (?1, ?2)",
+            params![reference, transfer_id],
+        )?;
+    }
+    Ok(None)
 }
 
 /// What storing a quote came to.
@@ -262,6 +302,14 @@ impl TransferStore {
             Some(Some(other)) => return Ok(Creation::QuoteUsed(other)),
             Some(None) => {}
         }
+        let references = [
+            transfer.pay_in.reference.as_str(),
+            transfer.pay_out.reference.as_str(),
+            transfer.refund_reference.as_str(),
+        ];
+        if let Some(used) = claim_references(&transaction, &transfer.id, &references)? {
+            return Ok(used);
+        }
         transaction.execute(
             "UPDATE quotes SET used_by = ?2 WHERE id = ?1",
             params![transfer.quote.id, transfer.id],
@@ -455,82 +503,5 @@ impl TransferStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_database_from_before_quote_keys_opens_and_takes_them() -> Result<(), StoreError> {
-        let folder = tempfile::tempdir().expect("temp dir");
-        let path = folder.path().join("corridor.db");
-        Connection::open(&path)?.execute_batch(
-            "CREATE TABLE quotes (id TEXT NOT NULL PRIMARY KEY, body TEXT NOT NULL,
-                                  expires_at_ms INTEGER NOT NULL, used_by TEXT);",
-        )?;
-        let database = Arc::new(Database::open(&path)?);
-        assert_eq!(
-            database.schema_version()?,
-            2,
-            "brought to the newest version"
-        );
-        let store = TransferStore::new(database);
-        assert!(store.quote_by_idempotency_key("k")?.is_none());
-        let keyed = quote("q_keyed", 1_000);
-        store.insert_quote(&keyed, Some(("k", "sha")))?;
-        let (found, request_sha256) = store
-            .quote_by_idempotency_key("k")?
-            .expect("the key finds its quote");
-        assert_eq!(
-            (found.id.as_str(), request_sha256.as_str()),
-            ("q_keyed", "sha")
-        );
-        drop(store);
-        let again = TransferStore::new(Arc::new(Database::open(&path)?));
-        assert!(again.quote("q_keyed")?.is_some(), "and opens again");
-        Ok(())
-    }
-
-    use crate::wit::Money;
-
-    fn quote(id: &str, expires_at_ms: u64) -> StoredQuote {
-        let usd = Money {
-            amount_minor: 1000,
-            currency: "USD".into(),
-        };
-        StoredQuote {
-            id: id.into(),
-            connector: "testbed".into(),
-            send: usd.clone(),
-            pay_in: usd.clone(),
-            receive: usd.clone(),
-            fee: usd,
-            rate: "1".into(),
-            pay_in_rate: "1".into(),
-            expires_at_ms,
-            rate_source: "test".into(),
-            created_at_ms: 0,
-        }
-    }
-
-    #[test]
-    fn only_unused_quotes_past_their_grace_are_purged() -> Result<(), StoreError> {
-        let store = TransferStore::in_memory()?;
-        store.insert_quote(&quote("q_lapsed_long_ago", 1_000), None)?;
-        store.insert_quote(&quote("q_lapsed_recently", 9_500), None)?;
-        store.insert_quote(&quote("q_live", 20_000), None)?;
-        store.insert_quote(&quote("q_used", 1_000), None)?;
-        store
-            .lock()
-            .execute("UPDATE quotes SET used_by = 'tr_1' WHERE id = 'q_used'", [])?;
-        assert_eq!(store.purge_expired_quotes(10_000, 1_000)?, 1);
-        assert!(store.quote("q_lapsed_long_ago")?.is_none());
-        for kept in ["q_lapsed_recently", "q_live", "q_used"] {
-            assert!(store.quote(kept)?.is_some(), "{kept}");
-        }
-        assert_eq!(
-            store.purge_expired_quotes(10_000, 1_000)?,
-            0,
-            "nothing left to purge"
-        );
-        Ok(())
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

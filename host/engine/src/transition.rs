@@ -70,10 +70,16 @@ impl Outcome {
 }
 
 /// The one refund of a transfer's pay-in: its reference (Alipay
-/// `out_return_no`) is derived, so every retry sends the same one.
+/// `out_return_no`) is the one the connector planned, so every retry sends
+/// the same one.
 pub fn refund_of(transfer: &Transfer, reason: String) -> Refund {
     Refund {
-        reference: format!("{}-R1", transfer.pay_in.reference),
+        reference: if transfer.refund_reference.is_empty() {
+            // Stored before connectors planned references: as the host derived it then.
+            format!("{}-R1", transfer.pay_in.reference)
+        } else {
+            transfer.refund_reference.clone()
+        },
         reason,
         ..Refund::default()
     }
@@ -181,11 +187,13 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
         TransferState::Created | TransferState::AwaitingPayIn => {
             transfer.pay_in.provider_transaction_id = Some(receipt.provider_transaction_id.clone());
             transfer.pay_in.charged = receipt.charged.clone();
+            pay_in_details(transfer, receipt);
             transfer.enter(TransferState::PaidIn, Some(0));
             Outcome::changed("paid in")
         }
         TransferState::Expired | TransferState::PayInFailed => {
             transfer.pay_in.provider_transaction_id = Some(receipt.provider_transaction_id.clone());
+            pay_in_details(transfer, receipt);
             transfer.refund = Some(refund_of(
                 transfer,
                 "paid after the pay-in window closed".into(),
@@ -195,6 +203,17 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
         }
         _ => Outcome::unchanged("duplicate pay-in"),
     }
+}
+
+/// An accepted pay-in receipt's fields for people.
+fn pay_in_details(transfer: &mut Transfer, receipt: &PayInReceipt) {
+    let id = transfer.id.clone();
+    super::details::apply(
+        &id,
+        "pay-in",
+        &mut transfer.pay_in.details,
+        &receipt.details,
+    );
 }
 
 fn pay_out_succeeded(
@@ -225,6 +244,13 @@ fn pay_out_succeeded(
             if receipt.fee.is_some() {
                 transfer.pay_out.fee = receipt.fee.clone();
             }
+            let id = transfer.id.clone();
+            super::details::apply(
+                &id,
+                "pay-out",
+                &mut transfer.pay_out.details,
+                &receipt.details,
+            );
             transfer.enter(Completed, None);
             Outcome::changed("paid out")
         }
@@ -316,7 +342,9 @@ mod tests {
             rate_source: "fx".into(),
             created_at_ms: 0,
         };
-        let mut transfer = crate::intake::new_transfer(&quote, "254708374149", "sha", 0);
+        let plan = crate::engine::intake::sample_plan("tr_0a1b", "254708374149");
+        let mut transfer =
+            crate::engine::intake::new_transfer(&quote, "tr_0a1b".into(), plan, "sha", 0);
         transfer.state = state;
         transfer
     }
@@ -328,6 +356,7 @@ mod tests {
             recipient: recipient.into(),
             amount: money(amount_minor, "KES"),
             fee: None,
+            details: vec![],
         })
     }
 
@@ -401,7 +430,7 @@ mod tests {
 
     #[test]
     fn a_body_naming_another_reference_is_ignored_not_held() {
-        let other = "CORFFFFFFFFFFFFFFFFFFFFFFFF-B2C";
+        let other = "tr_ffff-out";
         for state in TransferState::ALL {
             for trust in [Trust::Answer, Trust::Evidence] {
                 let mut transfer = transfer_in(state);
@@ -410,7 +439,7 @@ mod tests {
                     success_for(other, 100_000, "254708374149"),
                     failure_for(Some(other), "2001"),
                     Event::PayInFailed(PayInFailure {
-                        reference: "CORFFFF".into(),
+                        reference: "tr_ffff-in".into(),
                         failure: Failure {
                             kind: FailureKind::Failed,
                             code: "TRADE_CLOSED".into(),
@@ -418,10 +447,11 @@ mod tests {
                         },
                     }),
                     Event::PayInSucceeded(PayInReceipt {
-                        reference: "CORFFFF".into(),
+                        reference: "tr_ffff-in".into(),
                         provider_transaction_id: "2026".into(),
                         amount: money(1, "USD"),
                         charged: None,
+                        details: vec![],
                     }),
                 ] {
                     let outcome = transition(&mut transfer, &event, trust, 1);
@@ -445,6 +475,7 @@ mod tests {
             provider_transaction_id: "2026".into(),
             amount: money(1, "USD"),
             charged: None,
+            details: vec![],
         });
         let outcome = transition(&mut transfer, &short, Trust::Answer, 1);
         assert_eq!(outcome.effect, Effect::Held);

@@ -106,12 +106,37 @@ fn v2_quote_idempotency_keys(transaction: &Transaction) -> HookResult {
     Ok(())
 }
 
+/// Version 3: connectors name the references, so the host no longer makes
+/// them unique by construction. No reference, of any leg, belongs to two
+/// transfers: `transfer_references` holds every transfer's pay-in, pay-out
+/// and refund references under one primary key, filled here from the rows
+/// already stored (a refund reference from before it was planned is the one
+/// the host derived then, the pay-in's with `-R1`). The unique indexes on
+/// the two columns cover files made before the migrations, whose tables may
+/// lack the columns' UNIQUE.
+const V3_UNIQUE_REFERENCES: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS transfers_pay_in_reference ON transfers (pay_in_reference);
+CREATE UNIQUE INDEX IF NOT EXISTS transfers_pay_out_reference ON transfers (pay_out_reference);
+CREATE TABLE transfer_references (
+    reference   TEXT NOT NULL PRIMARY KEY,
+    transfer_id TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO transfer_references (reference, transfer_id)
+    SELECT pay_in_reference, id FROM transfers;
+INSERT OR IGNORE INTO transfer_references (reference, transfer_id)
+    SELECT pay_out_reference, id FROM transfers;
+INSERT OR IGNORE INTO transfer_references (reference, transfer_id)
+    SELECT COALESCE(NULLIF(json_extract(body, '$.refund_reference'), ''), pay_in_reference || '-R1'), id
+    FROM transfers;
+";
+
 /// Every version of the schema, oldest first: the n-th entry brings a file
 /// from version n-1 to version n.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FIRST_SHIPPED),
         M::up_with_hook(V2_UNUSED_QUOTES_INDEX, v2_quote_idempotency_keys),
+        M::up(V3_UNIQUE_REFERENCES),
     ])
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use rusqlite::OptionalExtension;
 
 /// The file as the host made it before the migrations: the first shipped
 /// schema at `user_version` 0, one row in every table.
@@ -46,7 +47,7 @@ fn the_migrations_are_valid() {
 #[test]
 fn a_new_database_is_created_at_the_newest_version() -> Result<(), StoreError> {
     let database = Database::in_memory()?;
-    assert_eq!(database.schema_version()?, 2);
+    assert_eq!(database.schema_version()?, 3);
     assert!(index_exists(&database, "quotes_idempotency_key")?);
     assert!(index_exists(&database, "quotes_unused_expiry")?);
     Ok(())
@@ -58,7 +59,7 @@ fn a_first_shipped_database_keeps_its_rows_and_takes_the_new_columns() -> Result
     let path = folder.path().join("corridor.db");
     a_first_shipped_file(&path)?;
     let database = Database::open(&path)?;
-    assert_eq!(database.schema_version()?, 2);
+    assert_eq!(database.schema_version()?, 3);
     for table in [
         "quotes",
         "transfers",
@@ -85,7 +86,7 @@ fn a_first_shipped_database_keeps_its_rows_and_takes_the_new_columns() -> Result
     assert!(index_exists(&database, "quotes_unused_expiry")?);
     drop(database);
     let again = Database::open(&path)?;
-    assert_eq!(again.schema_version()?, 2, "reopening migrates nothing");
+    assert_eq!(again.schema_version()?, 3, "reopening migrates nothing");
     assert_eq!(count(&again, "transfers")?, 1);
     Ok(())
 }
@@ -94,10 +95,74 @@ fn a_first_shipped_database_keeps_its_rows_and_takes_the_new_columns() -> Result
 fn a_database_from_a_newer_host_is_refused() -> Result<(), StoreError> {
     let folder = tempfile::tempdir().expect("temp dir");
     let path = folder.path().join("corridor.db");
-    Connection::open(&path)?.pragma_update(None, "user_version", 3)?;
+    Connection::open(&path)?.pragma_update(None, "user_version", 4)?;
     assert!(matches!(
         Database::open(&path),
         Err(StoreError::Migration(_))
     ));
+    Ok(())
+}
+
+/// A file as the host left it at version 2: two transfers, one with a
+/// planned refund reference in its body and one from before.
+fn a_version_2_file(path: &Path) -> Result<(), StoreError> {
+    let mut connection = Connection::open(path)?;
+    migrations().to_version(&mut connection, 2)?;
+    connection.execute_batch(
+        r#"INSERT INTO transfers (id, connector, state, due_at_ms, idempotency_key, request_sha256,
+                                pay_in_reference, pay_out_reference, body, created_at_ms, updated_at_ms)
+             VALUES ('tr_1', 'testbed', 'completed', NULL, NULL, NULL, 'in_1', 'out_1', '{}', 1, 2),
+                    ('tr_2', 'testbed', 'created', NULL, NULL, NULL, 'in_2', 'out_2',
+                     '{"refund_reference": "back_2"}', 1, 2);"#,
+    )?;
+    Ok(())
+}
+
+fn owner(database: &Database, reference: &str) -> rusqlite::Result<Option<String>> {
+    database
+        .lock()
+        .query_row(
+            "SELECT transfer_id FROM transfer_references WHERE reference = ?1",
+            [reference],
+            |row| row.get(0),
+        )
+        .optional()
+}
+
+#[test]
+fn a_version_2_database_records_every_reference_and_refuses_a_shared_one() -> Result<(), StoreError>
+{
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("corridor.db");
+    a_version_2_file(&path)?;
+    let database = Database::open(&path)?;
+    assert_eq!(database.schema_version()?, 3);
+    assert_eq!(count(&database, "transfers")?, 2, "the rows are kept");
+    for (reference, transfer) in [
+        ("in_1", "tr_1"),
+        ("out_1", "tr_1"),
+        ("in_1-R1", "tr_1"),
+        ("in_2", "tr_2"),
+        ("out_2", "tr_2"),
+        ("back_2", "tr_2"),
+    ] {
+        assert_eq!(
+            owner(&database, reference)?.as_deref(),
+            Some(transfer),
+            "{reference}"
+        );
+    }
+    assert!(index_exists(&database, "transfers_pay_in_reference")?);
+    assert!(index_exists(&database, "transfers_pay_out_reference")?);
+    let shared = database.lock().execute(
+        "INSERT INTO transfers (id, connector, state, pay_in_reference, pay_out_reference, body,
+                                created_at_ms, updated_at_ms)
+             VALUES ('tr_3', 'testbed', 'created', 'in_3', 'out_1', '{}', 3, 3)",
+        [],
+    );
+    assert!(
+        shared.is_err(),
+        "a pay-out reference belongs to one transfer"
+    );
     Ok(())
 }

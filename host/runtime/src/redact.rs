@@ -1,7 +1,7 @@
 //! What the host's logs and errors may show.
 //!
-//! Personal data: a recipient's MSISDN is masked to its country prefix and last
-//! two digits, enough to tell two recipients apart in an incident and nothing
+//! Personal data: a recipient's account is masked to its last three
+//! characters, enough to tell two recipients apart in an incident and nothing
 //! more. Secrets: every string a connector produces (log messages, stdout and
 //! stderr, URLs in egress denials and HTTP errors, trap messages, failure
 //! messages) passes through its [`Scrubber`] before a log or an error shows it.
@@ -85,24 +85,20 @@ impl std::fmt::Debug for Scrubber {
     }
 }
 
-/// `"254708374149"` → `"2547******49"`. Anything of 6 characters or fewer is
-/// masked whole, so a short or malformed value never leaks either.
-pub fn msisdn(text: &str) -> String {
+/// A recipient's account with all but its last 3 characters masked:
+/// `"254708374149"` → `"*********149"`. Anything of 6 characters or fewer is
+/// masked whole, so a short value never leaks either. The host knows no
+/// account format, so it keeps only what tells two recipients apart.
+pub fn account(text: &str) -> String {
     let characters: Vec<char> = text.chars().collect();
     if characters.len() <= 6 {
         return "*".repeat(characters.len());
     }
-    let (head, tail) = (4, 2);
+    let tail = characters.len() - 3;
     characters
         .iter()
         .enumerate()
-        .map(|(index, character)| {
-            if index < head || index >= characters.len() - tail {
-                *character
-            } else {
-                '*'
-            }
-        })
+        .map(|(index, character)| if index < tail { '*' } else { *character })
         .collect()
 }
 
@@ -111,11 +107,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_msisdn_keeps_its_prefix_and_last_two_digits() {
-        assert_eq!(msisdn("254708374149"), "2547******49");
-        assert_eq!(msisdn("0708374149"), "0708****49");
-        assert_eq!(msisdn("12345"), "*****");
-        assert_eq!(msisdn(""), "");
+    fn an_account_keeps_only_its_last_three_characters() {
+        assert_eq!(account("254708374149"), "*********149");
+        assert_eq!(account("DE89370400"), "*******400");
+        assert_eq!(account("12345"), "*****");
+        assert_eq!(account(""), "");
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub fn failure_of(output: &CallOutput) -> Option<&Failure> {
     match output {
         CallOutput::Describe(_) => None,
         CallOutput::Quote(result) => result.as_ref().err(),
+        CallOutput::PlanTransfer(result) => match result {
+            Err(crate::wit::PlanRefusal::Failed(failure)) => Some(failure),
+            _ => None,
+        },
         CallOutput::BeginPayIn(result) => result.as_ref().err(),
         CallOutput::HandleCallback(result) => result.as_ref().err(),
         CallOutput::BeginPayOut(result) => result.as_ref().err(),

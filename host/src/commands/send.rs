@@ -16,7 +16,8 @@ pub const QUOTE_KEY_SUFFIX: &str = "/quote";
 /// Options of `corridor send`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendArgs {
-    /// The recipient's M-PESA number (2547XXXXXXXX, 07XXXXXXXX, +254…).
+    /// The recipient's account, as the corridor's connector takes it (for
+    /// Alipay → M-PESA a Kenyan number: 2547XXXXXXXX, 07XXXXXXXX, +254…).
     #[arg(long)]
     pub to: String,
     /// The amount, e.g. 10.00.
@@ -48,7 +49,7 @@ pub fn check(args: &SendArgs) -> anyhow::Result<(String, String)> {
     let refused = |error: crate::api::error::ApiError| anyhow::anyhow!(error.message);
     let currency = crate::api::input::currency("--currency", &args.currency).map_err(refused)?;
     crate::api::input::amount("--amount", &args.amount, &currency).map_err(refused)?;
-    let recipient = crate::api::input::msisdn(&args.to).map_err(refused)?;
+    let recipient = crate::api::input::recipient(&args.to).map_err(refused)?;
     if let Some(key) = &args.idempotency_key {
         crate::api::input::idempotency_key(&format!("{key}{QUOTE_KEY_SUFFIX}")).map_err(|_| {
             anyhow::anyhow!("--idempotency-key must be 1 to 249 visible ASCII characters")
@@ -108,7 +109,7 @@ pub fn summary(transfer: &TransferView, now_ms: u64) -> String {
         ),
         format!(
             "{} receives {}",
-            crate::redact::msisdn(&transfer.pay_out.msisdn),
+            crate::redact::account(&transfer.pay_out.recipient),
             money_text(&transfer.pay_out.amount)
         ),
     ];

@@ -11,7 +11,7 @@ use corridor_connector_kit::bindings::corridor::connector::http::{self, Request,
 use corridor_connector_kit::bindings::corridor::connector::types::{
     CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest, PayInInstruction,
     PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
-    QuoteRequest, RefundReceipt, RefundRequest,
+    PlanRefusal, QuoteRequest, RefundReceipt, RefundRequest, TransferDraft, TransferPlan,
 };
 use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, storage};
 use corridor_connector_kit::bindings::exports::connector::Guest;
@@ -289,6 +289,10 @@ impl Guest for AlipayMpesa {
         )
     }
 
+    fn plan_transfer(draft: TransferDraft) -> Result<TransferPlan, PlanRefusal> {
+        crate::plan::plan(&draft)
+    }
+
     fn begin_pay_in(request: PayInRequest) -> Result<PayInInstruction, Failure> {
         // The same reference gets the same signed order, so a payer who
         // reopens it reopens the same Alipay trade.
@@ -309,6 +313,7 @@ impl Guest for AlipayMpesa {
             payment_url: Some(url),
             order_string,
             provider_reference: None,
+            details: vec![("out_trade_no".into(), request.reference.clone())],
         })
     }
 

@@ -11,12 +11,14 @@
 //! | `corridor-connector-kit` | the WIT bindings, failures, settings, money, dates |
 //! | [`quote`] | USD → KES (and CNY for the payer) from the configured rates source |
 //! | [`declared`] | the settings `describe` lists |
+//! | [`plan`] | `plan-transfer`: the recipient as an M-PESA number, the references from the transfer id |
 //! | `component` | the only module that does I/O: the WIT imports, token caching, the export |
 //!
 //! Everything but `component` is sans-IO: functions that build requests and
 //! parse responses, unit-tested natively.
 
 pub mod declared;
+pub mod plan;
 pub mod quote;
 
 #[cfg(target_arch = "wasm32")]

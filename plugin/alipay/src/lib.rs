@@ -140,6 +140,27 @@ impl AlipaySettings {
     }
 }
 
+/// A trade's fields for people, under Alipay's own names. An empty value
+/// (a field Alipay left out) is not shown.
+pub fn trade_details(
+    out_trade_no: &str,
+    trade_no: &str,
+    buyer_logon_id: Option<&str>,
+) -> Vec<(String, String)> {
+    [
+        ("out_trade_no", Some(out_trade_no)),
+        ("trade_no", Some(trade_no)),
+        ("buyer_logon_id", buyer_logon_id),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| {
+        value
+            .filter(|value| !value.is_empty())
+            .map(|value| (key.to_string(), value.to_string()))
+    })
+    .collect()
+}
+
 /// Turns `&[("k", "v")]` into owned parameters.
 fn params(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
     pairs

@@ -49,6 +49,8 @@ pub struct ForexTradeNotification {
     pub total_fee_minor: i64,
     /// The settlement currency.
     pub currency: String,
+    /// The payer's masked Alipay account, when Alipay sends it.
+    pub buyer_logon_id: Option<String>,
 }
 
 /// The `<response><trade>` of a signed `single_trade_query` reply, its money
@@ -67,6 +69,8 @@ pub struct SingleTradeQueryResponse {
     pub currency: String,
     /// What the buyer was charged in CNY, when Alipay says.
     pub rmb_fee: Option<String>,
+    /// The payer's masked Alipay account, when Alipay says.
+    pub buyer_logon_id: Option<String>,
 }
 
 impl SingleTradeQueryResponse {
@@ -80,6 +84,7 @@ impl SingleTradeQueryResponse {
             total_fee: field("total_fee"),
             currency: field("currency"),
             rmb_fee: trade.get("rmb_fee").cloned(),
+            buyer_logon_id: trade.get("buyer_logon_id").cloned(),
         }
     }
 }

@@ -42,6 +42,7 @@ pub fn verify(
         trade_status: TradeStatus::parse(&get("trade_status")),
         total_fee_minor,
         currency: get("currency"),
+        buyer_logon_id: params.get("buyer_logon_id").cloned(),
     };
     if notification.notify_id.is_empty() || notification.out_trade_no.is_empty() {
         return Err("notify_id or out_trade_no missing".into());
@@ -83,6 +84,11 @@ pub fn events(notification: &ForexTradeNotification) -> Vec<Event> {
                 provider_transaction_id: notification.trade_no.clone(),
                 amount: money(notification.total_fee_minor, &notification.currency),
                 charged: None,
+                details: crate::trade_details(
+                    &notification.out_trade_no,
+                    &notification.trade_no,
+                    notification.buyer_logon_id.as_deref(),
+                ),
             })]
         }
         TradeStatus::TradeClosed => vec![Event::PayInFailed(PayInFailure {

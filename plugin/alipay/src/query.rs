@@ -57,6 +57,11 @@ pub fn parse(
                 .ok_or_else(|| unknown("bad-response", "total_fee is not an amount"))?;
             Ok(PayInStatus::Succeeded(PayInReceipt {
                 reference: reference.to_string(),
+                details: crate::trade_details(
+                    reference,
+                    &trade.trade_no,
+                    trade.buyer_logon_id.as_deref(),
+                ),
                 provider_transaction_id: trade.trade_no,
                 amount: money(amount, &trade.currency),
                 charged: trade

@@ -53,6 +53,7 @@ pub fn parse(response: &Response, refund: &RefundRequest) -> Result<RefundReceip
         return Ok(RefundReceipt {
             reference: refund.reference.clone(),
             amount: refund.amount.clone(),
+            details: vec![("out_return_no".into(), refund.reference.clone())],
         });
     }
     match reply.error.as_deref().unwrap_or_default() {

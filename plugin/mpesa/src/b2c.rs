@@ -2,6 +2,7 @@
 //! transfer: its `OriginatorConversationID` is the host's pay-out reference.
 
 use super::messages::{B2cAcknowledgement, B2cPaymentRequest};
+use super::msisdn::is_canonical as is_msisdn;
 use super::{B2cVersion, MpesaSettings, Rejection, rejection};
 use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
 use corridor_connector_kit::bindings::corridor::connector::types::{
@@ -9,13 +10,6 @@ use corridor_connector_kit::bindings::corridor::connector::types::{
 };
 use corridor_connector_kit::failure::{failed, unknown};
 use corridor_connector_kit::money::format_whole;
-
-/// A 12-digit Kenyan MSISDN (2547… or 2541…).
-pub fn is_msisdn(text: &str) -> bool {
-    text.len() == 12
-        && (text.starts_with("2547") || text.starts_with("2541"))
-        && text.chars().all(|c| c.is_ascii_digit())
-}
 
 /// The B2C request. Checks what Daraja would refuse, so a refusal is `failed`
 /// before anything is sent.
@@ -125,9 +119,20 @@ pub fn parse(
             "the acknowledgement names another OriginatorConversationID",
         )));
     }
+    let details = vec![
+        (
+            "originator_conversation_id".to_string(),
+            acknowledgement.originator_conversation_id.clone(),
+        ),
+        (
+            "conversation_id".to_string(),
+            acknowledgement.conversation_id.clone(),
+        ),
+    ];
     Ok(Accepted {
         started: PayOutStarted::Accepted(PayOutAccepted {
             provider_reference: acknowledgement.conversation_id,
+            details,
         }),
         originator_conversation_id: acknowledgement.originator_conversation_id,
     })

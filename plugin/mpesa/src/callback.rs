@@ -141,12 +141,32 @@ fn paid(
                 .filter(|id| !id.ends_with("0000000"))
         })
         .ok_or_else(|| missing(names.receipt))?;
+    // A Transaction Status result names the payment's conversation among its
+    // parameters; its own `ConversationID` is the query's.
+    let conversation_id = result
+        .parameter("ConversationID")
+        .or_else(|| result.conversation_id.clone());
+    let details = [
+        ("originator_conversation_id", Some(reference.clone())),
+        ("conversation_id", conversation_id),
+        ("transaction_id", Some(receipt.clone())),
+        ("msisdn", Some(recipient.clone())),
+        ("receiver_party", result.parameter(names.party)),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| {
+        value
+            .filter(|value| !value.is_empty())
+            .map(|value| (key.to_string(), value))
+    })
+    .collect();
     Ok(PayOutReceipt {
         reference,
         provider_transaction_id: receipt,
         recipient,
         amount: money(amount, "KES"),
         fee,
+        details,
     })
 }
 

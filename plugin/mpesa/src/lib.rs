@@ -7,11 +7,13 @@
 //! - [`status`]: Transaction Status, for results that never arrived.
 //! - [`callback`]: the `Result` and `QueueTimeOutURL` callbacks.
 //! - [`messages`]: Daraja's requests, replies and callbacks as types.
+//! - [`msisdn`]: the recipient, a Kenyan M-PESA number, checked and normalised.
 
 pub mod b2c;
 pub mod callback;
 pub mod credential;
 pub mod messages;
+pub mod msisdn;
 pub mod oauth;
 pub mod status;
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::bindings::corridor::connector::types::{
     CallbackOutcome, Descriptor, Failure, FxQuote, InboundRequest, PayInInstruction, PayInQuery,
     PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
-    QuoteRequest, RefundReceipt, RefundRequest,
+    PlanRefusal, QuoteRequest, RefundReceipt, RefundRequest, TransferDraft, TransferPlan,
 };
 
 /// One call of a connector export, with its input. Serialises as
@@ -18,6 +18,8 @@ pub enum Call {
     Describe,
     /// `quote`.
     Quote(QuoteRequest),
+    /// `plan-transfer`.
+    PlanTransfer(TransferDraft),
     /// `begin-pay-in`.
     BeginPayIn(PayInRequest),
     /// `handle-callback`.
@@ -38,6 +40,7 @@ impl Call {
         match self {
             Call::Describe => "describe",
             Call::Quote(_) => "quote",
+            Call::PlanTransfer(_) => "plan-transfer",
             Call::BeginPayIn(_) => "begin-pay-in",
             Call::HandleCallback(_) => "handle-callback",
             Call::BeginPayOut(_) => "begin-pay-out",
@@ -56,6 +59,8 @@ pub enum CallOutput {
     Describe(Descriptor),
     /// From `quote`.
     Quote(Result<FxQuote, Failure>),
+    /// From `plan-transfer`.
+    PlanTransfer(Result<TransferPlan, PlanRefusal>),
     /// From `begin-pay-in`.
     BeginPayIn(Result<PayInInstruction, Failure>),
     /// From `handle-callback`.
@@ -87,9 +92,46 @@ pub trait Export {
     fn answer(output: CallOutput) -> Option<Result<Self::Answer, Failure>>;
 }
 
+/// What `plan-transfer` answers when it does not fail: a plan, or the
+/// connector's refusal of the recipient, which is the client's to fix rather
+/// than a failure of the connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// The connector takes the transfer on these terms.
+    Plan(TransferPlan),
+    /// The recipient is not one the corridor can pay; the message is for the client.
+    InvalidRecipient(String),
+}
+
+/// `plan-transfer`, whose refusal is a variant: its `failed` case is the
+/// export's failure, its `invalid-recipient` case an answer.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanTransfer;
+
+impl Export for PlanTransfer {
+    const NAME: &'static str = "plan-transfer";
+    type Input = TransferDraft;
+    type Answer = Planned;
+    fn call(input: TransferDraft) -> Call {
+        Call::PlanTransfer(input)
+    }
+    fn answer(output: CallOutput) -> Option<Result<Planned, Failure>> {
+        match output {
+            CallOutput::PlanTransfer(Ok(plan)) => Some(Ok(Planned::Plan(plan))),
+            CallOutput::PlanTransfer(Err(PlanRefusal::InvalidRecipient(message))) => {
+                Some(Ok(Planned::InvalidRecipient(message)))
+            }
+            CallOutput::PlanTransfer(Err(PlanRefusal::Failed(failure))) => Some(Err(failure)),
+            _ => None,
+        }
+    }
+}
+
 /// The exports that answer `result<_, failure>`, one marker type each.
 pub mod exports {
     use super::*;
+
+    pub use super::PlanTransfer;
 
     macro_rules! export {
         ($(#[$doc:meta])* $name:ident = $wit:literal: $input:ty => $answer:ty) => {

@@ -5,7 +5,7 @@
 use super::CallOutput;
 use crate::capabilities::InvocationState;
 use crate::redact::Scrubber;
-use crate::runtime::bindings::corridor::connector::types::Failure;
+use crate::runtime::bindings::corridor::connector::types::{Failure, PlanRefusal};
 
 /// Logs the guest's stdout and stderr, scrubbed, and what its log budget dropped.
 pub(super) fn log_output(state: &InvocationState) {
@@ -34,6 +34,15 @@ pub(super) fn scrub_failure(output: CallOutput, scrubber: &Scrubber) -> CallOutp
     match output {
         CallOutput::Describe(descriptor) => CallOutput::Describe(descriptor),
         CallOutput::Quote(result) => CallOutput::Quote(result.map_err(clean)),
+        CallOutput::PlanTransfer(result) => CallOutput::PlanTransfer(result.map_err(|refusal| {
+            match refusal {
+                // The message goes to the client: it is guest text like a failure's.
+                PlanRefusal::InvalidRecipient(message) => {
+                    PlanRefusal::InvalidRecipient(scrubber.scrub(&message))
+                }
+                PlanRefusal::Failed(failure) => PlanRefusal::Failed(clean(failure)),
+            }
+        })),
         CallOutput::BeginPayIn(result) => CallOutput::BeginPayIn(result.map_err(clean)),
         CallOutput::HandleCallback(result) => CallOutput::HandleCallback(result.map_err(clean)),
         CallOutput::BeginPayOut(result) => CallOutput::BeginPayOut(result.map_err(clean)),

@@ -25,7 +25,7 @@ use wasmtime::{
     UpdateDeadline,
 };
 
-pub use self::call::{Call, CallOutput, Export, exports};
+pub use self::call::{Call, CallOutput, Export, Planned, exports};
 
 use self::bindings::ConnectorPre;
 use self::bindings::corridor::connector::types::Descriptor;
@@ -502,6 +502,9 @@ async fn run(
     Ok(match call {
         Call::Describe => CallOutput::Describe(exports.call_describe(&mut *store).await?),
         Call::Quote(request) => CallOutput::Quote(exports.call_quote(&mut *store, &request).await?),
+        Call::PlanTransfer(draft) => {
+            CallOutput::PlanTransfer(exports.call_plan_transfer(&mut *store, &draft).await?)
+        }
         Call::BeginPayIn(request) => {
             CallOutput::BeginPayIn(exports.call_begin_pay_in(&mut *store, &request).await?)
         }

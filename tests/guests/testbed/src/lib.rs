@@ -33,8 +33,8 @@ mod component {
     use corridor::connector::types::{
         AmountLimit, CallbackOutcome, Decimal, Descriptor, Failure, FailureKind, FxQuote,
         InboundRequest, Money, PayInInstruction, PayInQuery, PayInRequest, PayInStatus,
-        PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus, QuoteRequest, RefundReceipt,
-        RefundRequest, Setting,
+        PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest,
+        RefundReceipt, RefundRequest, Setting, TransferDraft, TransferPlan,
     };
     use corridor::connector::{clock, config, http, log, storage};
     use exports::connector::Guest;
@@ -254,6 +254,19 @@ mod component {
 
         fn quote(request: QuoteRequest) -> Result<FxQuote, Failure> {
             behave(&request).map(|value| quote_of(&request, value))
+        }
+
+        /// Takes any recipient as given; the references are the id's.
+        fn plan_transfer(draft: TransferDraft) -> Result<TransferPlan, PlanRefusal> {
+            let id = &draft.transfer_id;
+            Ok(TransferPlan {
+                recipient: draft.recipient.clone(),
+                pay_in_reference: format!("{id}-in"),
+                pay_out_reference: format!("{id}-out"),
+                refund_reference: format!("{id}-refund"),
+                pay_in_details: vec![],
+                pay_out_details: vec![],
+            })
         }
 
         fn begin_pay_in(_: PayInRequest) -> Result<PayInInstruction, Failure> {
