@@ -14,6 +14,7 @@ mod sandbox_alipay;
 mod sandbox_faults;
 mod sandbox_mpesa;
 mod sandbox_payer;
+mod second_corridor;
 mod storage;
 mod transfers;
 

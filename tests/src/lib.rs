@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use corridor_host::{Connector, KvStore, Policy, Runtime, RuntimeConfig, SqliteStore, SystemClock};
 
+pub mod fake_rails;
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CORRIDOR_ROOT"))
