@@ -8,7 +8,11 @@ use corridor_host::engine::model::TransferState;
 use corridor_tests::PATIENCE;
 use corridor_tests::fake_rails::SecondCorridor;
 
-async fn wait_for(corridor: &SecondCorridor, id: &str, state: TransferState) -> corridor_host::api::view::TransferView {
+async fn wait_for(
+    corridor: &SecondCorridor,
+    id: &str,
+    state: TransferState,
+) -> corridor_host::api::view::TransferView {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let transfer = corridor.client.get(id).await.expect("the transfer");
@@ -26,7 +30,11 @@ async fn wait_for(corridor: &SecondCorridor, id: &str, state: TransferState) -> 
 #[tokio::test]
 async fn a_corridor_that_is_neither_alipay_nor_mpesa_pays_end_to_end_with_no_host_change() {
     let corridor = SecondCorridor::start(&["WL-12345678"]).await;
-    let quote = corridor.client.quote("20.00", "EUR", "GHS").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("20.00", "EUR", "GHS")
+        .await
+        .expect("a quote");
     assert_eq!(quote.receive.amount_minor, 30_500, "20 EUR at 15.25");
     assert_eq!(quote.pay_in.amount_minor, 2_075, "plus the 75-cent fee");
     let transfer = corridor
@@ -34,24 +42,51 @@ async fn a_corridor_that_is_neither_alipay_nor_mpesa_pays_end_to_end_with_no_hos
         .transfer(&quote.id, "wl-12345678", "second-1")
         .await
         .expect("a transfer");
-    assert_eq!(transfer.pay_out.recipient, "WL-12345678", "normalised by the connector");
-    assert!(transfer.pay_in.reference.starts_with("PL-"), "{}", transfer.pay_in.reference);
-    assert!(transfer.pay_out.reference.starts_with("WP-"), "{}", transfer.pay_out.reference);
+    assert_eq!(
+        transfer.pay_out.recipient, "WL-12345678",
+        "normalised by the connector"
+    );
+    assert!(
+        transfer.pay_in.reference.starts_with("PL-"),
+        "{}",
+        transfer.pay_in.reference
+    );
+    assert!(
+        transfer.pay_out.reference.starts_with("WP-"),
+        "{}",
+        transfer.pay_out.reference
+    );
 
     assert_eq!(corridor.rails.pay(&transfer.pay_in.reference).await, 200);
     let done = wait_for(&corridor, &transfer.id, TransferState::Completed).await;
 
     assert_eq!(corridor.rails.wallet("WL-12345678"), 30_500);
     assert_eq!(corridor.rails.payout_requests(), 1);
-    assert!(done.pay_in.details.contains_key("checkout_id"), "{:?}", done.pay_in.details);
-    assert_eq!(done.pay_out.details.get("wallet").map(String::as_str), Some("WL-12345678"));
-    assert!(done.pay_out.receipt.as_deref().is_some_and(|receipt| receipt.starts_with("po_")));
+    assert!(
+        done.pay_in.details.contains_key("checkout_id"),
+        "{:?}",
+        done.pay_in.details
+    );
+    assert_eq!(
+        done.pay_out.details.get("wallet").map(String::as_str),
+        Some("WL-12345678")
+    );
+    assert!(
+        done.pay_out
+            .receipt
+            .as_deref()
+            .is_some_and(|receipt| receipt.starts_with("po_"))
+    );
 }
 
 #[tokio::test]
 async fn an_asynchronous_pay_out_completes_on_its_unsigned_result_matching_every_stored_value() {
     let corridor = SecondCorridor::start(&["WL-12345670"]).await;
-    let quote = corridor.client.quote("10.00", "EUR", "GHS").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("10.00", "EUR", "GHS")
+        .await
+        .expect("a quote");
     let transfer = corridor
         .client
         .transfer(&quote.id, "WL-12345670", "second-async")
@@ -66,14 +101,22 @@ async fn an_asynchronous_pay_out_completes_on_its_unsigned_result_matching_every
 #[tokio::test]
 async fn the_corridors_own_recipient_rule_refuses_an_mpesa_number() {
     let corridor = SecondCorridor::start(&["WL-12345678"]).await;
-    let quote = corridor.client.quote("20.00", "EUR", "GHS").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("20.00", "EUR", "GHS")
+        .await
+        .expect("a quote");
     let error = corridor
         .client
         .transfer(&quote.id, "254708374149", "second-bad")
         .await
         .expect_err("not a wallet");
     match error {
-        ClientError::Refused { status, code, message } => {
+        ClientError::Refused {
+            status,
+            code,
+            message,
+        } => {
             assert_eq!((status, code.as_str()), (422, "invalid-recipient"));
             assert!(message.contains("Walletly account"), "{message}");
         }
@@ -84,7 +127,11 @@ async fn the_corridors_own_recipient_rule_refuses_an_mpesa_number() {
 #[tokio::test]
 async fn a_forged_paylink_notification_moves_nothing() {
     let corridor = SecondCorridor::start(&["WL-12345678"]).await;
-    let quote = corridor.client.quote("20.00", "EUR", "GHS").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("20.00", "EUR", "GHS")
+        .await
+        .expect("a quote");
     let transfer = corridor
         .client
         .transfer(&quote.id, "WL-12345678", "second-forged")
@@ -95,8 +142,18 @@ async fn a_forged_paylink_notification_moves_nothing() {
         "event": "checkout.paid", "checkout_id": "chk_forged",
         "reference": transfer.pay_in.reference, "amount_minor": 2075, "currency": "EUR",
     });
-    assert_eq!(corridor.rails.notify(&url, body.to_string(), "not-the-secret").await, 401);
-    let still = corridor.client.get(&transfer.id).await.expect("the transfer");
+    assert_eq!(
+        corridor
+            .rails
+            .notify(&url, body.to_string(), "not-the-secret")
+            .await,
+        401
+    );
+    let still = corridor
+        .client
+        .get(&transfer.id)
+        .await
+        .expect("the transfer");
     assert_eq!(still.state, TransferState::AwaitingPayIn);
     assert_eq!(corridor.rails.payout_requests(), 0);
 }
@@ -105,7 +162,11 @@ async fn a_forged_paylink_notification_moves_nothing() {
 async fn a_pay_out_walletly_refuses_is_refunded_to_the_payer_through_paylink() {
     // Registered when planned, unknown to Walletly: a definitive 422.
     let corridor = SecondCorridor::start(&[]).await;
-    let quote = corridor.client.quote("20.00", "EUR", "GHS").await.expect("a quote");
+    let quote = corridor
+        .client
+        .quote("20.00", "EUR", "GHS")
+        .await
+        .expect("a quote");
     let transfer = corridor
         .client
         .transfer(&quote.id, "WL-55555555", "second-refund")
@@ -113,9 +174,15 @@ async fn a_pay_out_walletly_refuses_is_refunded_to_the_payer_through_paylink() {
         .expect("a transfer");
     assert_eq!(corridor.rails.pay(&transfer.pay_in.reference).await, 200);
     let refunded = wait_for(&corridor, &transfer.id, TransferState::Refunded).await;
-    assert_eq!(refunded.failure.map(|failure| failure.code).as_deref(), Some("unknown-account"));
+    assert_eq!(
+        refunded.failure.map(|failure| failure.code).as_deref(),
+        Some("unknown-account")
+    );
     let refunds = corridor.rails.refunds();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     let (of, amount) = refunds.values().next().expect("one refund").clone();
-    assert_eq!((of.as_str(), amount), (transfer.pay_in.reference.as_str(), 2_075));
+    assert_eq!(
+        (of.as_str(), amount),
+        (transfer.pay_in.reference.as_str(), 2_075)
+    );
 }

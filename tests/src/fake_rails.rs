@@ -83,15 +83,22 @@ fn authorised(headers: &HeaderMap, key: &str) -> bool {
 impl FakeRails {
     /// Starts both, with `wallets` registered at Walletly (balance 0).
     pub async fn start(wallets: &[&str]) -> FakeRails {
+        corridor_host::init_tls();
         let books = Books {
-            wallets: wallets.iter().map(|wallet| (wallet.to_string(), 0)).collect(),
+            wallets: wallets
+                .iter()
+                .map(|wallet| (wallet.to_string(), 0))
+                .collect(),
             ..Books::default()
         };
         let mut rails = FakeRails {
             paylink_url: String::new(),
             walletly_url: String::new(),
             books: Arc::new(Mutex::new(books)),
-            http: reqwest::Client::builder().no_proxy().build().expect("client"),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
         };
         let paylink = Router::new()
             .route("/checkouts", post(new_checkout))
@@ -128,7 +135,8 @@ impl FakeRails {
             "currency": checkout.currency,
         })
         .to_string();
-        self.notify(&checkout.notify_url, body, PAYLINK_WEBHOOK_SECRET).await
+        self.notify(&checkout.notify_url, body, PAYLINK_WEBHOOK_SECRET)
+            .await
     }
 
     /// POSTs `body` to `url`, signed with `secret`, as PayLink does.
@@ -149,7 +157,11 @@ impl FakeRails {
 
     /// What wallet `account` holds, in pesewas.
     pub fn wallet(&self, account: &str) -> i64 {
-        self.books().wallets.get(account).copied().unwrap_or_default()
+        self.books()
+            .wallets
+            .get(account)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// How many pay-out requests Walletly received (duplicates included).
@@ -192,7 +204,11 @@ fn checkout_json(reference: &str, checkout: &Checkout, paylink_url: &str) -> Val
     })
 }
 
-async fn new_checkout(State(rails): State<FakeRails>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn new_checkout(
+    State(rails): State<FakeRails>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if !authorised(&headers, PAYLINK_KEY) {
         return json_error(StatusCode::UNAUTHORIZED, "unauthorised", "bad API key");
     }
@@ -202,32 +218,53 @@ async fn new_checkout(State(rails): State<FakeRails>, headers: HeaderMap, Json(b
         text(&body, "currency"),
         text(&body, "notify_url"),
     ) else {
-        return json_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid-checkout", "missing or bad fields");
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-checkout",
+            "missing or bad fields",
+        );
     };
     let mut books = rails.books();
     let fresh = format!("chk_{}", books.checkouts.len() + 1);
-    let checkout = books.checkouts.entry(reference.clone()).or_insert(Checkout {
-        id: fresh,
-        amount_minor,
-        currency,
-        notify_url,
-        paid: false,
-        refunded_minor: 0,
-    });
-    (StatusCode::CREATED, Json(checkout_json(&reference, checkout, &rails.paylink_url))).into_response()
+    let checkout = books
+        .checkouts
+        .entry(reference.clone())
+        .or_insert(Checkout {
+            id: fresh,
+            amount_minor,
+            currency,
+            notify_url,
+            paid: false,
+            refunded_minor: 0,
+        });
+    (
+        StatusCode::CREATED,
+        Json(checkout_json(&reference, checkout, &rails.paylink_url)),
+    )
+        .into_response()
 }
 
-async fn checkout(State(rails): State<FakeRails>, headers: HeaderMap, Path(reference): Path<String>) -> Response {
+async fn checkout(
+    State(rails): State<FakeRails>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> Response {
     if !authorised(&headers, PAYLINK_KEY) {
         return json_error(StatusCode::UNAUTHORIZED, "unauthorised", "bad API key");
     }
     match rails.books().checkouts.get(&reference) {
-        Some(checkout) => Json(checkout_json(&reference, checkout, &rails.paylink_url)).into_response(),
+        Some(checkout) => {
+            Json(checkout_json(&reference, checkout, &rails.paylink_url)).into_response()
+        }
         None => json_error(StatusCode::NOT_FOUND, "not-found", "no such checkout"),
     }
 }
 
-async fn refund(State(rails): State<FakeRails>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn refund(
+    State(rails): State<FakeRails>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if !authorised(&headers, PAYLINK_KEY) {
         return json_error(StatusCode::UNAUTHORIZED, "unauthorised", "bad API key");
     }
@@ -236,21 +273,40 @@ async fn refund(State(rails): State<FakeRails>, headers: HeaderMap, Json(body): 
         text(&body, "reference"),
         body["amount_minor"].as_i64(),
     ) else {
-        return json_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid-refund", "missing fields");
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-refund",
+            "missing fields",
+        );
     };
     let mut books = rails.books();
     if !books.refunds.contains_key(&reference) {
-        let Some(checkout) = books.checkouts.get_mut(&of).filter(|checkout| checkout.paid) else {
-            return json_error(StatusCode::UNPROCESSABLE_ENTITY, "not-paid", "nothing to refund");
+        let Some(checkout) = books
+            .checkouts
+            .get_mut(&of)
+            .filter(|checkout| checkout.paid)
+        else {
+            return json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not-paid",
+                "nothing to refund",
+            );
         };
         if checkout.refunded_minor + amount > checkout.amount_minor {
-            return json_error(StatusCode::UNPROCESSABLE_ENTITY, "too-much", "more than was paid");
+            return json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too-much",
+                "more than was paid",
+            );
         }
         checkout.refunded_minor += amount;
         books.refunds.insert(reference.clone(), (of, amount));
     }
     let (_, amount) = books.refunds[&reference].clone();
-    let currency = books.checkouts.get(&books.refunds[&reference].0).map(|c| c.currency.clone());
+    let currency = books
+        .checkouts
+        .get(&books.refunds[&reference].0)
+        .map(|c| c.currency.clone());
     Json(json!({
         "refund_id": format!("rf_{reference}"),
         "reference": reference,
@@ -271,7 +327,11 @@ fn payout_json(reference: &str, payout: &Payout) -> Value {
     })
 }
 
-async fn new_payout(State(rails): State<FakeRails>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn new_payout(
+    State(rails): State<FakeRails>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if !authorised(&headers, WALLETLY_KEY) {
         return json_error(StatusCode::UNAUTHORIZED, "unauthorised", "bad API key");
     }
@@ -282,7 +342,11 @@ async fn new_payout(State(rails): State<FakeRails>, headers: HeaderMap, Json(bod
         text(&body, "currency"),
         text(&body, "callback_url"),
     ) else {
-        return json_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid-payout", "missing or bad fields");
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-payout",
+            "missing or bad fields",
+        );
     };
     let mut books = rails.books();
     books.payout_requests += 1;
@@ -290,7 +354,11 @@ async fn new_payout(State(rails): State<FakeRails>, headers: HeaderMap, Json(bod
         return Json(payout_json(&reference, earlier)).into_response();
     }
     if !books.wallets.contains_key(&account) {
-        return json_error(StatusCode::UNPROCESSABLE_ENTITY, "unknown-account", "no such wallet");
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-account",
+            "no such wallet",
+        );
     }
     let later = account.ends_with('0');
     let payout = Payout {
@@ -324,7 +392,11 @@ impl FakeRails {
     }
 }
 
-async fn payout(State(rails): State<FakeRails>, headers: HeaderMap, Path(reference): Path<String>) -> Response {
+async fn payout(
+    State(rails): State<FakeRails>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> Response {
     if !authorised(&headers, WALLETLY_KEY) {
         return json_error(StatusCode::UNAUTHORIZED, "unauthorised", "bad API key");
     }

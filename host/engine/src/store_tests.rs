@@ -87,7 +87,7 @@ fn created(store: &TransferStore, transfer: &Transfer) -> Result<Creation, Store
 
 #[test]
 fn a_transfer_naming_a_reference_another_uses_is_not_stored() -> Result<(), StoreError> {
-    use crate::engine::intake::{new_transfer, sample_plan};
+    use crate::intake::{new_transfer, sample_plan};
     let store = TransferStore::in_memory()?;
     store.insert_quote(&quote("q_1", 10_000), None)?;
     store.insert_quote(&quote("q_2", 10_000), None)?;

@@ -342,9 +342,8 @@ mod tests {
             rate_source: "fx".into(),
             created_at_ms: 0,
         };
-        let plan = crate::engine::intake::sample_plan("tr_0a1b", "254708374149");
-        let mut transfer =
-            crate::engine::intake::new_transfer(&quote, "tr_0a1b".into(), plan, "sha", 0);
+        let plan = crate::intake::sample_plan("tr_0a1b", "254708374149");
+        let mut transfer = crate::intake::new_transfer(&quote, "tr_0a1b".into(), plan, "sha", 0);
         transfer.state = state;
         transfer
     }

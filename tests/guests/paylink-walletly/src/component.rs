@@ -5,7 +5,9 @@
 
 use crate::CONNECTOR_ID;
 use crate::protocol::{self, Checkout, NewCheckout, NewPayout, NewRefund, Notification, Payout};
-use corridor_connector_kit::bindings::corridor::connector::http::{self, Method, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::http::{
+    self, Method, Request, Response,
+};
 use corridor_connector_kit::bindings::corridor::connector::types::{
     AmountLimit, CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest,
     PayInInstruction, PayInQuery, PayInRequest, PayInStatus, PayOutFailure, PayOutQuery,
@@ -38,15 +40,19 @@ fn call(
     body: Option<&impl Serialize>,
 ) -> Result<Response, Failure> {
     let body = match body {
-        Some(body) => serde_json::to_vec(body)
-            .map_err(|error| failed("encode", error.to_string()))?,
+        Some(body) => {
+            serde_json::to_vec(body).map_err(|error| failed("encode", error.to_string()))?
+        }
         None => Vec::new(),
     };
     let request = Request {
         method,
         url,
         headers: vec![
-            ("authorization".into(), format!("Bearer {}", setting(key_setting)?)),
+            (
+                "authorization".into(),
+                format!("Bearer {}", setting(key_setting)?),
+            ),
             ("content-type".into(), "application/json".into()),
         ],
         body,
@@ -111,13 +117,25 @@ fn paylink_notification(request: &InboundRequest) -> Result<CallbackOutcome, Fai
         return Ok(outcome(401, Vec::new(), Some("bad signature".into())));
     }
     let Ok(note) = serde_json::from_slice::<Notification>(&request.body) else {
-        return Ok(outcome(400, Vec::new(), Some("unreadable notification".into())));
+        return Ok(outcome(
+            400,
+            Vec::new(),
+            Some("unreadable notification".into()),
+        ));
     };
     if note.event != "checkout.paid" {
-        return Ok(outcome(200, Vec::new(), Some(format!("event {}", note.event))));
+        return Ok(outcome(
+            200,
+            Vec::new(),
+            Some(format!("event {}", note.event)),
+        ));
     }
-    let receipt =
-        protocol::pay_in_receipt(&note.checkout_id, &note.reference, note.amount_minor, &note.currency);
+    let receipt = protocol::pay_in_receipt(
+        &note.checkout_id,
+        &note.reference,
+        note.amount_minor,
+        &note.currency,
+    );
     Ok(outcome(200, vec![Event::PayInSucceeded(receipt)], None))
 }
 
@@ -130,10 +148,7 @@ fn walletly_result(request: &InboundRequest) -> CallbackOutcome {
         "failed" => Event::PayOutFailed(PayOutFailure {
             reference: Some(payout.reference.clone()),
             provider_reference: Some(payout.payout_id.clone()),
-            failure: failed(
-                "payout-failed",
-                payout.reason.clone().unwrap_or_default(),
-            ),
+            failure: failed("payout-failed", payout.reason.clone().unwrap_or_default()),
         }),
         other => return outcome(200, Vec::new(), Some(format!("status {other}"))),
     };
@@ -159,7 +174,12 @@ impl Guest for PaylinkWalletly {
                 declared("rate", false, true, "GHS per EUR, exact decimal text"),
                 declared("fee_minor", false, false, "a fixed fee in euro cents"),
                 declared("paylink_api_key", true, true, "PayLink's API key"),
-                declared("paylink_webhook_secret", true, true, "PayLink's webhook signing secret"),
+                declared(
+                    "paylink_webhook_secret",
+                    true,
+                    true,
+                    "PayLink's webhook signing secret",
+                ),
                 declared("walletly_api_key", true, true, "Walletly's API key"),
             ],
         }
@@ -168,8 +188,15 @@ impl Guest for PaylinkWalletly {
     fn quote(request: QuoteRequest) -> Result<FxQuote, Failure> {
         let settings = Settings::new(&lookup);
         let fee = settings.number("fee_minor", 0)?;
-        let fee = i64::try_from(fee).map_err(|_| failed("misconfigured", "fee_minor is too large"))?;
-        protocol::quote(&request, &settings.required("rate")?, fee, clock::now_ms(), 600_000)
+        let fee =
+            i64::try_from(fee).map_err(|_| failed("misconfigured", "fee_minor is too large"))?;
+        protocol::quote(
+            &request,
+            &settings.required("rate")?,
+            fee,
+            clock::now_ms(),
+            600_000,
+        )
     }
 
     fn plan_transfer(draft: TransferDraft) -> Result<TransferPlan, PlanRefusal> {
@@ -203,7 +230,11 @@ impl Guest for PaylinkWalletly {
         match request.route.as_str() {
             "pay-in" => paylink_notification(&request),
             "pay-out" => Ok(walletly_result(&request)),
-            other => Ok(outcome(404, Vec::new(), Some(format!("no use for route {other}")))),
+            other => Ok(outcome(
+                404,
+                Vec::new(),
+                Some(format!("no use for route {other}")),
+            )),
         }
     }
 
@@ -225,21 +256,34 @@ impl Guest for PaylinkWalletly {
 
     fn query_pay_out(request: PayOutQuery) -> Result<PayOutStatus, Failure> {
         let url = format!("{}/payouts/{}", setting("walletly_url")?, request.reference);
-        let response = call(Method::Get, url, "walletly_api_key", None::<&()>).map_err(read_only)?;
+        let response =
+            call(Method::Get, url, "walletly_api_key", None::<&()>).map_err(read_only)?;
         match response.status {
-            200 => Ok(protocol::pay_out_status(&parse(&response).map_err(read_only)?)),
+            200 => Ok(protocol::pay_out_status(
+                &parse(&response).map_err(read_only)?,
+            )),
             404 => Ok(PayOutStatus::NotFound),
-            _ => Err(read_only(refused(&response, |code, text| unknown(code, text)))),
+            _ => Err(read_only(refused(&response, |code, text| {
+                unknown(code, text)
+            }))),
         }
     }
 
     fn query_pay_in(request: PayInQuery) -> Result<PayInStatus, Failure> {
-        let url = format!("{}/checkouts/{}", setting("paylink_url")?, request.reference);
+        let url = format!(
+            "{}/checkouts/{}",
+            setting("paylink_url")?,
+            request.reference
+        );
         let response = call(Method::Get, url, "paylink_api_key", None::<&()>).map_err(read_only)?;
         match response.status {
-            200 => Ok(protocol::pay_in_status(&parse(&response).map_err(read_only)?)),
+            200 => Ok(protocol::pay_in_status(
+                &parse(&response).map_err(read_only)?,
+            )),
             404 => Ok(PayInStatus::NotFound),
-            _ => Err(read_only(refused(&response, |code, text| unknown(code, text)))),
+            _ => Err(read_only(refused(&response, |code, text| {
+                unknown(code, text)
+            }))),
         }
     }
 

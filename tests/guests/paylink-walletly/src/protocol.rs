@@ -59,8 +59,12 @@ pub fn quote(
     now_ms: u64,
     ttl_ms: u64,
 ) -> Result<FxQuote, Failure> {
-    let rate: Decimal = parse_decimal(rate_text)
-        .ok_or_else(|| failed("misconfigured", format!("rate = {rate_text:?} is not a decimal")))?;
+    let rate: Decimal = parse_decimal(rate_text).ok_or_else(|| {
+        failed(
+            "misconfigured",
+            format!("rate = {rate_text:?} is not a decimal"),
+        )
+    })?;
     let receive = convert_half_up(request.send.amount_minor, &rate)
         .ok_or_else(|| failed("amount-too-large", "the amount overflows at this rate"))?;
     Ok(FxQuote {
@@ -69,7 +73,10 @@ pub fn quote(
         receive: money(receive, PAY_OUT_CURRENCY),
         fee: money(fee_minor, SEND_CURRENCY),
         rate,
-        pay_in_rate: Decimal { digits: 1, scale: 0 },
+        pay_in_rate: Decimal {
+            digits: 1,
+            scale: 0,
+        },
         expires_at_ms: now_ms + ttl_ms,
         rate_source: "paylink-walletly fixed rate".into(),
     })
@@ -141,7 +148,12 @@ pub fn signed_by_paylink(secret: &str, body: &[u8], signature: &str) -> bool {
 }
 
 /// The receipt of a paid checkout.
-pub fn pay_in_receipt(checkout_id: &str, reference: &str, amount_minor: i64, currency: &str) -> PayInReceipt {
+pub fn pay_in_receipt(
+    checkout_id: &str,
+    reference: &str,
+    amount_minor: i64,
+    currency: &str,
+) -> PayInReceipt {
     PayInReceipt {
         reference: reference.to_string(),
         provider_transaction_id: checkout_id.to_string(),
@@ -215,7 +227,10 @@ pub fn pay_out_receipt(payout: &Payout) -> PayOutReceipt {
 fn payout_failure(payout: &Payout) -> Failure {
     failed(
         "payout-failed",
-        payout.reason.clone().unwrap_or_else(|| "Walletly failed the pay-out".into()),
+        payout
+            .reason
+            .clone()
+            .unwrap_or_else(|| "Walletly failed the pay-out".into()),
     )
 }
 
@@ -249,9 +264,18 @@ mod tests {
 
     #[test]
     fn a_wallet_account_is_normalised_and_anything_else_refused() {
-        assert_eq!(wallet_account(" wl-12345678 ").as_deref(), Ok("WL-12345678"));
+        assert_eq!(
+            wallet_account(" wl-12345678 ").as_deref(),
+            Ok("WL-12345678")
+        );
         assert_eq!(wallet_account("WL12345678").as_deref(), Ok("WL-12345678"));
-        for bad in ["", "254708374149", "WL-1234567", "WL-1234567X", "XX-12345678"] {
+        for bad in [
+            "",
+            "254708374149",
+            "WL-1234567",
+            "WL-1234567X",
+            "XX-12345678",
+        ] {
             assert!(wallet_account(bad).is_err(), "{bad:?}");
         }
     }
