@@ -313,6 +313,7 @@ fn send_arguments(host: &str, key: &str) -> corridor_host::commands::send::SendA
         to: "0708374149".into(),
         amount: "10.00".into(),
         currency: "USD".into(),
+        receive_currency: None,
         host: host.into(),
         idempotency_key: Some(key.into()),
         json: false,
@@ -386,17 +387,17 @@ async fn a_quote_key_reused_with_another_body_is_refused_and_the_same_body_repla
     let corridor = Corridor::start(Setup::default()).await;
     let client = &corridor.client;
     let first = client
-        .quote_with_key("10.00", "USD", "KES", Some("q-key"))
+        .quote_with_key("10.00", "USD", Some("KES"), Some("q-key"))
         .await
         .expect("a quote");
     let replay = client
-        .quote_with_key("10.00", "USD", "KES", Some("q-key"))
+        .quote_with_key("10.00", "USD", Some("KES"), Some("q-key"))
         .await
         .expect("the same quote");
     assert_eq!(replay.id, first.id);
     assert_eq!(replay.receive, first.receive);
     let error = client
-        .quote_with_key("11.00", "USD", "KES", Some("q-key"))
+        .quote_with_key("11.00", "USD", Some("KES"), Some("q-key"))
         .await
         .expect_err("another body");
     assert!(

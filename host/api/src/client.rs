@@ -107,20 +107,24 @@ impl Client {
         currency: &str,
         receive_currency: &str,
     ) -> Result<StoredQuote, ClientError> {
-        self.quote_with_key(amount, currency, receive_currency, None)
+        self.quote_with_key(amount, currency, Some(receive_currency), None)
             .await
     }
 
     /// `POST /v1/quotes` with an `Idempotency-Key`: the same key and request
-    /// give the quote the key made before.
+    /// give the quote the key made before. Without a receive currency, the
+    /// corridor's only one.
     pub async fn quote_with_key(
         &self,
         amount: &str,
         currency: &str,
-        receive_currency: &str,
+        receive_currency: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<StoredQuote, ClientError> {
-        let body = serde_json::json!({ "amount": amount, "currency": currency, "receive_currency": receive_currency });
+        let mut body = serde_json::json!({ "amount": amount, "currency": currency });
+        if let Some(receive_currency) = receive_currency {
+            body["receive_currency"] = receive_currency.into();
+        }
         let mut request = self.json(reqwest::Method::POST, "/v1/quotes", &body);
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);

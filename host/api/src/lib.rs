@@ -3,7 +3,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /v1/quotes` | price a transfer: `{"amount": "10.00", "currency": "USD", "receive_currency": "KES"}` |
+//! | `POST /v1/quotes` | price a transfer: `{"amount": "10.00", "currency": "USD", "receive_currency": "KES"}` (`receive_currency` may be left out when the corridor pays out one currency) |
 //! | `POST /v1/transfers` | `{"quote_id": "q_…", "recipient": "254708374149"}` (or `amount`/`currency` instead of a quote); honours `Idempotency-Key` |
 //! | `GET /v1/transfers/{id}` | a transfer, its Pay In and Pay Out, and its state changes |
 //! | `GET /v1/transfers` | the newest transfers (`?limit=`, at most 1000) |
@@ -169,13 +169,17 @@ struct QuoteBody {
     connector: Option<String>,
     amount: String,
     currency: String,
-    receive_currency: String,
+    /// Left out: the corridor's only pay-out currency.
+    receive_currency: Option<String>,
 }
 
 impl QuoteBody {
-    fn request(&self) -> Result<QuoteRequest, ApiError> {
+    fn request(&self, engine: &Engine, connector: &str) -> Result<QuoteRequest, ApiError> {
         let currency = input::currency("currency", &self.currency)?;
-        let receive_currency = input::currency("receive_currency", &self.receive_currency)?;
+        let receive_currency = match &self.receive_currency {
+            Some(asked) => input::currency("receive_currency", asked)?,
+            None => only_pay_out_currency(engine, connector)?,
+        };
         let amount_minor = input::amount("amount", &self.amount, &currency)?;
         Ok(QuoteRequest {
             send: Money {
@@ -203,8 +207,8 @@ async fn create_quote(
             (body, Some((key, fingerprint)))
         }
     };
-    let request = body.request()?;
-    let connector = connector_of(&state.engine, body.connector)?;
+    let connector = connector_of(&state.engine, body.connector.clone())?;
+    let request = body.request(&state.engine, &connector)?;
     let (quote, created) = state.engine.quote(&connector, request, idempotency).await?;
     let status = if created {
         StatusCode::CREATED
@@ -284,19 +288,15 @@ async fn create_transfer(
         }
         (None, Some(amount), Some(currency)) => {
             let connector = connector_of(&state.engine, parsed.connector.clone())?;
-            let receive_currency = match &parsed.receive_currency {
-                Some(asked) => asked.clone(),
-                None => only_pay_out_currency(&state.engine, &connector)?,
-            };
             let quote = QuoteBody {
                 connector: parsed.connector.clone(),
                 amount: amount.clone(),
                 currency: currency.clone(),
-                receive_currency,
+                receive_currency: parsed.receive_currency.clone(),
             };
             state
                 .engine
-                .quote(&connector, quote.request()?, None)
+                .quote(&connector, quote.request(&state.engine, &connector)?, None)
                 .await?
                 .0
                 .id

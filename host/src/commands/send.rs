@@ -26,6 +26,10 @@ pub struct SendArgs {
     /// The currency of the amount.
     #[arg(long, default_value = "USD")]
     pub currency: String,
+    /// The currency the recipient receives. Left out: the corridor's only
+    /// pay-out currency.
+    #[arg(long)]
+    pub receive_currency: Option<String>,
     /// The host's API.
     #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
     pub host: String,
@@ -50,6 +54,9 @@ pub fn check(args: &SendArgs) -> anyhow::Result<(String, String)> {
     let currency = crate::api::input::currency("--currency", &args.currency).map_err(refused)?;
     crate::api::input::amount("--amount", &args.amount, &currency).map_err(refused)?;
     let recipient = crate::api::input::recipient(&args.to).map_err(refused)?;
+    if let Some(receive_currency) = &args.receive_currency {
+        crate::api::input::currency("--receive-currency", receive_currency).map_err(refused)?;
+    }
     if let Some(key) = &args.idempotency_key {
         crate::api::input::idempotency_key(&format!("{key}{QUOTE_KEY_SUFFIX}")).map_err(|_| {
             anyhow::anyhow!("--idempotency-key must be 1 to 249 visible ASCII characters")
@@ -65,7 +72,12 @@ pub async fn send(args: &SendArgs, key: &str) -> anyhow::Result<TransferView> {
     let client = Client::new(&args.host);
     let quote_key = format!("{key}{QUOTE_KEY_SUFFIX}");
     let quote = client
-        .quote_with_key(&args.amount, &currency, "KES", Some(&quote_key))
+        .quote_with_key(
+            &args.amount,
+            &currency,
+            args.receive_currency.as_deref(),
+            Some(&quote_key),
+        )
         .await?;
     Ok(client.transfer(&quote.id, &recipient, key).await?)
 }
