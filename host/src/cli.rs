@@ -161,24 +161,14 @@ pub struct PayArgs {
     /// out_trade_no, whose payment URL the host's API gives.
     pub target: String,
     /// The buyer's Alipay login.
-    #[arg(long, default_value_t = sandbox_buyer().0)]
+    #[arg(long, default_value_t = crate::commands::sandbox::default_buyer().0)]
     pub login: String,
     /// The buyer's payment password.
-    #[arg(long, default_value_t = sandbox_buyer().1)]
+    #[arg(long, default_value_t = crate::commands::sandbox::default_buyer().1)]
     pub password: String,
     /// The host's API, asked for the payment URL of a transfer id or out_trade_no.
     #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
     pub host: String,
-}
-
-/// The sandbox's default buyer: `(login, payment password)`.
-fn sandbox_buyer() -> (String, String) {
-    corridor_sandbox::config::AlipayConfig::default()
-        .buyers
-        .into_iter()
-        .next()
-        .map(|buyer| (buyer.login, buyer.pay_password))
-        .unwrap_or_default()
 }
 
 /// `corridor transfers …`.
@@ -301,9 +291,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sandbox(SandboxArgs {
             command: Some(SandboxCommand::Pay(args)),
             ..
-        }) => pay_as_sandbox_buyer(args).await,
+        }) => crate::commands::sandbox::pay(args).await,
         Command::Sandbox(args) => {
-            run_sandbox(
+            crate::commands::sandbox::run(
                 args.config.as_deref(),
                 args.profile.as_deref(),
                 args.seed,
@@ -389,7 +379,7 @@ async fn send(args: crate::commands::send::SendArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::Result<()> {
     let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
     let sandbox = if args.sandbox {
-        Some(start_sandbox(&args).await?)
+        Some(crate::commands::sandbox::start(&args).await?)
     } else {
         None
     };
@@ -425,103 +415,6 @@ async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::R
     }
     tokio::signal::ctrl_c().await?;
     Ok(())
-}
-
-/// Starts the sandboxes for `serve --sandbox` and prints what a newcomer
-/// needs to pay: where each listens, and the sandbox buyer's credentials.
-async fn start_sandbox(args: &ServeArgs) -> anyhow::Result<corridor_sandbox::Sandbox> {
-    let profile = if args.profile == "thesis" {
-        corridor_sandbox::Profile::Thesis
-    } else {
-        corridor_sandbox::Profile::Zero
-    };
-    let config = corridor_sandbox::SandboxConfig {
-        profile,
-        port_base: args.port_base,
-        ..corridor_sandbox::SandboxConfig::default()
-    };
-    let buyer = config.alipay.buyers.first().cloned();
-    let sandbox = corridor_sandbox::Sandbox::start(config).await?;
-    print!("corridor sandbox:\n{}", sandbox.describe());
-    if let Some(buyer) = buyer {
-        println!(
-            "the sandbox payer: login {} payment password {} (POST {}/sandbox/pay)",
-            buyer.login, buyer.pay_password, sandbox.alipay_url
-        );
-    }
-    Ok(sandbox)
-}
-
-async fn run_sandbox(
-    config: Option<&Path>,
-    profile: Option<&str>,
-    seed: Option<u64>,
-    port_base: Option<u16>,
-) -> anyhow::Result<()> {
-    let mut config = match config {
-        Some(path) => corridor_sandbox::SandboxConfig::load(path)?,
-        None => corridor_sandbox::SandboxConfig::default(),
-    };
-    if let Some(profile) = profile {
-        config.profile = if profile == "zero" {
-            corridor_sandbox::Profile::Zero
-        } else {
-            corridor_sandbox::Profile::Thesis
-        };
-    }
-    if let Some(seed) = seed {
-        config.seed = seed;
-    }
-    if port_base.is_some() {
-        config.port_base = port_base;
-    }
-    let sandbox = corridor_sandbox::Sandbox::start(config).await?;
-    println!(
-        "corridor sandbox: listening (Ctrl-C stops)\n{}",
-        sandbox.describe()
-    );
-    tokio::signal::ctrl_c().await?;
-    Ok(())
-}
-
-/// `corridor sandbox pay`: one line when paid; an error (one line, non-zero
-/// exit) when not.
-async fn pay_as_sandbox_buyer(args: PayArgs) -> anyhow::Result<()> {
-    let payment_url = payment_url_of(&args.target, &args.host).await?;
-    let paid = corridor_sandbox::payer::pay(&payment_url, &args.login, &args.password).await?;
-    println!(
-        "paid: trade_no {} for out_trade_no {} ({} by {})",
-        paid.trade_no, paid.out_trade_no, paid.charged, args.login
-    );
-    Ok(())
-}
-
-/// The payment URL `target` names: itself if it is a URL, else the one the
-/// host holds for the transfer id (`tr_…`) or `out_trade_no`.
-async fn payment_url_of(target: &str, host: &str) -> anyhow::Result<String> {
-    if target.starts_with("http://") || target.starts_with("https://") {
-        return Ok(target.to_string());
-    }
-    let client = crate::client::Client::new(host);
-    let transfer = if target.starts_with("tr_") {
-        client.get(target).await?
-    } else {
-        client
-            .list(1000)
-            .await?
-            .into_iter()
-            .find(|transfer| transfer.pay_in.reference == target)
-            .with_context(|| {
-                format!("no transfer among the host's newest 1000 has out_trade_no {target}")
-            })?
-    };
-    transfer.pay_in.payment_url.with_context(|| {
-        format!(
-            "transfer {} has no payment URL (state {})",
-            transfer.id,
-            transfer.state.name()
-        )
-    })
 }
 
 /// Builds a [`Call`] from an export name and its JSON input.

@@ -1,9 +1,11 @@
 //! What the `corridor` subcommands do beyond parsing, kept out of
 //! [`crate::cli`] so each can be tested without printing: `send`'s
 //! idempotent quote-and-transfer and its summary, `invoke`'s failures,
-//! `check-policy`'s full report, and where the default paths are.
+//! `check-policy`'s full report, where the default paths are, and the
+//! sandbox for a first transfer.
 
 pub mod check_policy;
 pub mod invoke;
 pub mod paths;
+pub mod sandbox;
 pub mod send;
