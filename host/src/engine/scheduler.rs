@@ -65,11 +65,7 @@ impl Engine {
             TransferState::PayOutFailed => self.begin_refund(&transfer, "the pay-out failed").await,
             TransferState::Refunding => self.refund(&transfer).await,
             _ => {
-                self.apply(id, |transfer| {
-                    transfer.due_at_ms = None;
-                    Some("nothing to do".into())
-                })
-                .await;
+                self.feed(id, Input::NothingDue).await;
             }
         }
     }
