@@ -100,6 +100,7 @@ pub struct TransferView {
 
 /// The view of `transfer`.
 pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferView, ApiError> {
+    let (state, refund) = (transfer.state(), transfer.refund().cloned());
     let events = engine.events(&transfer.id).await?;
     Ok(TransferView {
         pay_in: PayInView {
@@ -110,8 +111,8 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
             charged: transfer.pay_in.charged.clone(),
             payment_url: transfer.pay_in.payment_url.clone(),
             expires_at_ms: transfer.pay_in.expires_at_ms,
-            ledger_id: transfer.ledger_id.clone(),
-            status: transfer.state.pay_in_status(),
+            ledger_id: transfer.ledger_id().map(str::to_string),
+            status: transfer.state().pay_in_status(),
         },
         pay_out: PayOutView {
             originator_conversation_id: transfer.pay_out.reference.clone(),
@@ -121,12 +122,12 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
             msisdn: transfer.recipient.clone(),
             amount: transfer.quote.receive.clone(),
             fee: transfer.pay_out.fee.clone(),
-            ledger_id: transfer.ledger_id.clone(),
+            ledger_id: transfer.ledger_id().map(str::to_string),
             status_queries: transfer.pay_out.queries,
-            status: transfer.state.pay_out_status(),
+            status: transfer.state().pay_out_status(),
         },
         id: transfer.id,
-        state: transfer.state,
+        state,
         connector: transfer.connector,
         connector_sha256: transfer.connector_sha256,
         quote_id: transfer.quote.id,
@@ -135,7 +136,7 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
         rate: transfer.quote.rate,
         pay_in_rate: transfer.quote.pay_in_rate,
         rate_source: transfer.quote.rate_source,
-        refund: transfer.refund,
+        refund,
         failure: transfer.failure,
         created_at_ms: transfer.created_at_ms,
         updated_at_ms: transfer.updated_at_ms,

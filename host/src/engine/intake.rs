@@ -187,7 +187,7 @@ pub(super) fn new_transfer(
         id: format!("tr_{hex}"),
         connector: quote.connector.clone(),
         connector_sha256: connector_sha256.to_string(),
-        state: TransferState::Created,
+        stage: Stage::Created,
         recipient: recipient.to_string(),
         pay_in: PayIn {
             reference: reference_root.clone(),
@@ -197,12 +197,10 @@ pub(super) fn new_transfer(
             provider_transaction_id: None,
             charged: None,
         },
-        ledger_id: None,
         pay_out: PayOut {
             reference: format!("{reference_root}-B2C"),
             ..PayOut::default()
         },
-        refund: None,
         failure: None,
         callback_token: random_hex(16),
         // The pay-in starts inline; this is the fallback if that is cut short.

@@ -28,14 +28,8 @@ impl Engine {
         }
     }
 
-    pub(super) async fn check_with_ledger(&self, transfer: &Transfer) {
-        let Some(ledger_id) = transfer.ledger_id.clone() else {
-            unreachable!(
-                "transfer {} is ledger-registered without a ledger id",
-                transfer.id
-            )
-        };
-        match self.ledger.is_confirmed(&ledger_id).await {
+    pub(super) async fn check_with_ledger(&self, transfer: &Transfer, ledger_id: &str) {
+        match self.ledger.is_confirmed(ledger_id).await {
             Ok(true) => {
                 self.feed(&transfer.id, Input::LedgerConfirmed).await;
             }

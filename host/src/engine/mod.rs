@@ -47,7 +47,9 @@ use tokio::task::JoinSet;
 
 use self::decide::{Budget, Decision, Effect, Input, Retry, decide};
 use self::ledger::LedgerClient;
-use self::model::{PayIn, PayOut, StoredQuote, Transfer, TransferEvent, TransferState};
+use self::model::{
+    PayIn, PayOut, Refund, Stage, StoredQuote, Transfer, TransferEvent, TransferState,
+};
 use self::store::{Creation, TransferStore};
 
 pub use self::callbacks::CallbackPath;
@@ -394,8 +396,8 @@ impl Engine {
             Effect::Changed => {}
         }
         // Logged once the change is on disk, never before.
-        if transfer.state != updated.from {
-            tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state, recipient = %crate::redact::msisdn(&transfer.recipient), note = %decision.note(), "state changed");
+        if transfer.state() != updated.from {
+            tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state(), recipient = %crate::redact::msisdn(&transfer.recipient), note = %decision.note(), "state changed");
         }
         if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
             self.wake.notify_one();

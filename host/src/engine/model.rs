@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::wit::Money;
 
+mod wire;
+
+pub use self::wire::TransferWire;
+
 /// Where a transfer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -241,8 +245,180 @@ pub struct Refund {
     pub ledger_reversal_id: Option<String>,
 }
 
+/// Where a transfer stands, with the facts its state implies: a transfer
+/// registered with the ledger has the ledger's id, a refunding one has its
+/// refund. Stored flat ([`wire`]), as a state name beside optional fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// See [`TransferState::Created`].
+    Created,
+    /// See [`TransferState::AwaitingPayIn`].
+    AwaitingPayIn,
+    /// See [`TransferState::PaidIn`].
+    PaidIn,
+    /// See [`TransferState::LedgerRegistered`].
+    LedgerRegistered {
+        /// The ledger's id for the registration.
+        ledger_id: String,
+    },
+    /// See [`TransferState::LedgerConfirmed`].
+    LedgerConfirmed {
+        /// The ledger's id for the registration.
+        ledger_id: String,
+    },
+    /// See [`TransferState::PayingOut`].
+    PayingOut {
+        /// The ledger's id for the registration.
+        ledger_id: String,
+    },
+    /// See [`TransferState::PayOutUnknown`].
+    PayOutUnknown {
+        /// The ledger's id for the registration.
+        ledger_id: String,
+    },
+    /// See [`TransferState::Completed`].
+    Completed {
+        /// The ledger's id for the registration.
+        ledger_id: String,
+    },
+    /// See [`TransferState::Expired`].
+    Expired,
+    /// See [`TransferState::PayInFailed`].
+    PayInFailed,
+    /// See [`TransferState::PayOutFailed`].
+    PayOutFailed {
+        /// The ledger's id for the registration.
+        ledger_id: String,
+    },
+    /// See [`TransferState::Refunding`].
+    Refunding {
+        /// The ledger's id, when the pay-in got that far (not for a late payment).
+        ledger_id: Option<String>,
+        /// The refund under way.
+        refund: Refund,
+    },
+    /// See [`TransferState::Refunded`].
+    Refunded {
+        /// The ledger's id, when the pay-in got that far.
+        ledger_id: Option<String>,
+        /// The refund made.
+        refund: Refund,
+    },
+    /// See [`TransferState::Held`]: whatever facts it had when it stopped.
+    Held {
+        /// The ledger's id, if it was registered.
+        ledger_id: Option<String>,
+        /// The refund, if one began.
+        refund: Option<Refund>,
+    },
+}
+
+impl Stage {
+    /// The state, without its facts.
+    pub fn state(&self) -> TransferState {
+        use TransferState as S;
+        match self {
+            Stage::Created => S::Created,
+            Stage::AwaitingPayIn => S::AwaitingPayIn,
+            Stage::PaidIn => S::PaidIn,
+            Stage::LedgerRegistered { .. } => S::LedgerRegistered,
+            Stage::LedgerConfirmed { .. } => S::LedgerConfirmed,
+            Stage::PayingOut { .. } => S::PayingOut,
+            Stage::PayOutUnknown { .. } => S::PayOutUnknown,
+            Stage::Completed { .. } => S::Completed,
+            Stage::Expired => S::Expired,
+            Stage::PayInFailed => S::PayInFailed,
+            Stage::PayOutFailed { .. } => S::PayOutFailed,
+            Stage::Refunding { .. } => S::Refunding,
+            Stage::Refunded { .. } => S::Refunded,
+            Stage::Held { .. } => S::Held,
+        }
+    }
+
+    /// The ledger's id for the registration, once there is one.
+    pub fn ledger_id(&self) -> Option<&str> {
+        match self {
+            Stage::LedgerRegistered { ledger_id }
+            | Stage::LedgerConfirmed { ledger_id }
+            | Stage::PayingOut { ledger_id }
+            | Stage::PayOutUnknown { ledger_id }
+            | Stage::Completed { ledger_id }
+            | Stage::PayOutFailed { ledger_id } => Some(ledger_id),
+            Stage::Refunding { ledger_id, .. }
+            | Stage::Refunded { ledger_id, .. }
+            | Stage::Held { ledger_id, .. } => ledger_id.as_deref(),
+            Stage::Created
+            | Stage::AwaitingPayIn
+            | Stage::PaidIn
+            | Stage::Expired
+            | Stage::PayInFailed => None,
+        }
+    }
+
+    /// The refund, once one began.
+    pub fn refund(&self) -> Option<&Refund> {
+        match self {
+            Stage::Refunding { refund, .. } | Stage::Refunded { refund, .. } => Some(refund),
+            Stage::Held { refund, .. } => refund.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn refund_mut(&mut self) -> Option<&mut Refund> {
+        match self {
+            Stage::Refunding { refund, .. } | Stage::Refunded { refund, .. } => Some(refund),
+            Stage::Held { refund, .. } => refund.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// `state` with the facts it needs, from those given; `None` when one is missing.
+    pub fn with_facts(
+        state: TransferState,
+        ledger_id: Option<String>,
+        refund: Option<Refund>,
+    ) -> Option<Stage> {
+        use TransferState as S;
+        Some(match state {
+            S::Created => Stage::Created,
+            S::AwaitingPayIn => Stage::AwaitingPayIn,
+            S::PaidIn => Stage::PaidIn,
+            S::Expired => Stage::Expired,
+            S::PayInFailed => Stage::PayInFailed,
+            S::LedgerRegistered => Stage::LedgerRegistered {
+                ledger_id: ledger_id?,
+            },
+            S::LedgerConfirmed => Stage::LedgerConfirmed {
+                ledger_id: ledger_id?,
+            },
+            S::PayingOut => Stage::PayingOut {
+                ledger_id: ledger_id?,
+            },
+            S::PayOutUnknown => Stage::PayOutUnknown {
+                ledger_id: ledger_id?,
+            },
+            S::Completed => Stage::Completed {
+                ledger_id: ledger_id?,
+            },
+            S::PayOutFailed => Stage::PayOutFailed {
+                ledger_id: ledger_id?,
+            },
+            S::Refunding => Stage::Refunding {
+                ledger_id,
+                refund: refund?,
+            },
+            S::Refunded => Stage::Refunded {
+                ledger_id,
+                refund: refund?,
+            },
+            S::Held => Stage::Held { ledger_id, refund },
+        })
+    }
+}
+
 /// A transfer: the durable record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "wire::TransferWire", into = "wire::TransferWire")]
 pub struct Transfer {
     /// `tr_…`.
     pub id: String,
@@ -250,24 +426,20 @@ pub struct Transfer {
     pub connector: String,
     /// The SHA-256 of the connector component that started it.
     pub connector_sha256: String,
-    /// Where it stands.
-    pub state: TransferState,
+    /// Where it stands, with the facts that implies; moved only by
+    /// [`Transfer::enter`], [`Transfer::register`] and [`Transfer::begin_refund`].
+    pub(super) stage: Stage,
     /// The recipient's MSISDN, normalised (2547XXXXXXXX).
     pub recipient: String,
     /// The quote it was made from.
     pub quote: StoredQuote,
     /// The pay-in leg.
     pub pay_in: PayIn,
-    /// The ledger's id for the registration.
-    pub ledger_id: Option<String>,
     /// The pay-out leg.
     pub pay_out: PayOut,
-    /// The refund, once one is due.
-    pub refund: Option<Refund>,
     /// Why it failed or was held.
     pub failure: Option<FailureNote>,
     /// The secret in its callback URLs.
-    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub callback_token: String,
     /// When the engine acts on it next; `None` when it waits for nothing.
     pub due_at_ms: Option<u64>,
@@ -280,17 +452,70 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    /// Moves to `state`, resetting the step's attempts. Asserts that the move
-    /// is one the state machine has.
+    /// Where it stands.
+    pub fn state(&self) -> TransferState {
+        self.stage.state()
+    }
+
+    /// Where it stands, with its facts.
+    pub fn stage(&self) -> &Stage {
+        &self.stage
+    }
+
+    /// The ledger's id for the registration, once registered.
+    pub fn ledger_id(&self) -> Option<&str> {
+        self.stage.ledger_id()
+    }
+
+    /// The refund, once one began.
+    pub fn refund(&self) -> Option<&Refund> {
+        self.stage.refund()
+    }
+
+    /// The refund, to record its progress.
+    pub fn refund_mut(&mut self) -> Option<&mut Refund> {
+        self.stage.refund_mut()
+    }
+
+    /// Moves to `state`, keeping the facts it has, and resets the step's
+    /// attempts. Asserts that the move is one the state machine has, and
+    /// that it needs no new fact (see [`Transfer::register`], [`Transfer::begin_refund`]).
     pub fn enter(&mut self, state: TransferState, due_at_ms: Option<u64>) {
-        assert!(
-            allowed(self.state, state),
-            "transfer {}: {} → {} is not a transition",
-            self.id,
-            self.state,
-            state
+        let (ledger_id, refund) = (self.ledger_id().map(str::to_string), self.refund().cloned());
+        self.move_to(state, ledger_id, refund, due_at_ms);
+    }
+
+    /// Registered with the ledger as `ledger_id`.
+    pub fn register(&mut self, ledger_id: String, due_at_ms: Option<u64>) {
+        self.move_to(
+            TransferState::LedgerRegistered,
+            Some(ledger_id),
+            None,
+            due_at_ms,
         );
-        self.state = state;
+    }
+
+    /// Begins `refund` of the pay-in.
+    pub fn begin_refund(&mut self, refund: Refund, due_at_ms: Option<u64>) {
+        let ledger_id = self.ledger_id().map(str::to_string);
+        self.move_to(TransferState::Refunding, ledger_id, Some(refund), due_at_ms);
+    }
+
+    fn move_to(
+        &mut self,
+        state: TransferState,
+        ledger_id: Option<String>,
+        refund: Option<Refund>,
+        due_at_ms: Option<u64>,
+    ) {
+        let from = self.state();
+        assert!(
+            allowed(from, state),
+            "transfer {}: {from} → {state} is not a transition",
+            self.id,
+        );
+        self.stage = Stage::with_facts(state, ledger_id, refund)
+            .unwrap_or_else(|| panic!("transfer {}: {from} → {state} lacks a fact", self.id));
         self.attempts = 0;
         self.due_at_ms = if state.is_terminal() { None } else { due_at_ms };
     }

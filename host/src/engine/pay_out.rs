@@ -105,7 +105,8 @@ impl Engine {
             .await;
         let transfer = match counted {
             Ok(Some(decision))
-                if decision.effect == Effect::Changed && !decision.transfer.state.is_terminal() =>
+                if decision.effect == Effect::Changed
+                    && !decision.transfer.state().is_terminal() =>
             {
                 decision.transfer
             }

@@ -9,10 +9,7 @@ impl Engine {
     }
 
     /// Returns the pay-in (idempotent per refund reference), then tells the ledger.
-    pub(super) async fn refund(&self, transfer: &Transfer) {
-        let Some(refund) = transfer.refund.clone() else {
-            unreachable!("transfer {} is refunding without a refund", transfer.id)
-        };
+    pub(super) async fn refund(&self, transfer: &Transfer, refund: &Refund) {
         if refund.refunded_at_ms.is_none() {
             let request = RefundRequest {
                 transfer_id: transfer.id.clone(),
@@ -45,13 +42,12 @@ impl Engine {
             return;
         };
         if let (Some(ledger_id), None) = (
-            &transfer.ledger_id,
+            transfer.ledger_id(),
             transfer
-                .refund
-                .as_ref()
+                .refund()
                 .and_then(|refund| refund.ledger_reversal_id.clone()),
         ) {
-            let facts = json!({ "reverses": ledger_id, "transfer_id": transfer.id, "refund": transfer.refund, "amount": transfer.pay_in.amount });
+            let facts = json!({ "reverses": ledger_id, "transfer_id": transfer.id, "refund": transfer.refund(), "amount": transfer.pay_in.amount });
             match self
                 .ledger
                 .register(&format!("{}/refund", transfer.id), facts)

@@ -94,7 +94,7 @@ fn write_transfer(connection: &Connection, transfer: &Transfer) -> Result<(), St
         "UPDATE transfers SET state = ?2, due_at_ms = ?3, body = ?4, updated_at_ms = ?5 WHERE id = ?1",
         params![
             transfer.id,
-            transfer.state.name(),
+            transfer.state().name(),
             transfer.due_at_ms.map(millis_column),
             body,
             millis_column(transfer.updated_at_ms)
@@ -273,7 +273,7 @@ impl TransferStore {
             params![
                 transfer.id,
                 transfer.connector,
-                transfer.state.name(),
+                transfer.state().name(),
                 transfer.due_at_ms.map(millis_column),
                 idempotency.map(|(key, _)| key),
                 idempotency.map(|(_, sha)| sha),
@@ -328,7 +328,7 @@ impl TransferStore {
         if decision.effect == Effect::Unchanged {
             decision.transfer = before.clone();
             return Ok(Some(Updated {
-                from: before.state,
+                from: before.state(),
                 decision,
             }));
         }
@@ -340,9 +340,9 @@ impl TransferStore {
         );
         transfer.updated_at_ms = now_ms;
         write_transfer(&transaction, transfer)?;
-        if transfer.state != before.state {
+        if transfer.state() != before.state() {
             let event = TransferEvent {
-                state: transfer.state,
+                state: transfer.state(),
                 at_ms: now_ms,
                 detail: decision.note(),
             };
@@ -350,7 +350,7 @@ impl TransferStore {
         }
         transaction.commit()?;
         Ok(Some(Updated {
-            from: before.state,
+            from: before.state(),
             decision,
         }))
     }

@@ -14,7 +14,7 @@ pub(super) fn event(transfer: &mut Transfer, event: &Event, trust: Trust, now_ms
             if failure.reference != transfer.pay_in.reference {
                 return foreign("pay-in", &failure.reference);
             }
-            match transfer.state {
+            match transfer.state() {
                 TransferState::Created | TransferState::AwaitingPayIn => {
                     transfer.failure = Some(note(&failure.failure.code, &failure.failure.message));
                     transfer.enter(TransferState::PayInFailed, None);
@@ -29,7 +29,7 @@ pub(super) fn event(transfer: &mut Transfer, event: &Event, trust: Trust, now_ms
             if let Some(outcome) = foreign_pay_out(transfer, failure.reference.as_deref()) {
                 return outcome;
             }
-            match transfer.state {
+            match transfer.state() {
                 TransferState::PayingOut => {
                     transfer.enter(TransferState::PayOutUnknown, Some(now_ms));
                     Outcome::changed(format!("pay-out unknown: {}", failure.failure.code))
@@ -37,7 +37,7 @@ pub(super) fn event(transfer: &mut Transfer, event: &Event, trust: Trust, now_ms
                 _ => Outcome::unchanged("pay-out unknown: nothing to change"),
             }
         }
-        Event::RefundSucceeded(receipt) => match (&transfer.refund, transfer.state) {
+        Event::RefundSucceeded(receipt) => match (&transfer.refund(), transfer.state()) {
             (Some(refund), TransferState::Refunding) if refund.reference == receipt.reference => {
                 Outcome::unchanged("refund confirmed")
             }
@@ -67,7 +67,7 @@ fn foreign_pay_out(transfer: &Transfer, reference: Option<&str>) -> Option<Outco
 
 /// A value that does not match what was stored, in a fact the host believes.
 pub(super) fn mismatch(transfer: &mut Transfer, reason: String) -> Outcome {
-    if transfer.state.is_terminal() {
+    if transfer.state().is_terminal() {
         return Outcome::unchanged(format!("ignored mismatch on a finished transfer: {reason}"));
     }
     transfer.hold("mismatch", reason.clone());
@@ -89,7 +89,7 @@ fn contradiction(transfer: &mut Transfer, now_fact: String, earlier_fact: String
 
 /// A claim to confirm with the provider before acting: query now.
 fn confirm_by_query(transfer: &mut Transfer, claim: String, now_ms: u64) -> Outcome {
-    match transfer.state {
+    match transfer.state() {
         TransferState::PayingOut => transfer.enter(TransferState::PayOutUnknown, Some(now_ms)),
         TransferState::PayOutUnknown => transfer.due_at_ms = Some(now_ms),
         other => unreachable!("confirming a pay-out claim in state {other}"),
@@ -104,7 +104,7 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
     if let Err(reason) = checks::pay_in_receipt(transfer, receipt) {
         return mismatch(transfer, reason);
     }
-    match transfer.state {
+    match transfer.state() {
         TransferState::Created | TransferState::AwaitingPayIn => {
             transfer.pay_in.provider_transaction_id = Some(receipt.provider_transaction_id.clone());
             transfer.pay_in.charged = receipt.charged.clone();
@@ -113,11 +113,8 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
         }
         TransferState::Expired | TransferState::PayInFailed => {
             transfer.pay_in.provider_transaction_id = Some(receipt.provider_transaction_id.clone());
-            transfer.refund = Some(refund_of(
-                transfer,
-                "paid after the pay-in window closed".into(),
-            ));
-            transfer.enter(TransferState::Refunding, Some(0));
+            let refund = refund_of(transfer, "paid after the pay-in window closed".into());
+            transfer.begin_refund(refund, Some(0));
             Outcome::changed("late payment: refunding")
         }
         _ => Outcome::unchanged("duplicate pay-in"),
@@ -134,7 +131,7 @@ fn pay_out_succeeded(
     if let Some(outcome) = foreign_pay_out(transfer, Some(&receipt.reference)) {
         return outcome;
     }
-    let paying_out = matches!(transfer.state, PayingOut | PayOutUnknown);
+    let paying_out = matches!(transfer.state(), PayingOut | PayOutUnknown);
     if let Err(reason) = checks::pay_out_receipt(transfer, receipt) {
         return match trust {
             Trust::Evidence if paying_out => {
@@ -146,7 +143,7 @@ fn pay_out_succeeded(
     }
     let receipt_id = &receipt.provider_transaction_id;
     let paid = format!("the provider reports the pay-out paid (receipt {receipt_id})");
-    match transfer.state {
+    match transfer.state() {
         PayingOut | PayOutUnknown => {
             transfer.pay_out.provider_transaction_id = Some(receipt_id.clone());
             if receipt.fee.is_some() {
@@ -185,7 +182,7 @@ fn pay_out_failed(
         return outcome;
     }
     let code = &failure.failure.code;
-    match (transfer.state, trust) {
+    match (transfer.state(), trust) {
         (PayingOut | PayOutUnknown, Trust::Answer) => {
             transfer.failure = Some(note(code, &failure.failure.message));
             transfer.enter(PayOutFailed, Some(0));

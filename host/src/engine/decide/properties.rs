@@ -44,7 +44,8 @@ struct Draw {
     later_ms: u64,
 }
 
-const KINDS: u8 = 25;
+/// Kinds of input: 0–5 events, 6–22 step results, 23 the retryable refusal.
+const KINDS: u8 = 24;
 
 fn draws(kinds: u8) -> impl Strategy<Value = Vec<Draw>> {
     let draw = (
@@ -209,7 +210,7 @@ fn awaited(state: TransferState, pick: u8) -> Option<u8> {
 }
 
 fn input(transfer: &Transfer, draw: &Draw, kinds: u8) -> Input {
-    let kind = match awaited(transfer.state, draw.pick) {
+    let kind = match awaited(transfer.state(), draw.pick) {
         Some(kind) if draw.follow && kind < kinds => kind,
         _ => draw.kind,
     };
@@ -237,7 +238,7 @@ struct Seen {
 fn check(before: &Transfer, input: &Input, decision: &Decision, seen: &mut Seen) {
     use TransferState::*;
     let after = &decision.transfer;
-    let (from, to) = (before.state, after.state);
+    let (from, to) = (before.state(), after.state());
     if decision.effect == Effect::Unchanged {
         assert_eq!(after, before, "an unchanged decision changes nothing");
     }
@@ -263,12 +264,12 @@ fn check(before: &Transfer, input: &Input, decision: &Decision, seen: &mut Seen)
     seen.completed |= to == Completed;
     if seen.completed {
         assert!(
-            after.refund.is_none(),
+            after.refund().is_none(),
             "a refund after the pay-out completed"
         );
         assert!(!matches!(to, PayOutFailed | Refunding | Refunded));
     }
-    seen.refund_began |= after.refund.is_some();
+    seen.refund_began |= after.refund().is_some();
     if seen.refund_began {
         assert_ne!(to, Completed, "completed after the refund began");
     }
@@ -278,7 +279,8 @@ fn check(before: &Transfer, input: &Input, decision: &Decision, seen: &mut Seen)
     } = input
     {
         assert_eq!(
-            after.refund, before.refund,
+            after.refund(),
+            before.refund(),
             "an unsigned failure started a refund"
         );
         assert!(!matches!(to, PayOutFailed | Refunding) || to == from);
@@ -349,7 +351,7 @@ fn random_runs_reach_every_state() {
         for draw in &draws {
             now_ms += draw.later_ms;
             transfer = decide(&transfer, input(&transfer, draw, KINDS), now_ms).transfer;
-            reached.insert(transfer.state);
+            reached.insert(transfer.state());
         }
     }
     let missed: Vec<_> = TransferState::ALL

@@ -60,8 +60,8 @@ fn advance(
     summary: String,
     edit: impl FnOnce(&mut Transfer),
 ) -> Outcome {
-    if transfer.state != from {
-        return unchanged(format!("ignored: {summary} in state {}", transfer.state));
+    if transfer.state() != from {
+        return unchanged(format!("ignored: {summary} in state {}", transfer.state()));
     }
     edit(transfer);
     transfer.enter(to, due_at_ms);
@@ -100,18 +100,14 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
         } => step_failed(transfer, step, reason, retry, now_ms),
         Input::LedgerRegistered { ledger_id } => {
             let summary = format!("ledger id {ledger_id}");
-            advance(
-                transfer,
-                (PaidIn, LedgerRegistered),
-                Some(0),
-                summary,
-                |t| {
-                    t.ledger_id = Some(ledger_id);
-                },
-            )
+            if transfer.state() != PaidIn {
+                return unchanged(format!("ignored: {summary} in state {}", transfer.state()));
+            }
+            transfer.register(ledger_id, Some(0));
+            changed(summary)
         }
         Input::LedgerConfirmed => {
-            let ledger_id = transfer.ledger_id.clone().unwrap_or_default();
+            let ledger_id = transfer.ledger_id().unwrap_or_default().to_string();
             let summary = format!("ledger confirmed {ledger_id}");
             let moves = (LedgerRegistered, LedgerConfirmed);
             advance(transfer, moves, Some(0), summary, |_| {})
@@ -151,24 +147,22 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
 fn refund_step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcome {
     use TransferState::*;
     match input {
-        Input::RefundBegun { reason } => advance(
-            transfer,
-            (PayOutFailed, Refunding),
-            Some(0),
-            reason.clone(),
-            |t| {
-                t.refund = Some(refund_of(t, reason));
-            },
-        ),
+        Input::RefundBegun { reason } => {
+            if transfer.state() != PayOutFailed {
+                return unchanged(format!("ignored: {reason} in state {}", transfer.state()));
+            }
+            transfer.begin_refund(refund_of(transfer, reason.clone()), Some(0));
+            changed(reason)
+        }
         Input::Refunded(receipt) => refunded(transfer, &receipt, now_ms),
         Input::RefundRefused(failure) => {
-            if transfer.state.is_terminal() {
+            if transfer.state().is_terminal() {
                 return unchanged("ignored: a refused refund on a finished transfer");
             }
             let reason = format!("the refund was refused: {}", failure.message);
             held(transfer, &failure.code, reason)
         }
-        Input::LedgerReversed { ledger_id } => match transfer.refund.as_mut() {
+        Input::LedgerReversed { ledger_id } => match transfer.refund_mut() {
             Some(refund) => {
                 refund.ledger_reversal_id = Some(ledger_id.clone());
                 changed(format!("ledger reversal {ledger_id}"))
@@ -189,8 +183,8 @@ fn refund_step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcome {
 
 /// The pay-in window closed unpaid, or has not closed yet.
 fn pay_in_unpaid(transfer: &mut Transfer, now_ms: u64) -> Outcome {
-    if transfer.state != TransferState::AwaitingPayIn {
-        return unchanged(format!("ignored: unpaid in state {}", transfer.state));
+    if transfer.state() != TransferState::AwaitingPayIn {
+        return unchanged(format!("ignored: unpaid in state {}", transfer.state()));
     }
     if now_ms < transfer.pay_in.expires_at_ms {
         transfer.due_at_ms = Some(transfer.pay_in.expires_at_ms);
@@ -212,10 +206,10 @@ fn step_failed(
     retry: Retry,
     now_ms: u64,
 ) -> Outcome {
-    if transfer.state != step || step.is_terminal() {
+    if transfer.state() != step || step.is_terminal() {
         return unchanged(format!(
             "ignored: a failed {step} step in state {}",
-            transfer.state
+            transfer.state()
         ));
     }
     transfer.attempts += 1;
@@ -235,13 +229,13 @@ fn step_failed(
 /// The intent to send the one pay-out request: the first time, or again
 /// after the provider's retryable refusal.
 fn pay_out_requesting(transfer: &mut Transfer, result_wait_ms: u64, now_ms: u64) -> Outcome {
-    let first = transfer.state == TransferState::LedgerConfirmed;
+    let first = transfer.state() == TransferState::LedgerConfirmed;
     let resend_after_retryable =
-        transfer.state == TransferState::PayingOut && transfer.pay_out.requested_at_ms.is_none();
+        transfer.state() == TransferState::PayingOut && transfer.pay_out.requested_at_ms.is_none();
     if !first && !resend_after_retryable {
         return unchanged(format!(
             "ignored: the pay-out is not to be requested in state {}",
-            transfer.state
+            transfer.state()
         ));
     }
     if first {
@@ -260,7 +254,8 @@ fn pay_out_not_sent(
     retry: Retry,
     now_ms: u64,
 ) -> Outcome {
-    if transfer.state != TransferState::PayingOut || transfer.pay_out.provider_reference.is_some() {
+    if transfer.state() != TransferState::PayingOut || transfer.pay_out.provider_reference.is_some()
+    {
         return unchanged(format!("ignored: not sent ({})", failure.code));
     }
     transfer.attempts += 1;
@@ -281,12 +276,12 @@ fn pay_out_not_sent(
 /// A status query is due: count it, or hold once the budget is spent.
 fn pay_out_query_due(transfer: &mut Transfer, budget: Budget, now_ms: u64) -> Outcome {
     if !matches!(
-        transfer.state,
+        transfer.state(),
         TransferState::PayingOut | TransferState::PayOutUnknown
     ) {
         return unchanged(format!(
             "ignored: a status query in state {}",
-            transfer.state
+            transfer.state()
         ));
     }
     if transfer.pay_out.queries >= budget.max_queries {
@@ -341,7 +336,7 @@ fn refunded(transfer: &mut Transfer, receipt: &RefundReceipt, now_ms: u64) -> Ou
     if let Err(reason) = checks::refund_receipt(transfer, receipt) {
         return mismatch(transfer, reason);
     }
-    match transfer.refund.as_mut() {
+    match transfer.refund_mut() {
         Some(refund) => {
             refund.refunded_at_ms = Some(now_ms);
             changed("refunded at the provider")

@@ -2,7 +2,7 @@
 
 use super::events::note;
 use super::*;
-use crate::engine::model::StoredQuote;
+use crate::engine::model::{Stage, StoredQuote};
 use crate::wit::{
     Failure, FailureKind, Money, PayInFailure, PayInReceipt, PayOutFailure, PayOutReceipt,
 };
@@ -41,7 +41,9 @@ pub(super) fn transfer_in(state: TransferState) -> Transfer {
         created_at_ms: 0,
     };
     let mut transfer = crate::engine::intake::new_transfer(&quote, "254708374149", "sha", 0);
-    transfer.state = state;
+    let refund = matches!(state, TransferState::Refunding | TransferState::Refunded)
+        .then(|| refund_of(&transfer, "the pay-out failed".into()));
+    transfer.stage = Stage::with_facts(state, Some("L1".into()), refund).expect("every fact given");
     transfer
 }
 
@@ -76,7 +78,7 @@ fn failure(transfer: &Transfer, code: &str) -> Event {
 }
 
 fn held_code(transfer: &Transfer) -> Option<&str> {
-    (transfer.state == TransferState::Held)
+    (transfer.state() == TransferState::Held)
         .then(|| transfer.failure.as_ref().map(|note| note.code.as_str()))
         .flatten()
 }
@@ -88,9 +90,9 @@ fn a_reported_failure_is_confirmed_by_query_before_any_refund() {
         let event = failure(&transfer, "2001");
         let outcome = transition(&mut transfer, &event, Trust::Evidence, 7);
         assert_eq!(outcome.effect, Effect::Changed, "{}", outcome.summary);
-        assert_eq!(transfer.state, TransferState::PayOutUnknown);
+        assert_eq!(transfer.state(), TransferState::PayOutUnknown);
         assert_eq!(transfer.due_at_ms, Some(7), "queried at once");
-        assert!(transfer.refund.is_none());
+        assert!(transfer.refund().is_none());
     }
 }
 
@@ -100,7 +102,7 @@ fn the_providers_answer_to_a_query_fails_the_pay_out() {
     let event = failure(&transfer, "2040");
     let outcome = transition(&mut transfer, &event, Trust::Answer, 7);
     assert_eq!(outcome.effect, Effect::Changed);
-    assert_eq!(transfer.state, TransferState::PayOutFailed);
+    assert_eq!(transfer.state(), TransferState::PayOutFailed);
 }
 
 #[test]
@@ -116,7 +118,7 @@ fn a_pay_out_receipt_that_does_not_match_holds_only_when_the_provider_answered()
         let event = success_for(&transfer.pay_out.reference, amount_minor, recipient);
         transition(&mut transfer, &event, Trust::Evidence, 1);
         assert_eq!(
-            (transfer.state, transfer.due_at_ms),
+            (transfer.state(), transfer.due_at_ms),
             (TransferState::PayOutUnknown, Some(1)),
             "an unsigned success in doubt is confirmed by query"
         );
@@ -203,12 +205,12 @@ fn a_failure_after_the_success_holds_and_never_refunds() {
     let mut transfer = transfer_in(TransferState::PayingOut);
     let event = success(&transfer);
     transition(&mut transfer, &event, Trust::Evidence, 1);
-    assert_eq!(transfer.state, TransferState::Completed);
+    assert_eq!(transfer.state(), TransferState::Completed);
     let event = failure(&transfer, "2001");
     let outcome = transition(&mut transfer, &event, Trust::Evidence, 2);
     assert_eq!(outcome.effect, Effect::Held);
     assert_eq!(held_code(&transfer), Some("contradiction"));
-    assert!(transfer.refund.is_none());
+    assert!(transfer.refund().is_none());
 }
 
 #[test]
@@ -219,7 +221,7 @@ fn duplicate_late_and_out_of_order_events_change_nothing() {
         transition(&mut transfer, &paid, Trust::Evidence, 1).effect,
         Effect::Changed
     );
-    assert_eq!(transfer.state, TransferState::Completed);
+    assert_eq!(transfer.state(), TransferState::Completed);
     let before = transfer.clone();
     assert_eq!(
         transition(&mut transfer, &paid, Trust::Answer, 2).effect,
