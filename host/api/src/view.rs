@@ -111,6 +111,7 @@ pub struct TransferView {
 
 /// The view of `transfer`.
 pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferView, ApiError> {
+    let (state, refund) = (transfer.state(), transfer.refund().cloned());
     let events = engine.events(&transfer.id).await?;
     Ok(TransferView {
         pay_in: PayInView {
@@ -122,8 +123,8 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
             charged: transfer.pay_in.charged.clone(),
             payment_url: transfer.pay_in.payment_url.clone(),
             expires_at_ms: transfer.pay_in.expires_at_ms,
-            ledger_id: transfer.ledger_id.clone(),
-            status: transfer.state.pay_in_status(),
+            ledger_id: transfer.ledger_id().map(str::to_string),
+            status: transfer.state().pay_in_status(),
             details: transfer.pay_in.details.clone(),
         },
         pay_out: PayOutView {
@@ -134,13 +135,13 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
             accepted_at_ms: transfer.pay_out.accepted_at_ms,
             amount: transfer.quote.receive.clone(),
             fee: transfer.pay_out.fee.clone(),
-            ledger_id: transfer.ledger_id.clone(),
+            ledger_id: transfer.ledger_id().map(str::to_string),
             status_queries: transfer.pay_out.queries,
-            status: transfer.state.pay_out_status(),
+            status: transfer.state().pay_out_status(),
             details: transfer.pay_out.details.clone(),
         },
         id: transfer.id,
-        state: transfer.state,
+        state,
         connector: transfer.connector,
         connector_sha256: transfer.connector_sha256,
         quote_id: transfer.quote.id,
@@ -149,7 +150,7 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
         rate: transfer.quote.rate,
         pay_in_rate: transfer.quote.pay_in_rate,
         rate_source: transfer.quote.rate_source,
-        refund: transfer.refund,
+        refund,
         failure: transfer.failure,
         created_at_ms: transfer.created_at_ms,
         updated_at_ms: transfer.updated_at_ms,

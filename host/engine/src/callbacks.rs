@@ -16,8 +16,8 @@
 
 use std::net::IpAddr;
 
+use super::decide::{Input, Trust};
 use super::secrets::{constant_time_eq, route_secret};
-use super::transition::{Effect, Outcome, Trust, transition};
 use super::{CallbackReply, Engine, EngineError, NoAnswer, routes};
 use crate::runtime::exports;
 use crate::wit::{CallbackOutcome, Event, InboundRequest};
@@ -74,43 +74,18 @@ pub struct CallbackPath {
 }
 
 impl Engine {
-    /// Applies one event to a transfer, after checking its values.
+    /// Applies one event to a transfer: what it did, in a line.
     pub(super) async fn apply_event(
         &self,
         id: &str,
         event: Event,
         trust: Trust,
         source: &str,
-    ) -> Result<Outcome, StoreError> {
-        let source = source.to_string();
-        let now_ms = self.now_ms();
-        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let written = slot.clone();
-        self.update(id, move |transfer| {
-            let outcome = transition(transfer, &event, trust, now_ms);
-            let changed = outcome.effect != Effect::Unchanged;
-            let summary = format!("{} ({source})", outcome.summary);
-            *written
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(outcome);
-            changed.then_some(summary)
-        })
-        .await?;
-        let outcome = slot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-            .unwrap_or_else(|| Outcome {
-                effect: Effect::Unchanged,
-                summary: "no such transfer".into(),
-            });
-        match outcome.effect {
-            Effect::Held => {
-                tracing::error!(transfer = id, summary = %outcome.summary, "held for an operator")
-            }
-            _ => tracing::debug!(transfer = id, summary = %outcome.summary, "event"),
-        }
-        Ok(outcome)
+    ) -> Result<String, StoreError> {
+        let decision = self
+            .record(id, Input::Event { event, trust }, Some(source))
+            .await?;
+        Ok(decision.map_or_else(|| "no such transfer".into(), |decision| decision.summary))
     }
 
     /// [`Engine::apply_event`] for a provider's answer to the host's own
@@ -218,7 +193,7 @@ impl Engine {
                 .apply_event(id, event, trust, &format!("callback {route}"))
                 .await
             {
-                Ok(outcome) => summaries.push(outcome.summary),
+                Ok(summary) => summaries.push(summary),
                 Err(error) => {
                     tracing::error!(transfer = id, %error, "cannot record a callback's event");
                     let summary = format!("store failure: {error}");

@@ -221,7 +221,7 @@ pub fn pay_out_reference(transfer: &Transfer, reference: Option<&str>) -> Result
 
 /// A refund receipt: the refund's reference and the whole pay-in.
 pub fn refund_receipt(transfer: &Transfer, receipt: &RefundReceipt) -> Result<(), String> {
-    let refund = transfer.refund.as_ref().ok_or("no refund is due")?;
+    let refund = transfer.refund().ok_or("no refund is due")?;
     same_text("refund reference", &receipt.reference, &refund.reference)?;
     same_money("refund amount", &receipt.amount, &transfer.pay_in.amount)
 }

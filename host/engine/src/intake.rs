@@ -231,7 +231,7 @@ pub(super) fn new_transfer(
     Transfer {
         connector: quote.connector.clone(),
         connector_sha256: connector_sha256.to_string(),
-        state: TransferState::Created,
+        stage: Stage::Created,
         recipient: plan.recipient,
         pay_in: PayIn {
             reference: plan.pay_in_reference,
@@ -243,13 +243,11 @@ pub(super) fn new_transfer(
             provider_reference: None,
             details: pay_in_details,
         },
-        ledger_id: None,
         pay_out: PayOut {
             reference: plan.pay_out_reference,
             details: pay_out_details,
             ..PayOut::default()
         },
-        refund: None,
         refund_reference: plan.refund_reference,
         failure: None,
         callback_token: random_hex(16),

@@ -17,12 +17,9 @@ impl Engine {
         });
         match self.ledger.register(&transfer.id, facts).await {
             Ok(record) => {
-                let moves = (TransferState::PaidIn, TransferState::LedgerRegistered);
-                let note = format!("ledger id {}", record.ledger_id);
-                self.advance(&transfer.id, moves, Some(0), note, |transfer| {
-                    transfer.ledger_id = Some(record.ledger_id);
-                })
-                .await;
+                let ledger_id = record.ledger_id;
+                self.feed(&transfer.id, Input::LedgerRegistered { ledger_id })
+                    .await;
             }
             Err(error) => {
                 self.retry_later(&transfer.id, TransferState::PaidIn, error.to_string())
@@ -31,27 +28,10 @@ impl Engine {
         }
     }
 
-    pub(super) async fn check_with_ledger(&self, transfer: &Transfer) {
-        let Some(ledger_id) = transfer.ledger_id.clone() else {
-            unreachable!(
-                "transfer {} is ledger-registered without a ledger id",
-                transfer.id
-            )
-        };
-        match self.ledger.is_confirmed(&ledger_id).await {
+    pub(super) async fn check_with_ledger(&self, transfer: &Transfer, ledger_id: &str) {
+        match self.ledger.is_confirmed(ledger_id).await {
             Ok(true) => {
-                let moves = (
-                    TransferState::LedgerRegistered,
-                    TransferState::LedgerConfirmed,
-                );
-                self.advance(
-                    &transfer.id,
-                    moves,
-                    Some(0),
-                    format!("ledger confirmed {ledger_id}"),
-                    |_| {},
-                )
-                .await;
+                self.feed(&transfer.id, Input::LedgerConfirmed).await;
             }
             Ok(false) => {
                 self.retry_later(

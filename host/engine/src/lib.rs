@@ -15,7 +15,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`transition`] | what an event does to a transfer: pure, no I/O |
+//! | [`decide`] | what an input (an event, a step's result) does to a transfer: pure, no I/O |
 //! | [`callbacks`] | providers' callbacks: the gates, trust by route, events |
 //! | `intake` | quotes and new transfers, idempotency |
 //! | `scheduler` | due transfers, one step each |
@@ -24,6 +24,7 @@
 
 pub mod callbacks;
 pub mod checks;
+pub mod decide;
 pub mod details;
 mod intake;
 pub mod ledger;
@@ -35,7 +36,6 @@ mod refund;
 mod scheduler;
 pub mod secrets;
 pub mod store;
-pub mod transition;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -46,15 +46,14 @@ use serde_json::json;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
+use self::decide::{Budget, Decision, Effect, Input, Retry, decide};
 use self::ledger::LedgerClient;
 use self::model::{
-    FailureNote, PayIn, PayOut, StoredQuote, Transfer, TransferEvent, TransferState,
+    PayIn, PayOut, Refund, Stage, StoredQuote, Transfer, TransferEvent, TransferState,
 };
 use self::store::{Creation, TransferStore};
-use self::transition::refund_of;
 
 pub use self::callbacks::CallbackPath;
-// The runtime layer, under the names the engine's modules use.
 use crate::clock::Clock;
 use crate::runtime::{Connector, Export, InvokeError, exports};
 use crate::wit::{
@@ -255,14 +254,6 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `initial × 2^(attempt-1)`, at most `max`.
-fn backoff(initial: Duration, max: Duration, attempt: u32) -> u64 {
-    let factor = 1u32
-        .checked_shl(attempt.saturating_sub(1).min(20))
-        .unwrap_or(u32::MAX);
-    millis(initial.saturating_mul(factor).min(max))
-}
-
 /// Marks a transfer as being worked on by this process, until dropped.
 struct Claim<'a> {
     engine: &'a Engine,
@@ -376,33 +367,83 @@ impl Engine {
         }
     }
 
-    /// Changes a transfer (see [`TransferStore::update`]) and wakes the
-    /// scheduler if that made it due.
-    async fn update(
+    /// Feeds `input` to [`decide`] against the stored transfer and persists
+    /// the decision with the one store verb ([`TransferStore::update`]);
+    /// wakes the scheduler if that made the transfer due. `None`: no such
+    /// transfer.
+    async fn record(
         &self,
         id: &str,
-        change: impl FnOnce(&mut Transfer) -> Option<String> + Send + 'static,
-    ) -> Result<Option<(Transfer, bool)>, StoreError> {
-        let id = id.to_string();
-        let now_ms = self.now_ms();
+        input: Input,
+        source: Option<&str>,
+    ) -> Result<Option<Decision>, StoreError> {
+        let (key, source, now_ms) = (id.to_string(), source.map(str::to_string), self.now_ms());
         let Some(updated) = self
-            .db(move |store| store.update(&id, now_ms, change))
+            .db(move |store| {
+                store.update(&key, now_ms, |transfer| {
+                    decide(transfer, input, now_ms).from_source(source)
+                })
+            })
             .await?
         else {
             return Ok(None);
         };
-        let transfer = updated.transfer;
-        if let Some(note) = &updated.change {
-            // Logged once the change is on disk, never before.
-            if transfer.state != updated.from {
-                tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state, recipient = %crate::redact::account(&transfer.recipient), %note, "state changed");
+        let decision = updated.decision;
+        let transfer = &decision.transfer;
+        match decision.effect {
+            Effect::Unchanged => {
+                tracing::debug!(transfer = id, summary = %decision.summary, "nothing changed");
+                return Ok(Some(decision));
             }
-            if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
-                self.wake.notify_one();
+            Effect::Held => {
+                tracing::error!(transfer = id, summary = %decision.summary, "held for an operator")
+            }
+            Effect::Changed => {}
+        }
+        // Logged once the change is on disk, never before.
+        if transfer.state() != updated.from {
+            tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state(), recipient = %crate::redact::account(&transfer.recipient), note = %decision.note(), "state changed");
+        }
+        if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
+            self.wake.notify_one();
+        }
+        Ok(Some(decision))
+    }
+
+    /// [`Engine::record`] for a step's result; a store failure is logged
+    /// (the step runs again when due).
+    async fn feed(&self, id: &str, input: Input) -> Option<Decision> {
+        match self.record(id, input, None).await {
+            Ok(decision) => decision,
+            Err(error) => {
+                tracing::error!(transfer = id, %error, "cannot record a step's outcome; it runs again when due");
+                None
             }
         }
-        let changed = updated.change.is_some();
-        Ok(Some((transfer, changed)))
+    }
+
+    /// How failed steps are retried.
+    fn retry(&self) -> Retry {
+        Retry {
+            max_attempts: self.config.max_attempts,
+            first_wait_ms: millis(self.config.retry_backoff),
+            max_wait_ms: millis(self.config.retry_backoff_max),
+        }
+    }
+
+    /// A failed step in state `step`: try again later, or hold.
+    async fn retry_later(&self, id: &str, step: TransferState, reason: String) {
+        tracing::warn!(transfer = id, state = %step, %reason, "step failed; retrying");
+        let retry = self.retry();
+        self.feed(
+            id,
+            Input::StepFailed {
+                step,
+                reason,
+                retry,
+            },
+        )
+        .await;
     }
 
     /// A callback URL: its secret is this transfer's for this route only.
@@ -439,67 +480,6 @@ impl Engine {
         Ok(self.db(move |store| store.list(limit)).await?)
     }
 
-    /// Applies a change and logs a store failure (the step runs again when due).
-    async fn apply(
-        &self,
-        id: &str,
-        change: impl FnOnce(&mut Transfer) -> Option<String> + Send + 'static,
-    ) {
-        if let Err(error) = self.update(id, change).await {
-            tracing::error!(transfer = id, %error, "cannot record a step's outcome; it runs again when due");
-        }
-    }
-
-    /// Moves a transfer from `from` to `to` (due at `due_at_ms`), after
-    /// `edit`, if it is still in `from`; otherwise something else moved it
-    /// first (a callback, another step) and this changes nothing.
-    async fn advance(
-        &self,
-        id: &str,
-        (from, to): (TransferState, TransferState),
-        due_at_ms: Option<u64>,
-        note: String,
-        edit: impl FnOnce(&mut Transfer) + Send + 'static,
-    ) {
-        self.apply(id, move |transfer| {
-            if transfer.state != from {
-                return None;
-            }
-            edit(transfer);
-            transfer.enter(to, due_at_ms);
-            Some(note)
-        })
-        .await;
-    }
-
-    /// The step failed in a way that may pass: try again later, or hold the
-    /// transfer once its budget is spent.
-    async fn retry_later(&self, id: &str, expected: TransferState, reason: String) {
-        let (max_attempts, initial, max) = (
-            self.config.max_attempts,
-            self.config.retry_backoff,
-            self.config.retry_backoff_max,
-        );
-        let now_ms = self.now_ms();
-        tracing::warn!(transfer = id, state = %expected, %reason, "step failed; retrying");
-        self.apply(id, move |transfer| {
-            if transfer.state != expected {
-                return None;
-            }
-            transfer.attempts += 1;
-            if transfer.attempts >= max_attempts {
-                transfer.hold(
-                    "retries-exhausted",
-                    format!("{} tries of {expected}: {reason}", transfer.attempts),
-                );
-                return Some(format!("held: {reason}"));
-            }
-            transfer.due_at_ms = Some(now_ms + backoff(initial, max, transfer.attempts));
-            Some(reason)
-        })
-        .await;
-    }
-
     /// Calls export `E` of a connector: its answer, or why there is none.
     async fn ask<E: Export>(
         &self,
@@ -518,31 +498,15 @@ impl Engine {
             Err(broken) => Err(NoAnswer::Broken(broken)),
         }
     }
-
-    /// Stops a transfer for an operator, unless it has finished already.
-    async fn hold(&self, id: &str, code: &str, reason: String) {
-        tracing::error!(transfer = id, code, %reason, "holding the transfer for an operator");
-        let code = code.to_string();
-        self.apply(id, move |transfer| {
-            (!transfer.state.is_terminal()).then(|| {
-                transfer.hold(&code, reason.clone());
-                format!("held: {reason}")
-            })
-        })
-        .await;
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::decide::backoff;
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
-        let (initial, max) = (Duration::from_millis(100), Duration::from_millis(1000));
-        let waits: Vec<u64> = (1..=6)
-            .map(|attempt| backoff(initial, max, attempt))
-            .collect();
+        let waits: Vec<u64> = (1..=6).map(|attempt| backoff(100, 1000, attempt)).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
     }
 }

@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::wit::Money;
 
+mod stage;
+mod wire;
+
+pub use self::stage::Stage;
+pub use self::wire::TransferWire;
+
 /// Where a transfer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -252,6 +258,7 @@ pub struct Refund {
 
 /// A transfer: the durable record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "wire::TransferWire", into = "wire::TransferWire")]
 pub struct Transfer {
     /// `tr_…`.
     pub id: String,
@@ -259,28 +266,23 @@ pub struct Transfer {
     pub connector: String,
     /// The SHA-256 of the connector component that started it.
     pub connector_sha256: String,
-    /// Where it stands.
-    pub state: TransferState,
+    /// Where it stands, with the facts that implies; moved only by
+    /// [`Transfer::enter`], [`Transfer::register`] and [`Transfer::begin_refund`].
+    pub(super) stage: Stage,
     /// The recipient's account, as the connector normalised it.
     pub recipient: String,
     /// The quote it was made from.
     pub quote: StoredQuote,
     /// The pay-in leg.
     pub pay_in: PayIn,
-    /// The ledger's id for the registration.
-    pub ledger_id: Option<String>,
     /// The pay-out leg.
     pub pay_out: PayOut,
-    /// The refund, once one is due.
-    pub refund: Option<Refund>,
     /// The refund's reference, planned with the others; empty in transfers
-    /// stored before connectors planned them (see [`super::transition::refund_of`]).
-    #[serde(default)]
+    /// stored before connectors planned them (see [`super::decide::refund_of`]).
     pub refund_reference: String,
     /// Why it failed or was held.
     pub failure: Option<FailureNote>,
     /// The secret in its callback URLs.
-    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub callback_token: String,
     /// When the engine acts on it next; `None` when it waits for nothing.
     pub due_at_ms: Option<u64>,
@@ -293,17 +295,70 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    /// Moves to `state`, resetting the step's attempts. Asserts that the move
-    /// is one the state machine has.
+    /// Where it stands.
+    pub fn state(&self) -> TransferState {
+        self.stage.state()
+    }
+
+    /// Where it stands, with its facts.
+    pub fn stage(&self) -> &Stage {
+        &self.stage
+    }
+
+    /// The ledger's id for the registration, once registered.
+    pub fn ledger_id(&self) -> Option<&str> {
+        self.stage.ledger_id()
+    }
+
+    /// The refund, once one began.
+    pub fn refund(&self) -> Option<&Refund> {
+        self.stage.refund()
+    }
+
+    /// The refund, to record its progress.
+    pub fn refund_mut(&mut self) -> Option<&mut Refund> {
+        self.stage.refund_mut()
+    }
+
+    /// Moves to `state`, keeping the facts it has, and resets the step's
+    /// attempts. Asserts that the move is one the state machine has, and
+    /// that it needs no new fact (see [`Transfer::register`], [`Transfer::begin_refund`]).
     pub fn enter(&mut self, state: TransferState, due_at_ms: Option<u64>) {
-        assert!(
-            allowed(self.state, state),
-            "transfer {}: {} → {} is not a transition",
-            self.id,
-            self.state,
-            state
+        let (ledger_id, refund) = (self.ledger_id().map(str::to_string), self.refund().cloned());
+        self.move_to(state, ledger_id, refund, due_at_ms);
+    }
+
+    /// Registered with the ledger as `ledger_id`.
+    pub fn register(&mut self, ledger_id: String, due_at_ms: Option<u64>) {
+        self.move_to(
+            TransferState::LedgerRegistered,
+            Some(ledger_id),
+            None,
+            due_at_ms,
         );
-        self.state = state;
+    }
+
+    /// Begins `refund` of the pay-in.
+    pub fn begin_refund(&mut self, refund: Refund, due_at_ms: Option<u64>) {
+        let ledger_id = self.ledger_id().map(str::to_string);
+        self.move_to(TransferState::Refunding, ledger_id, Some(refund), due_at_ms);
+    }
+
+    fn move_to(
+        &mut self,
+        state: TransferState,
+        ledger_id: Option<String>,
+        refund: Option<Refund>,
+        due_at_ms: Option<u64>,
+    ) {
+        let from = self.state();
+        assert!(
+            allowed(from, state),
+            "transfer {}: {from} → {state} is not a transition",
+            self.id,
+        );
+        self.stage = Stage::with_facts(state, ledger_id, refund)
+            .unwrap_or_else(|| panic!("transfer {}: {from} → {state} lacks a fact", self.id));
         self.attempts = 0;
         self.due_at_ms = if state.is_terminal() { None } else { due_at_ms };
     }

@@ -20,36 +20,15 @@ impl Engine {
             .await
         {
             Ok(instruction) => {
-                let moves = (TransferState::Created, TransferState::AwaitingPayIn);
-                let due_at_ms = Some(transfer.pay_in.expires_at_ms);
-                self.advance(
-                    &transfer.id,
-                    moves,
-                    due_at_ms,
-                    "payment instruction issued".into(),
-                    move |transfer| {
-                        transfer.pay_in.payment_url = instruction.payment_url;
-                        transfer.pay_in.provider_reference = instruction.provider_reference;
-                        super::details::apply(
-                            &transfer.id,
-                            "pay-in",
-                            &mut transfer.pay_in.details,
-                            &instruction.details,
-                        );
-                    },
-                )
-                .await;
+                let input = Input::PayInStarted {
+                    payment_url: instruction.payment_url,
+                    provider_reference: instruction.provider_reference,
+                    details: instruction.details,
+                };
+                self.feed(&transfer.id, input).await;
             }
             Err(NoAnswer::Refused(failure)) if failure.kind == FailureKind::Failed => {
-                let moves = (TransferState::Created, TransferState::PayInFailed);
-                let note = format!("pay-in refused: {}", failure.code);
-                self.advance(&transfer.id, moves, None, note, |transfer| {
-                    transfer.failure = Some(FailureNote {
-                        code: failure.code,
-                        message: failure.message,
-                    });
-                })
-                .await;
+                self.feed(&transfer.id, Input::PayInRefused(failure)).await;
             }
             Err(no_answer) => {
                 self.retry_later(&transfer.id, TransferState::Created, no_answer.to_string())
@@ -80,7 +59,6 @@ impl Engine {
                     .await;
             }
         };
-        let now_ms = self.now_ms();
         match status {
             PayInStatus::Succeeded(receipt) => {
                 self.apply_answer(&transfer.id, Event::PayInSucceeded(receipt), "query-pay-in")
@@ -98,22 +76,7 @@ impl Engine {
                 .await;
             }
             PayInStatus::AwaitingPayment | PayInStatus::NotFound => {
-                self.apply(&transfer.id, move |transfer| {
-                    if transfer.state != TransferState::AwaitingPayIn {
-                        return None;
-                    }
-                    if now_ms < transfer.pay_in.expires_at_ms {
-                        transfer.due_at_ms = Some(transfer.pay_in.expires_at_ms);
-                        return Some("not paid yet".into());
-                    }
-                    transfer.failure = Some(FailureNote {
-                        code: "pay-in-expired".into(),
-                        message: "the payer did not pay before the quote expired".into(),
-                    });
-                    transfer.enter(TransferState::Expired, None);
-                    Some("the pay-in window closed unpaid".into())
-                })
-                .await;
+                self.feed(&transfer.id, Input::PayInUnpaid).await;
             }
         }
     }

@@ -50,11 +50,17 @@ impl Engine {
         if transfer.due_at_ms.is_none_or(|due| due > self.now_ms()) {
             return;
         }
-        match transfer.state {
+        match transfer.stage() {
+            Stage::LedgerRegistered { ledger_id } => {
+                return self.check_with_ledger(&transfer, ledger_id).await;
+            }
+            Stage::Refunding { refund, .. } => return self.refund(&transfer, refund).await,
+            _ => {}
+        }
+        match transfer.state() {
             TransferState::Created => self.start_pay_in(&transfer).await,
             TransferState::AwaitingPayIn => self.check_pay_in(&transfer).await,
             TransferState::PaidIn => self.register_with_ledger(&transfer).await,
-            TransferState::LedgerRegistered => self.check_with_ledger(&transfer).await,
             TransferState::LedgerConfirmed => self.pay_out(&transfer).await,
             TransferState::PayingOut if transfer.pay_out.requested_at_ms.is_none() => {
                 self.pay_out(&transfer).await
@@ -63,13 +69,8 @@ impl Engine {
                 self.query_pay_out(&transfer).await
             }
             TransferState::PayOutFailed => self.begin_refund(&transfer, "the pay-out failed").await,
-            TransferState::Refunding => self.refund(&transfer).await,
             _ => {
-                self.apply(id, |transfer| {
-                    transfer.due_at_ms = None;
-                    Some("nothing to do".into())
-                })
-                .await;
+                self.feed(id, Input::NothingDue).await;
             }
         }
     }

@@ -10,6 +10,7 @@ use std::sync::{Arc, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::decide::{Decision, Effect};
 use super::model::{StoredQuote, Transfer, TransferEvent, TransferState};
 use crate::database::Database;
 use corridor_runtime::StoreError;
@@ -91,16 +92,14 @@ pub enum QuoteInsertion {
     },
 }
 
-/// What [`TransferStore::update`] did: the transfer as it now stands, the
-/// state it was in, and the change's note (`None`: nothing was written).
+/// What [`TransferStore::update`] did: the state the transfer was in, and
+/// the decision (written unless its effect is [`Effect::Unchanged`]).
 #[derive(Debug, Clone)]
 pub struct Updated {
-    /// The transfer after the change (or unchanged).
-    pub transfer: Transfer,
-    /// Its state before the change.
+    /// Its state before the decision.
     pub from: TransferState,
-    /// The note of the change that was written, if one was.
-    pub change: Option<String>,
+    /// The decision; its transfer is the transfer as it now stands.
+    pub decision: Decision,
 }
 
 /// The engine's store: tables of the host's [`Database`], whose migrations
@@ -135,7 +134,7 @@ fn write_transfer(connection: &Connection, transfer: &Transfer) -> Result<(), St
         "UPDATE transfers SET state = ?2, due_at_ms = ?3, body = ?4, updated_at_ms = ?5 WHERE id = ?1",
         params![
             transfer.id,
-            transfer.state.name(),
+            transfer.state().name(),
             transfer.due_at_ms.map(millis_column),
             body,
             millis_column(transfer.updated_at_ms)
@@ -322,7 +321,7 @@ impl TransferStore {
             params![
                 transfer.id,
                 transfer.connector,
-                transfer.state.name(),
+                transfer.state().name(),
                 transfer.due_at_ms.map(millis_column),
                 idempotency.map(|(key, _)| key),
                 idempotency.map(|(_, sha)| sha),
@@ -358,52 +357,49 @@ impl TransferStore {
         }
     }
 
-    /// Changes a transfer in one transaction. `change` edits it and returns a
-    /// note for the trail, or `None` to leave it as it was. Returns the
-    /// transfer as it is afterwards and whether it changed, or `None` if there
-    /// is no such transfer.
+    /// The one verb that changes a transfer, in one transaction: `decide`
+    /// sees the transfer as stored and answers with a [`Decision`], which is
+    /// written (with a trail entry when the state moved) unless it left the
+    /// transfer unchanged. `None` if there is no such transfer.
     pub fn update(
         &self,
         id: &str,
         now_ms: u64,
-        change: impl FnOnce(&mut Transfer) -> Option<String>,
+        decide: impl FnOnce(&Transfer) -> Decision,
     ) -> Result<Option<Updated>, StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(mut transfer) = read_transfer(&transaction, id)? else {
+        let Some(before) = read_transfer(&transaction, id)? else {
             return Ok(None);
         };
-        let before = transfer.clone();
-        let Some(detail) = change(&mut transfer) else {
+        let mut decision = decide(&before);
+        if decision.effect == Effect::Unchanged {
+            decision.transfer = before.clone();
             return Ok(Some(Updated {
-                from: before.state,
-                transfer: before,
-                change: None,
+                from: before.state(),
+                decision,
             }));
-        };
+        }
+        let transfer = &mut decision.transfer;
         assert_eq!(transfer.id, before.id, "a transfer's id never changes");
         assert_eq!(
             transfer.quote, before.quote,
             "a transfer's quote never changes"
         );
         transfer.updated_at_ms = now_ms;
-        write_transfer(&transaction, &transfer)?;
-        if transfer.state != before.state {
-            append_event(
-                &transaction,
-                id,
-                &TransferEvent {
-                    state: transfer.state,
-                    at_ms: now_ms,
-                    detail: detail.clone(),
-                },
-            )?;
+        write_transfer(&transaction, transfer)?;
+        if transfer.state() != before.state() {
+            let event = TransferEvent {
+                state: transfer.state(),
+                at_ms: now_ms,
+                detail: decision.note(),
+            };
+            append_event(&transaction, id, &event)?;
         }
         transaction.commit()?;
         Ok(Some(Updated {
-            from: before.state,
-            transfer,
-            change: Some(detail),
+            from: before.state(),
+            decision,
         }))
     }
 
