@@ -45,7 +45,7 @@ async fn bad_input_gets_a_stable_code_and_creates_nothing() {
         .expect("a quote");
     let cases: &[(&str, String, u16, &str)] = &[
         ("/v1/quotes", "not json".into(), 400, "invalid-json"),
-        ("/v1/quotes", json!({"amount": "10.00", "currency": "USD"}).to_string(), 400, "invalid-request"),
+        ("/v1/quotes", json!({"amount": "10.00", "currency": "USD", "receive_currency": "KESX"}).to_string(), 400, "invalid-currency"),
         ("/v1/quotes", json!({"amount": "10.00", "currency": "USD", "receive_currency": "KES", "extra": 1}).to_string(), 400, "invalid-request"),
         ("/v1/quotes", json!({"amount": "10.00", "currency": "usd", "receive_currency": "KES"}).to_string(), 400, "invalid-currency"),
         ("/v1/quotes", json!({"amount": "10.00", "currency": "EUR", "receive_currency": "KES"}).to_string(), 422, "unsupported-currency"),
@@ -604,4 +604,8 @@ async fn a_transfer_by_amount_receives_the_corridors_only_pay_out_currency() {
         transfer["pay_out"]["amount"]["currency"], "KES",
         "{transfer}"
     );
+    let body = json!({"amount": "10.00", "currency": "USD"});
+    let (status, quote) = post(&corridor, "/v1/quotes", &body.to_string(), None).await;
+    assert_eq!(status, 201, "{quote}");
+    assert_eq!(quote["receive"]["currency"], "KES", "so does a quote");
 }
