@@ -88,18 +88,7 @@ impl Engine {
             return Ok((earlier, false));
         }
         let now_ms = self.now_ms();
-        let quote_id = request.quote_id.clone();
-        let quote = self
-            .db(move |store| store.quote(&quote_id))
-            .await?
-            .ok_or_else(|| EngineError::QuoteNotFound(request.quote_id.clone()))?;
-        if quote.expires_at_ms <= now_ms {
-            return Err(EngineError::QuoteExpired {
-                id: quote.id,
-                expires_at_ms: quote.expires_at_ms,
-                now_ms,
-            });
-        }
+        let quote = self.live_quote(&request.quote_id, now_ms).await?;
         let connector_sha256 = self.connector(&quote.connector)?.sha256().to_string();
         let id = format!("tr_{}", random_hex(12));
         let plan = self.plan(&quote, &id, &request.recipient).await?;
@@ -118,6 +107,35 @@ impl Engine {
                 store.create(&transfer, key, &event)
             })
             .await?;
+        self.created(creation, &request, &quote.id).await
+    }
+
+    /// The quote `id`, if it has not lapsed by `now_ms`.
+    async fn live_quote(&self, id: &str, now_ms: u64) -> Result<StoredQuote, EngineError> {
+        let lookup = id.to_string();
+        let quote = self
+            .db(move |store| store.quote(&lookup))
+            .await?
+            .ok_or_else(|| EngineError::QuoteNotFound(id.to_string()))?;
+        if quote.expires_at_ms <= now_ms {
+            return Err(EngineError::QuoteExpired {
+                id: quote.id,
+                expires_at_ms: quote.expires_at_ms,
+                now_ms,
+            });
+        }
+        Ok(quote)
+    }
+
+    /// What the store made of a new transfer, for the client; a new one's
+    /// pay-in starts here.
+    async fn created(
+        &self,
+        creation: Creation,
+        request: &NewTransfer,
+        quote_id: &str,
+    ) -> Result<(Transfer, bool), EngineError> {
+        let quote_id = quote_id.to_string();
         match creation {
             // Another request with the same key won the race.
             Creation::Existing {
@@ -132,13 +150,17 @@ impl Engine {
                     Ok((*transfer, false))
                 } else {
                     Err(EngineError::IdempotencyConflict(
-                        request.idempotency.map(|(key, _)| key).unwrap_or_default(),
+                        request
+                            .idempotency
+                            .clone()
+                            .map(|(key, _)| key)
+                            .unwrap_or_default(),
                     ))
                 }
             }
-            Creation::QuoteNotFound => Err(EngineError::QuoteNotFound(quote.id)),
+            Creation::QuoteNotFound => Err(EngineError::QuoteNotFound(quote_id)),
             Creation::QuoteUsed(other) => Err(EngineError::QuoteUsed {
-                quote: quote.id,
+                quote: quote_id,
                 transfer: other,
             }),
             Creation::ReferenceUsed {
@@ -148,7 +170,8 @@ impl Engine {
                 "plan-transfer named reference {reference:?}, which transfer {transfer} uses"
             ))),
             Creation::Created(created) => {
-                tracing::info!(transfer = %id, quote = %quote.id, recipient = %crate::redact::account(&created.recipient), "transfer created");
+                let id = created.id.clone();
+                tracing::info!(transfer = %id, quote = %quote_id, recipient = %crate::redact::account(&created.recipient), "transfer created");
                 if let Some(claim) = self.claim(&id) {
                     self.start_pay_in(&created).await;
                     drop(claim);

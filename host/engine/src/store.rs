@@ -270,24 +270,10 @@ impl TransferStore {
     ) -> Result<Creation, StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some((key, _)) = idempotency {
-            let existing: Option<(String, String)> = transaction
-                .query_row(
-                    "SELECT id, request_sha256 FROM transfers WHERE idempotency_key = ?1",
-                    params![key],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()?;
-            if let Some((id, request_sha256)) = existing {
-                let earlier = read_transfer(&transaction, &id)?;
-                return Ok(match earlier {
-                    Some(earlier) => Creation::Existing {
-                        transfer: Box::new(earlier),
-                        request_sha256,
-                    },
-                    None => unreachable!("transfer {id} has an idempotency key but no row"),
-                });
-            }
+        if let Some((key, _)) = idempotency
+            && let Some(existing) = made_under_key(&transaction, key)?
+        {
+            return Ok(existing);
         }
         let used_by: Option<Option<String>> = transaction
             .query_row(
@@ -496,6 +482,29 @@ impl TransferStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+}
+
+/// The transfer made earlier under the idempotency key `key`, if any.
+fn made_under_key(
+    transaction: &rusqlite::Transaction<'_>,
+    key: &str,
+) -> Result<Option<Creation>, StoreError> {
+    let existing: Option<(String, String)> = transaction
+        .query_row(
+            "SELECT id, request_sha256 FROM transfers WHERE idempotency_key = ?1",
+            params![key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, request_sha256)) = existing else {
+        return Ok(None);
+    };
+    let earlier = read_transfer(transaction, &id)?
+        .unwrap_or_else(|| unreachable!("transfer {id} has an idempotency key but no row"));
+    Ok(Some(Creation::Existing {
+        transfer: Box::new(earlier),
+        request_sha256,
+    }))
 }
 
 #[cfg(test)]

@@ -125,21 +125,7 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
         Input::PayOutAccepted {
             provider_reference,
             details,
-        } => {
-            if transfer.pay_out.provider_reference.is_some() {
-                return unchanged("the pay-out was accepted before");
-            }
-            let summary = format!("accepted as {provider_reference}");
-            transfer.pay_out.provider_reference = Some(provider_reference);
-            transfer.pay_out.accepted_at_ms = Some(now_ms);
-            show(
-                &transfer.id,
-                "pay-out",
-                &mut transfer.pay_out.details,
-                &details,
-            );
-            changed(summary)
-        }
+        } => pay_out_accepted(transfer, provider_reference, &details, now_ms),
         Input::PayOutNotSent { failure, retry } => {
             pay_out_not_sent(transfer, failure, retry, now_ms)
         }
@@ -157,6 +143,23 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
         Input::PayOutNotFound { grace_ms } => pay_out_not_found(transfer, grace_ms, now_ms),
         rest => refund_step(transfer, rest, now_ms),
     }
+}
+
+fn pay_out_accepted(
+    transfer: &mut Transfer,
+    provider_reference: String,
+    details: &[(String, String)],
+    now_ms: u64,
+) -> Outcome {
+    if transfer.pay_out.provider_reference.is_some() {
+        return unchanged("the pay-out was accepted before");
+    }
+    let summary = format!("accepted as {provider_reference}");
+    transfer.pay_out.provider_reference = Some(provider_reference);
+    transfer.pay_out.accepted_at_ms = Some(now_ms);
+    let id = transfer.id.clone();
+    show(&id, "pay-out", &mut transfer.pay_out.details, details);
+    changed(summary)
 }
 
 /// The refund's steps, and the scheduler's "nothing to do".
