@@ -140,7 +140,7 @@ async fn start_host(
         component: component.to_path_buf(),
         policy,
     };
-    Ok(Host::start_with_clock(config, vec![connector], Arc::new(SystemClock)).await?)
+    Host::start_with_clock(config, vec![connector], Arc::new(SystemClock)).await
 }
 
 fn print_banner(args: &DemoArgs, recipient: &str, host: &Host, sandbox: &Sandbox) {
