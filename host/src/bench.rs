@@ -92,22 +92,15 @@ async fn loopback_server() -> anyhow::Result<String> {
     Ok(format!("http://{address}"))
 }
 
-/// Runs the benchmark and prints its table.
-/// Runs the benchmark. The trivial component loads under its shipped policy
-/// from `policy_dir` (`<id>.toml`), which grants every setting it declares.
+/// The deadline of the looping guest, for the deadline-precision figure.
+const DEADLINE_MS: u64 = 50;
+
+/// Runs the benchmark and prints its table. The trivial component loads
+/// under its shipped policy from `policy_dir` (`<id>.toml`), which grants
+/// every setting it declares.
 pub async fn run(args: BenchArgs, policy_dir: &Path) -> anyhow::Result<()> {
-    let trivial = std::fs::read(&args.trivial).with_context(|| {
-        format!(
-            "cannot read {} (build it with scripts/build-wasm)",
-            args.trivial.display()
-        )
-    })?;
-    let testbed = std::fs::read(&args.testbed).with_context(|| {
-        format!(
-            "cannot read {} (build it with scripts/build-wasm)",
-            args.testbed.display()
-        )
-    })?;
+    let trivial = read_component(&args.trivial)?;
+    let testbed = read_component(&args.testbed)?;
     let folder = tempfile_dir()?;
     let store = Arc::new(SqliteStore::open(&folder.join("bench.db"))?);
     let config = RuntimeConfig {
@@ -117,27 +110,7 @@ pub async fn run(args: BenchArgs, policy_dir: &Path) -> anyhow::Result<()> {
     let tick = config.epoch_tick;
     let runtime = Runtime::new(config, store, Arc::new(SystemClock))
         .map_err(|error| anyhow::anyhow!("{error:#}"))?;
-    let base_url = loopback_server().await?;
-
-    let describe_connector = runtime
-        .load_bytes(
-            trivial,
-            Policy::load(&policy_dir.join("alipay-mpesa.toml"))?,
-        )
-        .await?;
-    let imports_policy = policy(
-        "testbed",
-        &format!(
-            "[http]\nallow = [\"{base_url}\"]\n[config]\nbehaviour = \"imports\"\ntarget_url = \"{base_url}/\"\n"
-        ),
-    )?;
-    let imports_connector = runtime.load_bytes(testbed.clone(), imports_policy).await?;
-    let deadline_ms = 50;
-    let loop_policy = policy(
-        "testbed",
-        &format!("[limits]\ndeadline_ms = {deadline_ms}\n[config]\nbehaviour = \"loop\"\n"),
-    )?;
-    let loop_connector = runtime.load_bytes(testbed, loop_policy).await?;
+    let connectors = Connectors::load(&runtime, trivial, testbed, policy_dir).await?;
 
     let quote = Call::Quote(QuoteRequest {
         send: Money {
@@ -146,20 +119,9 @@ pub async fn run(args: BenchArgs, policy_dir: &Path) -> anyhow::Result<()> {
         },
         receive_currency: "KES".into(),
     });
-    let describe = measure(&describe_connector, &Call::Describe, args.iterations).await?;
-    let imports = measure(&imports_connector, &quote, args.iterations).await?;
-    let mut overruns = Vec::new();
-    for _ in 0..args.deadline_runs.max(1) {
-        let started = Instant::now();
-        let outcome = loop_connector.invoke(quote.clone()).await;
-        anyhow::ensure!(outcome.is_err(), "the looping guest returned");
-        overruns.push(
-            started
-                .elapsed()
-                .saturating_sub(Duration::from_millis(deadline_ms)),
-        );
-    }
-    let overrun = percentiles(&mut overruns);
+    let describe = measure(&connectors.describe, &Call::Describe, args.iterations).await?;
+    let imports = measure(&connectors.imports, &quote, args.iterations).await?;
+    let overrun = measure_overruns(&connectors.looping, &quote, args.deadline_runs).await?;
 
     println!(
         "corridor bench: fresh store and instance per call, pooling allocator, {} iterations per case",
@@ -173,13 +135,86 @@ pub async fn run(args: BenchArgs, policy_dir: &Path) -> anyhow::Result<()> {
     );
     print_row(
         &format!(
-            "deadline {deadline_ms} ms: overrun (epoch tick {} ms)",
+            "deadline {DEADLINE_MS} ms: overrun (epoch tick {} ms)",
             tick.as_millis()
         ),
         overrun,
     );
     let _ = std::fs::remove_dir_all(&folder);
     Ok(())
+}
+
+fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read {} (build it with scripts/build-wasm)",
+            path.display()
+        )
+    })
+}
+
+/// The three cases' connectors.
+struct Connectors {
+    /// The trivial component under its shipped policy.
+    describe: Connector,
+    /// The testbed, using each import once, with HTTP to a loopback server.
+    imports: Connector,
+    /// The testbed, looping until its deadline.
+    looping: Connector,
+}
+
+impl Connectors {
+    async fn load(
+        runtime: &Runtime,
+        trivial: Vec<u8>,
+        testbed: Vec<u8>,
+        policy_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let base_url = loopback_server().await?;
+        let describe = runtime
+            .load_bytes(
+                trivial,
+                Policy::load(&policy_dir.join("alipay-mpesa.toml"))?,
+            )
+            .await?;
+        let imports_policy = policy(
+            "testbed",
+            &format!(
+                "[http]\nallow = [\"{base_url}\"]\n[config]\nbehaviour = \"imports\"\ntarget_url = \"{base_url}/\"\n"
+            ),
+        )?;
+        let imports = runtime.load_bytes(testbed.clone(), imports_policy).await?;
+        let loop_policy = policy(
+            "testbed",
+            &format!("[limits]\ndeadline_ms = {DEADLINE_MS}\n[config]\nbehaviour = \"loop\"\n"),
+        )?;
+        let looping = runtime.load_bytes(testbed, loop_policy).await?;
+        Ok(Self {
+            describe,
+            imports,
+            looping,
+        })
+    }
+}
+
+/// How far past its deadline each of `runs` looping calls ended.
+async fn measure_overruns(
+    looping: &Connector,
+    call: &Call,
+    runs: u32,
+) -> anyhow::Result<Percentiles> {
+    let mut overruns = Vec::new();
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let outcome = looping.invoke(call.clone()).await;
+        anyhow::ensure!(outcome.is_err(), "the looping guest returned");
+        overruns.push(
+            started
+                .elapsed()
+                .saturating_sub(Duration::from_millis(DEADLINE_MS)),
+        );
+    }
+    Ok(percentiles(&mut overruns))
 }
 
 fn print_row(case: &str, figures: Percentiles) {

@@ -223,23 +223,16 @@ pub struct ServeArgs {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::init_tls();
+    let (data_dir, policy_dir) = (cli.data_dir.as_path(), cli.policy_dir.as_path());
     match cli.command {
         Command::Describe { component, policy } => {
-            let connector = load(
-                &cli.data_dir,
-                &cli.policy_dir,
-                &component,
-                policy.as_deref(),
-            )
-            .await?;
-            let descriptor = connector.descriptor();
-            println!("{}", serde_json::to_string_pretty(descriptor)?);
-            eprintln!(
-                "sha256 {}  policy {}",
-                connector.sha256(),
-                connector.policy().source.display()
-            );
-            Ok(())
+            let connector = ToLoad {
+                data_dir,
+                policy_dir,
+                component: &component,
+                policy: policy.as_deref(),
+            };
+            describe(connector).await
         }
         Command::Invoke {
             component,
@@ -247,46 +240,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             input,
             policy,
         } => {
-            let input: serde_json::Value =
-                serde_json::from_str(&input).context("--input is not valid JSON")?;
-            let call = parse_call(&export, input)?;
-            let name = call.name();
-            let connector = load(
-                &cli.data_dir,
-                &cli.policy_dir,
-                &component,
-                policy.as_deref(),
-            )
-            .await?;
-            let result = connector.invoke(call).await;
-            let (printed, failed) = crate::commands::invoke::outcome(name, &result);
-            println!("{}", serde_json::to_string_pretty(&printed)?);
-            match failed {
-                Some(failed) => Err(failed.into()),
-                None => Ok(()),
-            }
+            let connector = ToLoad {
+                data_dir,
+                policy_dir,
+                component: &component,
+                policy: policy.as_deref(),
+            };
+            invoke(connector, &export, &input).await
         }
         Command::CheckPolicy { files, component } => {
-            check_policies(&files, component.as_deref(), &cli.data_dir).await
+            check_policies(&files, component.as_deref(), data_dir).await
         }
         Command::Bench(mut args) => {
-            let policy_dir = crate::commands::paths::policy_dir(&cli.policy_dir)?;
+            let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
             args.trivial = crate::commands::paths::component(&args.trivial)?;
             crate::bench::run(args, &policy_dir).await
         }
-        Command::Serve(args) => serve(args, &cli.data_dir, &cli.policy_dir).await,
+        Command::Serve(args) => serve(args, data_dir, policy_dir).await,
         Command::Send(args) => send(args).await,
         Command::Transfers {
             command: TransfersCommand::Show { id, host },
-        } => {
-            let transfer = crate::client::Client::new(&host).get(&id).await?;
-            println!("{}", serde_json::to_string_pretty(&transfer)?);
-            Ok(())
-        }
+        } => show_transfer(&host, &id).await,
         Command::Demo(mut args) => {
-            let policy_dir = crate::commands::paths::policy_dir(&cli.policy_dir)?;
+            let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
             args.component = crate::commands::paths::component(&args.component)?;
-            crate::demo::run(args, &policy_dir, &cli.data_dir).await
+            crate::demo::run(args, &policy_dir, data_dir).await
         }
         Command::Sandbox(SandboxArgs {
             command: Some(SandboxCommand::Pay(args)),
@@ -302,6 +280,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
     }
+}
+
+/// `corridor describe`: the descriptor on stdout, the component's hash and
+/// policy file on stderr.
+async fn describe(connector: ToLoad<'_>) -> anyhow::Result<()> {
+    let connector = connector.load().await?;
+    let descriptor = connector.descriptor();
+    println!("{}", serde_json::to_string_pretty(descriptor)?);
+    eprintln!(
+        "sha256 {}  policy {}",
+        connector.sha256(),
+        connector.policy().source.display()
+    );
+    Ok(())
+}
+
+/// The connector `corridor describe` or `invoke` loads, and from where.
+struct ToLoad<'a> {
+    data_dir: &'a Path,
+    policy_dir: &'a Path,
+    component: &'a Path,
+    policy: Option<&'a Path>,
+}
+
+impl ToLoad<'_> {
+    async fn load(&self) -> anyhow::Result<Connector> {
+        load(self.data_dir, self.policy_dir, self.component, self.policy).await
+    }
+}
+
+/// `corridor invoke`: the input is checked before the component is loaded.
+async fn invoke(connector: ToLoad<'_>, export: &str, input: &str) -> anyhow::Result<()> {
+    let input: serde_json::Value =
+        serde_json::from_str(input).context("--input is not valid JSON")?;
+    let call = parse_call(export, input)?;
+    let name = call.name();
+    let connector = connector.load().await?;
+    let result = connector.invoke(call).await;
+    let (printed, failed) = crate::commands::invoke::outcome(name, &result);
+    println!("{}", serde_json::to_string_pretty(&printed)?);
+    match failed {
+        Some(failed) => Err(failed.into()),
+        None => Ok(()),
+    }
+}
+
+/// `corridor transfers show`.
+async fn show_transfer(host: &str, id: &str) -> anyhow::Result<()> {
+    let transfer = crate::client::Client::new(host).get(id).await?;
+    println!("{}", serde_json::to_string_pretty(&transfer)?);
+    Ok(())
 }
 
 /// A check that found problems: they are printed, one a line, on stderr.

@@ -13,8 +13,9 @@ mod call;
 mod error;
 mod guest_text;
 pub(crate) mod limiter;
+mod load;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ pub use self::call::{Call, CallOutput, Export, Planned, exports};
 
 use self::bindings::ConnectorPre;
 use self::bindings::corridor::connector::types::Descriptor;
-use self::cache::{ComponentCache, sha256_hex};
+use self::cache::ComponentCache;
 use self::limiter::{MemoryBudget, MemoryRefusal};
 use crate::capabilities::{Grants, InvocationState};
 use crate::clock::Clock;
@@ -184,107 +185,6 @@ impl Runtime {
             in_use_bytes: budget.in_use_bytes(),
             peak_bytes: budget.peak_bytes(),
         }
-    }
-
-    /// Loads a component under its policy: compiles it (or takes it from the
-    /// cache), checks it against the connector world, and validates it by calling
-    /// `describe`, whose id must be the policy's.
-    pub async fn load(
-        &self,
-        component_path: &Path,
-        policy: Policy,
-    ) -> Result<Connector, LoadError> {
-        let wasm = std::fs::read(component_path).map_err(|source| LoadError::Read {
-            path: component_path.display().to_string(),
-            source,
-        })?;
-        self.load_bytes(wasm, policy).await
-    }
-
-    /// [`Runtime::load`] from the component's bytes.
-    pub async fn load_bytes(&self, wasm: Vec<u8>, policy: Policy) -> Result<Connector, LoadError> {
-        let connector = policy.id.clone();
-        if policy.limits.memory_bytes > self.shared.config.max_memory_bytes {
-            return Err(LoadError::Limits {
-                connector,
-                message: format!(
-                    "limits.memory_bytes = {} is more than this host's pool slot of {} bytes",
-                    policy.limits.memory_bytes, self.shared.config.max_memory_bytes
-                ),
-            });
-        }
-        let limits = &policy.limits;
-        let budget_bytes = self.shared.config.memory_budget_bytes;
-        if u128::from(limits.memory_bytes) * u128::from(limits.max_concurrent)
-            > u128::from(budget_bytes)
-        {
-            return Err(LoadError::MemoryBudget {
-                connector,
-                memory_bytes: limits.memory_bytes,
-                max_concurrent: limits.max_concurrent,
-                budget_bytes,
-            });
-        }
-        let sha256 = sha256_hex(&wasm);
-        let engine = self.shared.engine.clone();
-        let cache = self.cache.clone();
-        let digest = sha256.clone();
-        // Compiling is CPU-bound and can take a while; keep it off the async workers.
-        let compiled = tokio::task::spawn_blocking(move || match cache {
-            Some(cache) => cache.load_or_compile(&engine, &wasm, &digest),
-            None => wasmtime::component::Component::new(&engine, &wasm)
-                .map(|component| (component, false)),
-        })
-        .await
-        .map_err(|error| LoadError::Compile {
-            connector: connector.clone(),
-            message: error.to_string(),
-        })?;
-        let (component, from_cache) = compiled.map_err(|error| LoadError::Compile {
-            connector: connector.clone(),
-            message: format!("{error:#}"),
-        })?;
-        let instance_pre =
-            self.linker
-                .instantiate_pre(&component)
-                .map_err(|error| LoadError::Link {
-                    connector: connector.clone(),
-                    message: format!("{error:#}"),
-                })?;
-        let pre = ConnectorPre::new(instance_pre).map_err(|error| LoadError::Link {
-            connector: connector.clone(),
-            message: format!("{error:#}"),
-        })?;
-        let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrent as usize));
-        let grants = Arc::new(Grants::new(policy, self.store.clone(), self.clock.clone()));
-        let mut loaded = Connector {
-            shared: self.shared.clone(),
-            pre,
-            grants,
-            concurrency,
-            sha256,
-            from_cache,
-            descriptor: None,
-        };
-        let descriptor = loaded.describe().await?;
-        let scrubber = &loaded.grants.scrubber;
-        if descriptor.id != loaded.id() {
-            return Err(LoadError::IdMismatch {
-                policy: loaded.id().to_string(),
-                described: scrubber.scrub(&descriptor.id),
-            });
-        }
-        let problems = loaded.grants.policy.settings_problems(&descriptor.settings);
-        if !problems.is_empty() {
-            return Err(LoadError::Settings {
-                connector: loaded.id().to_string(),
-                problems,
-            });
-        }
-        let version = scrubber.scrub(&descriptor.version);
-        tracing::info!(connector = loaded.id(), %version, sha256 = %loaded.sha256, from_cache, "connector loaded");
-        loaded.descriptor = Some(descriptor);
-        Ok(loaded)
     }
 }
 

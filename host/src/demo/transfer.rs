@@ -1,0 +1,176 @@
+//! One payer's transfer: quote, transfer, pay in the wallet, wait for the host.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::{BUYER, BUYER_PASSWORD, ms};
+use crate::SystemClock;
+use crate::api::view::TransferView;
+use crate::client::Client;
+use crate::engine::model::TransferState;
+
+/// One transfer's clock readings, ms.
+pub(super) struct Timing {
+    pub quote_ms: f64,
+    pub pay_in_start_ms: f64,
+    pub pay_task_ms: f64,
+    pub pay_out_start_ms: f64,
+    pub pay_in_complete_ms: f64,
+    pub pay_out_complete_ms: f64,
+    pub after_payment_ms: f64,
+}
+
+/// What the payer's side measures; the rest comes from the transfer's events.
+struct PayerClock {
+    quote_ms: f64,
+    pay_in_start_ms: f64,
+    pay_task_ms: f64,
+    /// When the wallet answered that it paid, on the host's clock.
+    paid_at_ms: u64,
+}
+
+/// Everything a payer needs, shared by the transfers in flight.
+pub(super) struct Sender {
+    pub client: Client,
+    /// The payer's browser and wallet.
+    pub wallet: reqwest::Client,
+    pub alipay_url: String,
+    pub recipient: String,
+    pub amount: String,
+}
+
+impl Sender {
+    /// Quote, transfer, pay, wait: one payer's transfer.
+    pub async fn send(&self, index: u32) -> anyhow::Result<(TransferView, Timing)> {
+        let clock = Instant::now();
+        let quote = self.client.quote(&self.amount, "USD", "KES").await?;
+        let quote_ms = ms(clock.elapsed());
+        let clock = Instant::now();
+        let created = self
+            .client
+            .transfer(
+                &quote.id,
+                &self.recipient,
+                &format!("demo-{}-{index}", quote.id),
+            )
+            .await?;
+        let pay_in_start_ms = ms(clock.elapsed());
+        let payment_url = created
+            .pay_in
+            .payment_url
+            .clone()
+            .context("the transfer has no payment URL")?;
+        let clock = Instant::now();
+        self.open_order(&payment_url).await?;
+        self.pay(&created.pay_in.reference).await?;
+        let paid_at_ms = crate::clock::Clock::now_ms(&SystemClock);
+        let pay_task_ms = ms(clock.elapsed());
+        let done = self.wait_until_accepted(&created.id).await?;
+        let payer_clock = PayerClock {
+            quote_ms,
+            pay_in_start_ms,
+            pay_task_ms,
+            paid_at_ms,
+        };
+        let timing = timing(&payer_clock, &done)?;
+        Ok((done, timing))
+    }
+
+    /// The payer's wallet opens the signed order: Alipay creates the trade.
+    async fn open_order(&self, payment_url: &str) -> anyhow::Result<()> {
+        let cashier = self.wallet.get(payment_url).send().await?;
+        anyhow::ensure!(
+            cashier.status().is_success(),
+            "the Alipay cashier answered {}",
+            cashier.status()
+        );
+        let page = cashier.text().await?;
+        anyhow::ensure!(
+            page.contains("Alipay cashier"),
+            "the Alipay gateway refused the order: {page}"
+        );
+        Ok(())
+    }
+
+    /// The payer pays with the payment password (the thesis's PayTask).
+    async fn pay(&self, out_trade_no: &str) -> anyhow::Result<()> {
+        let form = [
+            ("partner", "2088101122136241"),
+            ("out_trade_no", out_trade_no),
+            ("login", BUYER),
+            ("pay_password", BUYER_PASSWORD),
+        ];
+        let wallet: serde_json::Value = self
+            .wallet
+            .post(format!("{}/sandbox/pay", self.alipay_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form)?)
+            .send()
+            .await?
+            .bytes()
+            .await
+            .map(|body| serde_json::from_slice(&body).unwrap_or_default())?;
+        anyhow::ensure!(
+            wallet["resultStatus"] == "9000",
+            "the wallet did not pay: {wallet}"
+        );
+        Ok(())
+    }
+
+    /// Waits until the transfer completed and its pay-out's acceptance is on
+    /// record.
+    async fn wait_until_accepted(&self, id: &str) -> anyhow::Result<TransferView> {
+        let mut done = self
+            .client
+            .wait_until_final(id, Duration::from_secs(180))
+            .await?;
+        anyhow::ensure!(
+            done.state == TransferState::Completed,
+            "transfer {} ended {}: {:?}",
+            done.id,
+            done.state,
+            done.failure
+        );
+        // The result callback can complete a transfer a moment before the B2C
+        // acknowledgement (ConversationID, acceptance time) is recorded.
+        for _ in 0..250 {
+            if done.pay_out.accepted_at_ms.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            done = self.client.get(id).await?;
+        }
+        Ok(done)
+    }
+}
+
+/// The payer's readings, completed with the host's from the transfer's events.
+fn timing(payer: &PayerClock, done: &TransferView) -> anyhow::Result<Timing> {
+    let at = |state: TransferState| {
+        done.events
+            .iter()
+            .find(|event| event.state == state)
+            .map(|event| event.at_ms)
+            .context(format!("no {state} event"))
+    };
+    let since = |from: u64, to: u64| to.saturating_sub(from) as f64;
+    let (registered, paying_out, completed) = (
+        at(TransferState::LedgerRegistered)?,
+        at(TransferState::PayingOut)?,
+        at(TransferState::Completed)?,
+    );
+    let accepted = done
+        .pay_out
+        .accepted_at_ms
+        .context("the pay-out has no acceptance time")?;
+    Ok(Timing {
+        quote_ms: payer.quote_ms,
+        pay_in_start_ms: payer.pay_in_start_ms,
+        pay_task_ms: payer.pay_task_ms,
+        pay_out_start_ms: since(paying_out, accepted),
+        pay_in_complete_ms: since(payer.paid_at_ms, registered),
+        pay_out_complete_ms: since(registered, completed),
+        after_payment_ms: since(payer.paid_at_ms, completed),
+    })
+}

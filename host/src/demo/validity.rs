@@ -1,0 +1,246 @@
+//! The validity check of the thesis's section 5.3, done right: every provider
+//! id pairs with exactly one transfer, and the balances moved by exactly what
+//! the transfers say.
+
+use std::collections::{BTreeMap, HashMap};
+
+use corridor_sandbox::Sandbox;
+
+use super::BUYER;
+use crate::api::view::TransferView;
+use crate::engine::model::TransferState;
+
+/// One check's outcome and the line that says what was checked.
+pub(super) struct Check {
+    pub ok: bool,
+    pub line: String,
+}
+
+/// The sandbox balances the transfers move, minor units.
+pub(super) struct Balances {
+    utility_cents: i64,
+    buyer_cents: i64,
+}
+
+impl Balances {
+    pub fn read(sandbox: &Sandbox) -> Self {
+        Self {
+            utility_cents: sandbox.mpesa_balances().utility_cents,
+            buyer_cents: sandbox
+                .alipay_buyer_balances()
+                .get(BUYER)
+                .copied()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// What the demo set out to do, and the balances before it did.
+pub(super) struct Expected {
+    pub transfers: u32,
+    /// The amount of each transfer, in US cents.
+    pub amount_minor: i64,
+    /// The M-PESA charge on each B2C payment, in KES cents.
+    pub charge_cents: i64,
+    pub before: Balances,
+}
+
+/// The section 5.3 checks, in the order they print.
+pub(super) fn checks(
+    sandbox: &Sandbox,
+    transfers: &[TransferView],
+    expected: &Expected,
+) -> Vec<Check> {
+    let completed = transfers
+        .iter()
+        .filter(|transfer| transfer.state == TransferState::Completed)
+        .count();
+    let all_completed = Check {
+        ok: completed == expected.transfers as usize,
+        line: format!("{completed} of {} transfers completed", expected.transfers),
+    };
+    let after = Balances::read(sandbox);
+    vec![
+        all_completed,
+        alipay_trades_pair_with_pay_ins(sandbox, transfers, completed),
+        mpesa_conversations_pair_with_pay_outs(sandbox, transfers, completed),
+        one_b2c_request_each(sandbox, completed),
+        utility_moved_by_the_pay_outs(transfers, expected, &after, completed),
+        buyer_moved_by_the_pay_ins(transfers, expected, &after),
+        sent_in_all(transfers, expected, completed),
+    ]
+}
+
+/// Alipay: every trade_no the notifications carried is one transfer's Pay In.
+fn alipay_trades_pair_with_pay_ins(
+    sandbox: &Sandbox,
+    transfers: &[TransferView],
+    completed: usize,
+) -> Check {
+    let by_trade: HashMap<&str, &TransferView> = transfers
+        .iter()
+        .filter_map(|transfer| {
+            Some((
+                transfer.pay_in.provider_transaction_id.as_deref()?,
+                transfer,
+            ))
+        })
+        .collect();
+    let trades = sandbox.alipay_trades();
+    let paid: Vec<_> = trades
+        .iter()
+        .filter(|trade| trade.trade_no.is_some())
+        .collect();
+    let paired_trades = paid
+        .iter()
+        .filter(|trade| {
+            trade
+                .trade_no
+                .as_deref()
+                .and_then(|number| by_trade.get(number))
+                .is_some_and(|transfer| transfer.pay_in.reference == trade.out_trade_no)
+        })
+        .count();
+    Check {
+        ok: paired_trades == paid.len() && paired_trades == completed,
+        line: format!(
+            "{paired_trades} of {} Alipay trade numbers paired with a transfer's Pay In (out_trade_no and trade_no)",
+            paid.len()
+        ),
+    }
+}
+
+/// M-PESA: every ConversationID in a B2C result is one transfer's Pay Out.
+fn mpesa_conversations_pair_with_pay_outs(
+    sandbox: &Sandbox,
+    transfers: &[TransferView],
+    completed: usize,
+) -> Check {
+    let by_conversation: HashMap<&str, &TransferView> = transfers
+        .iter()
+        .filter_map(|transfer| Some((transfer.pay_out.provider_reference.as_deref()?, transfer)))
+        .collect();
+    let conversations = b2c_result_conversations(sandbox);
+    let paired_conversations = conversations
+        .iter()
+        .filter(|(conversation, originator)| {
+            by_conversation
+                .get(conversation.as_str())
+                .is_some_and(|transfer| transfer.pay_out.reference == **originator)
+        })
+        .count();
+    Check {
+        ok: paired_conversations == conversations.len() && paired_conversations == completed,
+        line: format!(
+            "{paired_conversations} of {} M-PESA ConversationIDs paired with a transfer's Pay Out",
+            conversations.len()
+        ),
+    }
+}
+
+/// ConversationID → OriginatorConversationID of every B2C result the
+/// sandbox sent.
+fn b2c_result_conversations(sandbox: &Sandbox) -> BTreeMap<String, String> {
+    let mut conversations = BTreeMap::new();
+    for entry in sandbox.journal(Some("mpesa")) {
+        // The B2C results: Daraja's callbacks to the pay-out's own route
+        // (a status answer goes to `pay-out-status`, a queue timeout to
+        // `pay-out-timeout`).
+        let b2c_result_route = format!("/{}/", crate::engine::routes::PAY_OUT);
+        if entry.direction == corridor_sandbox::journal::Direction::Sent
+            && entry.target.contains(&b2c_result_route)
+        {
+            let body: serde_json::Value = serde_json::from_str(&entry.body).unwrap_or_default();
+            if let Some(id) = body["Result"]["ConversationID"].as_str() {
+                conversations.insert(
+                    id.to_string(),
+                    body["Result"]["OriginatorConversationID"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    conversations
+}
+
+fn one_b2c_request_each(sandbox: &Sandbox, completed: usize) -> Check {
+    let b2c_requests = sandbox
+        .journal(Some("mpesa"))
+        .iter()
+        .filter(|entry| entry.target.contains("/paymentrequest"))
+        .count();
+    Check {
+        ok: b2c_requests == completed,
+        line: format!(
+            "{b2c_requests} B2C requests for {completed} transfers: one each, none resent"
+        ),
+    }
+}
+
+fn utility_moved_by_the_pay_outs(
+    transfers: &[TransferView],
+    expected: &Expected,
+    after: &Balances,
+    completed: usize,
+) -> Check {
+    let received: i64 = transfers
+        .iter()
+        .map(|transfer| transfer.pay_out.amount.amount_minor)
+        .sum();
+    let utility_drop = expected.before.utility_cents - after.utility_cents;
+    let expected_drop = received + expected.charge_cents * completed as i64;
+    Check {
+        ok: utility_drop == expected_drop,
+        line: format!(
+            "M-PESA utility account down {} KES = Σ receive {} KES + {completed} × {} KES charge ({} expected)",
+            kes(utility_drop),
+            kes(received),
+            kes(expected.charge_cents),
+            kes(expected_drop)
+        ),
+    }
+}
+
+fn buyer_moved_by_the_pay_ins(
+    transfers: &[TransferView],
+    expected: &Expected,
+    after: &Balances,
+) -> Check {
+    let charged: i64 = transfers
+        .iter()
+        .map(|transfer| transfer.pay_in.charged_estimate.amount_minor)
+        .sum();
+    let buyer_drop = expected.before.buyer_cents - after.buyer_cents;
+    Check {
+        ok: buyer_drop == charged,
+        line: format!(
+            "Alipay buyer down {} CNY = Σ amount at the quoted CNY rate {} CNY",
+            kes(buyer_drop),
+            kes(charged)
+        ),
+    }
+}
+
+fn sent_in_all(transfers: &[TransferView], expected: &Expected, completed: usize) -> Check {
+    let sent = expected.amount_minor * completed as i64;
+    let sent_total: i64 = transfers
+        .iter()
+        .map(|transfer| transfer.send.amount_minor)
+        .sum();
+    Check {
+        ok: sent == sent_total,
+        line: format!("US${} sent in all", kes(sent_total)),
+    }
+}
+
+/// Minor units as a two-decimal amount.
+fn kes(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!(
+        "{sign}{}.{:02}",
+        minor.unsigned_abs() / 100,
+        minor.unsigned_abs() % 100
+    )
+}
