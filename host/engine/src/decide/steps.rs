@@ -105,14 +105,7 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
             reason,
             retry,
         } => step_failed(transfer, step, reason, retry, now_ms),
-        Input::LedgerRegistered { ledger_id } => {
-            let summary = format!("ledger id {ledger_id}");
-            if transfer.state() != PaidIn {
-                return unchanged(format!("ignored: {summary} in state {}", transfer.state()));
-            }
-            transfer.register(ledger_id, Some(0));
-            changed(summary)
-        }
+        Input::LedgerRegistered { ledger_id } => ledger_registered(transfer, ledger_id),
         Input::LedgerConfirmed => {
             let ledger_id = transfer.ledger_id().unwrap_or_default().to_string();
             let summary = format!("ledger confirmed {ledger_id}");
@@ -143,6 +136,15 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
         Input::PayOutNotFound { grace_ms } => pay_out_not_found(transfer, grace_ms, now_ms),
         rest => refund_step(transfer, rest, now_ms),
     }
+}
+
+fn ledger_registered(transfer: &mut Transfer, ledger_id: String) -> Outcome {
+    let summary = format!("ledger id {ledger_id}");
+    if transfer.state() != TransferState::PaidIn {
+        return unchanged(format!("ignored: {summary} in state {}", transfer.state()));
+    }
+    transfer.register(ledger_id, Some(0));
+    changed(summary)
 }
 
 fn pay_out_accepted(
