@@ -1,5 +1,6 @@
 //! Client input: parsed strictly, refused with a clear reason, never rounded.
 
+use crate::engine::money::Currency;
 use std::collections::HashSet;
 
 use axum::http::HeaderMap;
@@ -19,15 +20,9 @@ pub fn minor_digits(currency: &str) -> u32 {
 }
 
 /// A currency code: three upper-case letters.
-pub fn currency(field: &str, text: &str) -> Result<String, ApiError> {
-    if text.len() == 3 && text.chars().all(|c| c.is_ascii_uppercase()) {
-        Ok(text.to_string())
-    } else {
-        Err(ApiError::bad_request(
-            "invalid-currency",
-            format!("{field}: {text:?} is not an ISO 4217 code such as \"USD\""),
-        ))
-    }
+pub fn currency(field: &str, text: &str) -> Result<Currency, ApiError> {
+    Currency::parse(text)
+        .map_err(|error| ApiError::bad_request("invalid-currency", format!("{field}: {error}")))
 }
 
 /// A positive decimal amount in `currency`'s minor units: "10.00" USD → 1000.

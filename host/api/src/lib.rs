@@ -41,8 +41,10 @@ use self::error::ApiError;
 pub use self::limits::{ApiConfig, RateLimit};
 pub use self::server::{ConnectorSource, Host, HostConfig, QuoteRetention};
 // The layers below, under the names the API's modules use.
+use crate::engine::QuoteAsk;
+use crate::engine::money::Money;
 use crate::engine::{CallbackPath, Engine, NewTransfer};
-use crate::wit::{InboundRequest, Money, QuoteRequest};
+use crate::wit::InboundRequest;
 pub(crate) use corridor_engine as engine;
 pub(crate) use corridor_runtime::{database, init_tls, redact, runtime, store, wit};
 
@@ -174,18 +176,16 @@ struct QuoteBody {
 }
 
 impl QuoteBody {
-    fn request(&self, engine: &Engine, connector: &str) -> Result<QuoteRequest, ApiError> {
+    fn request(&self, engine: &Engine, connector: &str) -> Result<QuoteAsk, ApiError> {
         let currency = input::currency("currency", &self.currency)?;
         let receive_currency = match &self.receive_currency {
-            Some(asked) => input::currency("receive_currency", asked)?,
+            Some(asked) => asked.clone(),
             None => only_pay_out_currency(engine, connector)?,
         };
-        let amount_minor = input::amount("amount", &self.amount, &currency)?;
-        Ok(QuoteRequest {
-            send: Money {
-                amount_minor,
-                currency,
-            },
+        let receive_currency = input::currency("receive_currency", &receive_currency)?;
+        let amount_minor = input::amount("amount", &self.amount, currency.as_str())?;
+        Ok(QuoteAsk {
+            send: Money::new(amount_minor, currency),
             receive_currency,
         })
     }
@@ -250,9 +250,13 @@ async fn agrees_with_quote(
         message: format!("{field} {asked:?} contradicts quote {quote_id}, which is for {quoted:?}"),
     };
     if let Some(asked) = &body.receive_currency
-        && *asked != quote.receive.currency
+        && quote.receive.currency != asked.as_str()
     {
-        return Err(mismatch("receive_currency", asked, &quote.receive.currency));
+        return Err(mismatch(
+            "receive_currency",
+            asked,
+            quote.receive.currency.as_str(),
+        ));
     }
     if let Some(asked) = &body.connector
         && *asked != quote.connector

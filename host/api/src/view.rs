@@ -11,7 +11,7 @@ use crate::engine::Engine;
 use crate::engine::model::{
     FailureNote, LegStatus, Refund, Transfer, TransferEvent, TransferState,
 };
-use crate::wit::Money;
+use crate::engine::money::Money;
 
 /// The Pay In object. Its fields are the same for every corridor; what a
 /// provider calls them is in `details`, under the provider's own names.

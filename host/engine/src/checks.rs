@@ -163,8 +163,8 @@ pub fn plan(plan: &TransferPlan) -> Result<(), String> {
     Ok(())
 }
 
-fn same_money(what: &str, reported: &Money, stored: &Money) -> Result<(), String> {
-    if reported == stored {
+fn same_money(what: &str, reported: &Money, stored: &crate::money::Money) -> Result<(), String> {
+    if stored.is(reported) {
         Ok(())
     } else {
         Err(format!(
@@ -204,7 +204,7 @@ pub fn pay_out_receipt(transfer: &Transfer, receipt: &PayOutReceipt) -> Result<(
     same_text("recipient", &receipt.recipient, &transfer.recipient)?;
     same_money("pay-out amount", &receipt.amount, &transfer.quote.receive)?;
     if let Some(fee) = &receipt.fee
-        && (fee.amount_minor < 0 || fee.currency != transfer.quote.receive.currency)
+        && (fee.amount_minor < 0 || transfer.quote.receive.currency != *fee.currency)
     {
         return Err(format!("pay-out fee {fee:?}"));
     }

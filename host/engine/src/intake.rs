@@ -1,6 +1,16 @@
 //! New work from clients: quotes and transfers, with their idempotency keys.
 
 use super::*;
+use crate::money::{Currency, Money};
+
+/// What a client asks a price for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteAsk {
+    /// The amount to send.
+    pub send: Money,
+    /// The currency the recipient receives.
+    pub receive_currency: Currency,
+}
 use crate::runtime::Planned;
 use crate::wit::{TransferDraft, TransferPlan};
 
@@ -13,9 +23,13 @@ impl Engine {
     pub async fn quote(
         &self,
         connector_id: &str,
-        request: QuoteRequest,
+        ask: QuoteAsk,
         idempotency: Option<(String, String)>,
     ) -> Result<(StoredQuote, bool), EngineError> {
+        let request = QuoteRequest {
+            send: ask.send.to_wit(),
+            receive_currency: ask.receive_currency.to_string(),
+        };
         let replay = |(earlier, earlier_sha): (StoredQuote, String)| match &idempotency {
             Some((_, sha)) if *sha == earlier_sha => Ok((earlier, false)),
             _ => Err(EngineError::IdempotencyConflict(
@@ -47,10 +61,10 @@ impl Engine {
         let stored = StoredQuote {
             id: format!("q_{}", random_hex(12)),
             connector: connector_id.to_string(),
-            send: quote.send,
-            pay_in: quote.pay_in,
-            receive: quote.receive,
-            fee: quote.fee,
+            send: held(&quote.send)?,
+            pay_in: held(&quote.pay_in)?,
+            receive: held(&quote.receive)?,
+            fee: held(&quote.fee)?,
             rate: checks::decimal_text(&quote.rate),
             pay_in_rate: checks::decimal_text(&quote.pay_in_rate),
             expires_at_ms: quote.expires_at_ms,
@@ -192,9 +206,9 @@ impl Engine {
         let draft = TransferDraft {
             transfer_id: id.to_string(),
             recipient: recipient.to_string(),
-            send: quote.send.clone(),
-            pay_in: pay_in_amount(quote),
-            receive: quote.receive.clone(),
+            send: quote.send.to_wit(),
+            pay_in: pay_in_amount(quote).to_wit(),
+            receive: quote.receive.to_wit(),
         };
         let plan = match self
             .ask::<exports::PlanTransfer>(&quote.connector, draft)
@@ -232,10 +246,16 @@ impl Engine {
 
 /// What the payer pays: the send amount and the fee, in the send currency.
 fn pay_in_amount(quote: &StoredQuote) -> Money {
-    Money {
-        amount_minor: quote.send.amount_minor + quote.fee.amount_minor,
-        currency: quote.send.currency.clone(),
-    }
+    Money::new(
+        quote.send.amount_minor + quote.fee.amount_minor,
+        quote.send.currency,
+    )
+}
+
+/// A connector's money as the host keeps it; a malformed currency is the
+/// connector's error.
+fn held(money: &crate::wit::Money) -> Result<Money, EngineError> {
+    Money::from_wit(money).map_err(|error| EngineError::Untrusted(error.to_string()))
 }
 
 /// A new transfer `id` from a quote, on the connector's checked plan: its

@@ -30,6 +30,7 @@ mod intake;
 pub mod ledger;
 mod ledger_steps;
 pub mod model;
+pub mod money;
 mod pay_in;
 mod pay_out;
 mod refund;
@@ -54,11 +55,12 @@ use self::model::{
 use self::store::{Creation, TransferStore};
 
 pub use self::callbacks::CallbackPath;
+pub use self::intake::QuoteAsk;
 use crate::clock::Clock;
 use crate::runtime::{Connector, Export, InvokeError, exports};
 use crate::wit::{
-    Event, Failure, FailureKind, Money, PayInQuery, PayInRequest, PayInStatus, PayOutQuery,
-    PayOutRequest, PayOutStarted, PayOutStatus, QuoteRequest, RefundRequest,
+    Event, Failure, FailureKind, PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest,
+    PayOutStarted, PayOutStatus, QuoteRequest, RefundRequest,
 };
 use corridor_runtime::StoreError;
 pub(crate) use corridor_runtime::{clock, database, redact, runtime, wit};

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wit::Money;
+use crate::money::Money;
 
 mod stage;
 mod wire;

@@ -7,7 +7,7 @@ impl Engine {
         let request = PayInRequest {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_in.reference.clone(),
-            amount: transfer.pay_in.amount.clone(),
+            amount: transfer.pay_in.amount.to_wit(),
             subject: format!(
                 "Corridor transfer to {}",
                 crate::redact::account(&transfer.recipient)

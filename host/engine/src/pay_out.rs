@@ -26,7 +26,7 @@ impl Engine {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_out.reference.clone(),
             recipient: transfer.recipient.clone(),
-            amount: transfer.quote.receive.clone(),
+            amount: transfer.quote.receive.to_wit(),
             remarks: format!("Corridor {}", transfer.id),
             result_url: self.callback_url(&transfer, routes::PAY_OUT),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),

@@ -15,7 +15,7 @@ impl Engine {
                 transfer_id: transfer.id.clone(),
                 pay_in_reference: transfer.pay_in.reference.clone(),
                 reference: refund.reference.clone(),
-                amount: transfer.pay_in.amount.clone(),
+                amount: transfer.pay_in.amount.to_wit(),
                 reason: refund.reason.clone(),
             };
             let input = match self

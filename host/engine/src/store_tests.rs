@@ -31,13 +31,8 @@ fn a_database_from_before_quote_keys_opens_and_takes_them() -> Result<(), StoreE
     Ok(())
 }
 
-use crate::wit::Money;
-
 fn quote(id: &str, expires_at_ms: u64) -> StoredQuote {
-    let usd = Money {
-        amount_minor: 1000,
-        currency: "USD".into(),
-    };
+    let usd = crate::money::Money::new(1000, crate::money::Currency::parse("USD").expect("a code"));
     StoredQuote {
         id: id.into(),
         connector: "testbed".into(),

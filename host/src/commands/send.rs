@@ -8,7 +8,7 @@
 
 use crate::api::view::TransferView;
 use crate::client::Client;
-use crate::wit::Money;
+use crate::engine::money::Money;
 
 /// What the quote's key adds to the transfer's.
 pub const QUOTE_KEY_SUFFIX: &str = "/quote";
@@ -52,7 +52,7 @@ pub fn fresh_key() -> String {
 pub fn check(args: &SendArgs) -> anyhow::Result<(String, String)> {
     let refused = |error: crate::api::error::ApiError| anyhow::anyhow!(error.message);
     let currency = crate::api::input::currency("--currency", &args.currency).map_err(refused)?;
-    crate::api::input::amount("--amount", &args.amount, &currency).map_err(refused)?;
+    crate::api::input::amount("--amount", &args.amount, currency.as_str()).map_err(refused)?;
     let recipient = crate::api::input::recipient(&args.to).map_err(refused)?;
     if let Some(receive_currency) = &args.receive_currency {
         crate::api::input::currency("--receive-currency", receive_currency).map_err(refused)?;
@@ -62,7 +62,7 @@ pub fn check(args: &SendArgs) -> anyhow::Result<(String, String)> {
             anyhow::anyhow!("--idempotency-key must be 1 to 249 visible ASCII characters")
         })?;
     }
-    Ok((currency, recipient))
+    Ok((currency.to_string(), recipient))
 }
 
 /// Quotes and creates the transfer under `key` (the quote under
@@ -84,7 +84,7 @@ pub async fn send(args: &SendArgs, key: &str) -> anyhow::Result<TransferView> {
 
 /// `12.30 USD`: an amount in its currency's minor digits, never rounded.
 pub fn money_text(money: &Money) -> String {
-    let digits = crate::api::input::minor_digits(&money.currency) as usize;
+    let digits = crate::api::input::minor_digits(money.currency.as_str()) as usize;
     let sign = if money.amount_minor < 0 { "-" } else { "" };
     let units = money.amount_minor.unsigned_abs().to_string();
     let padded = format!("{units:0>width$}", width = digits + 1);
@@ -155,10 +155,10 @@ mod tests {
     use super::*;
 
     fn money(amount_minor: i64, currency: &str) -> Money {
-        Money {
+        Money::new(
             amount_minor,
-            currency: currency.into(),
-        }
+            crate::engine::money::Currency::parse(currency).expect("a code"),
+        )
     }
 
     #[test]

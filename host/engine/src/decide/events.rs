@@ -108,7 +108,7 @@ fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome 
     match transfer.state() {
         TransferState::Created | TransferState::AwaitingPayIn => {
             transfer.pay_in.provider_transaction_id = Some(receipt.provider_transaction_id.clone());
-            transfer.pay_in.charged = receipt.charged.clone();
+            transfer.pay_in.charged = shown(receipt.charged.as_ref());
             show(
                 &transfer.id.clone(),
                 "pay-in",
@@ -160,7 +160,7 @@ fn pay_out_succeeded(
         PayingOut | PayOutUnknown => {
             transfer.pay_out.provider_transaction_id = Some(receipt_id.clone());
             if receipt.fee.is_some() {
-                transfer.pay_out.fee = receipt.fee.clone();
+                transfer.pay_out.fee = shown(receipt.fee.as_ref());
             }
             show(
                 &transfer.id.clone(),
@@ -230,4 +230,10 @@ fn pay_out_failed(
         (PayOutFailed | Refunding | Refunded, _) => Outcome::unchanged("duplicate pay-out failure"),
         (other, _) => Outcome::unchanged(format!("ignored: a pay-out failure in state {other}")),
     }
+}
+
+/// A connector's informational amount (what the payer was charged, the
+/// provider's fee), kept only when its currency has the shape of a code.
+fn shown(money: Option<&crate::wit::Money>) -> Option<crate::money::Money> {
+    money.and_then(|money| crate::money::Money::from_wit(money).ok())
 }

@@ -125,7 +125,7 @@ fn event(transfer: &Transfer, draw: &Draw) -> Input {
         _ => Event::RefundSucceeded(RefundReceipt {
             details: vec![],
             reference: format!("{}-R1", transfer.pay_in.reference),
-            amount: transfer.pay_in.amount.clone(),
+            amount: transfer.pay_in.amount.to_wit(),
         }),
     };
     let trust = if draw.answer {

@@ -26,14 +26,19 @@ pub(super) fn money(amount_minor: i64, currency: &str) -> Money {
     }
 }
 
+/// Money as the host keeps it.
+fn held(amount_minor: i64, currency: &str) -> crate::money::Money {
+    crate::money::Money::from_wit(&money(amount_minor, currency)).expect("a currency code")
+}
+
 pub(super) fn transfer_in(state: TransferState) -> Transfer {
     let quote = StoredQuote {
         id: "q_1".into(),
         connector: "alipay-mpesa".into(),
-        send: money(1000, "USD"),
-        pay_in: money(6594, "CNY"),
-        receive: money(100_000, "KES"),
-        fee: money(0, "USD"),
+        send: held(1000, "USD"),
+        pay_in: held(6594, "CNY"),
+        receive: held(100_000, "KES"),
+        fee: held(0, "USD"),
         rate: "100.00".into(),
         pay_in_rate: "6.5943".into(),
         expires_at_ms: 10_000,
