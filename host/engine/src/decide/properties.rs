@@ -367,3 +367,61 @@ fn random_runs_reach_every_state() {
         .collect();
     assert!(missed.is_empty(), "never reached: {missed:?}");
 }
+
+/// Every state meets every kind of input, matching or not, believed or not:
+/// `decide` never panics, an unchanged decision changes nothing, a move is one
+/// the state machine has, and no single input gives money back on a claim or
+/// after a completed pay-out.
+#[test]
+fn every_state_meets_every_input_and_only_allowed_moves_come_of_it() {
+    use TransferState::*;
+    let mut cases = 0;
+    for state in TransferState::ALL {
+        for kind in 0..KINDS {
+            for (matching, pick, answer) in (0..12).map(|n| (n % 2 == 0, (n / 2 % 3) as u8, n < 6))
+            {
+                let before = transfer_in(state);
+                let draw = Draw {
+                    follow: false,
+                    kind,
+                    matching,
+                    pick,
+                    answer,
+                    later_ms: 1,
+                };
+                let input = if kind < 6 {
+                    event(&before, &draw)
+                } else {
+                    step_result(&before, &draw)
+                };
+                let decision = decide(&before, input.clone(), 5_000);
+                let (from, to) = (before.state(), decision.transfer.state());
+                let case = format!("{from} with {input:?}");
+                match decision.effect {
+                    Effect::Unchanged => assert_eq!(decision.transfer, before, "{case}"),
+                    _ if from != to => {
+                        assert!(crate::model::allowed(from, to), "{case}: {from} → {to}")
+                    }
+                    _ => {}
+                }
+                assert!(
+                    !(from == Completed && matches!(to, PayOutFailed | Refunding | Refunded)),
+                    "{case}: a completed pay-out is never refunded"
+                );
+                let unsigned_failure = matches!(
+                    &input,
+                    Input::Event {
+                        trust: Trust::Evidence,
+                        event: Event::PayOutFailed(_) | Event::PayOutUnknown(_),
+                    }
+                );
+                assert!(
+                    !(unsigned_failure && matches!(to, PayOutFailed | Refunding) && from != to),
+                    "{case}: an unsigned pay-out failure gives no money back"
+                );
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, TransferState::ALL.len() * usize::from(KINDS) * 12);
+}
