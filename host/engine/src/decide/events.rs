@@ -88,12 +88,13 @@ fn contradiction(transfer: &mut Transfer, now_fact: String, earlier_fact: String
     }
 }
 
-/// A claim to confirm with the provider before acting: query now.
+/// A claim to confirm with the provider before acting: query now. Only a
+/// pay-out under way has anything to confirm.
 fn confirm_by_query(transfer: &mut Transfer, claim: String, now_ms: u64) -> Outcome {
     match transfer.state() {
         TransferState::PayingOut => transfer.enter(TransferState::PayOutUnknown, Some(now_ms)),
         TransferState::PayOutUnknown => transfer.due_at_ms = Some(now_ms),
-        other => unreachable!("confirming a pay-out claim in state {other}"),
+        other => return Outcome::unchanged(format!("ignored: {claim} in state {other}")),
     }
     Outcome::changed(format!("{claim}: confirming with the provider"))
 }
