@@ -82,16 +82,7 @@ async fn a_corridor_that_is_neither_alipay_nor_mpesa_pays_end_to_end_with_no_hos
 #[tokio::test]
 async fn an_asynchronous_pay_out_completes_on_its_unsigned_result_matching_every_stored_value() {
     let corridor = SecondCorridor::start(&["WL-12345670"]).await;
-    let quote = corridor
-        .client
-        .quote("10.00", "EUR", "GHS")
-        .await
-        .expect("a quote");
-    let transfer = corridor
-        .client
-        .transfer(&quote.id, "WL-12345670", "second-async")
-        .await
-        .expect("a transfer");
+    let transfer = corridor.send("10.00", "WL-12345670", "second-async").await;
     assert_eq!(corridor.rails.pay(&transfer.pay_in.reference).await, 200);
     wait_for(&corridor, &transfer.id, TransferState::Completed).await;
     assert_eq!(corridor.rails.wallet("WL-12345670"), 15_250);
@@ -127,16 +118,7 @@ async fn the_corridors_own_recipient_rule_refuses_an_mpesa_number() {
 #[tokio::test]
 async fn a_forged_paylink_notification_moves_nothing() {
     let corridor = SecondCorridor::start(&["WL-12345678"]).await;
-    let quote = corridor
-        .client
-        .quote("20.00", "EUR", "GHS")
-        .await
-        .expect("a quote");
-    let transfer = corridor
-        .client
-        .transfer(&quote.id, "WL-12345678", "second-forged")
-        .await
-        .expect("a transfer");
+    let transfer = corridor.send("20.00", "WL-12345678", "second-forged").await;
     let url = corridor.rails.notify_url(&transfer.pay_in.reference);
     let body = serde_json::json!({
         "event": "checkout.paid", "checkout_id": "chk_forged",
@@ -162,16 +144,7 @@ async fn a_forged_paylink_notification_moves_nothing() {
 async fn a_pay_out_walletly_refuses_is_refunded_to_the_payer_through_paylink() {
     // Registered when planned, unknown to Walletly: a definitive 422.
     let corridor = SecondCorridor::start(&[]).await;
-    let quote = corridor
-        .client
-        .quote("20.00", "EUR", "GHS")
-        .await
-        .expect("a quote");
-    let transfer = corridor
-        .client
-        .transfer(&quote.id, "WL-55555555", "second-refund")
-        .await
-        .expect("a transfer");
+    let transfer = corridor.send("20.00", "WL-55555555", "second-refund").await;
     assert_eq!(corridor.rails.pay(&transfer.pay_in.reference).await, 200);
     let refunded = wait_for(&corridor, &transfer.id, TransferState::Refunded).await;
     assert_eq!(

@@ -453,6 +453,25 @@ walletly_api_key = {{ env = "WALLETLY_API_KEY" }}
 }
 
 impl SecondCorridor {
+    /// Quotes `amount` EUR in GHS and creates the transfer to `recipient`
+    /// under the idempotency key `key`.
+    pub async fn send(
+        &self,
+        amount: &str,
+        recipient: &str,
+        key: &str,
+    ) -> corridor_host::api::view::TransferView {
+        let quote = self
+            .client
+            .quote(amount, "EUR", "GHS")
+            .await
+            .expect("a quote");
+        self.client
+            .transfer(&quote.id, recipient, key)
+            .await
+            .expect("a transfer")
+    }
+
     /// Starts the fakes (with `wallets` registered), a ledger and the host.
     pub async fn start(wallets: &[&str]) -> SecondCorridor {
         let rails = FakeRails::start(wallets).await;
