@@ -9,6 +9,7 @@ mod cli;
 mod forgeries;
 mod limits;
 mod listeners;
+mod metrics;
 mod recovery;
 mod sandbox_alipay;
 mod sandbox_faults;

@@ -21,6 +21,7 @@ pub mod client;
 pub mod error;
 pub mod input;
 pub mod limits;
+pub mod prometheus;
 pub mod server;
 pub mod view;
 

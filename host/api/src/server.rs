@@ -116,6 +116,7 @@ impl Host {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Host> {
         crate::init_tls();
+        crate::prometheus::recorder();
         anyhow::ensure!(
             config.bind.ip().is_loopback(),
             "bind: the host serves loopback only, not {}",

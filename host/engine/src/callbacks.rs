@@ -96,12 +96,34 @@ impl Engine {
         }
     }
 
-    /// Handles a provider's callback.
+    /// Handles a provider's callback, and counts it by connector, route and
+    /// the status it was answered with. The path is the sender's to choose,
+    /// so only a loaded connector and a known route become labels.
     pub async fn handle_callback(
         &self,
         path: CallbackPath,
         request: InboundRequest,
     ) -> CallbackReply {
+        let connector = match self.connector(&path.connector) {
+            Ok(_) => path.connector.clone(),
+            Err(_) => "unknown".to_string(),
+        };
+        let route = match route_rules(&request.route) {
+            Some(_) => request.route.clone(),
+            None => "unknown".to_string(),
+        };
+        let reply = self.answer_callback(path, request).await;
+        metrics::counter!(
+            "corridor_callbacks_total",
+            "connector" => connector,
+            "route" => route,
+            "status" => reply.status.to_string(),
+        )
+        .increment(1);
+        reply
+    }
+
+    async fn answer_callback(&self, path: CallbackPath, request: InboundRequest) -> CallbackReply {
         let route = request.route.clone();
         let Some((trust, belongs)) = route_rules(&route) else {
             tracing::warn!(connector = %path.connector, %route, "callback on an unknown route refused");

@@ -405,6 +405,13 @@ impl Engine {
         // Logged once the change is on disk, never before.
         if transfer.state() != updated.from {
             tracing::info!(transfer = %transfer.id, connector = %transfer.connector, from = %updated.from, to = %transfer.state(), recipient = %crate::redact::account(&transfer.recipient), note = %decision.note(), "state changed");
+            metrics::counter!(
+                "corridor_transitions_total",
+                "connector" => transfer.connector.clone(),
+                "from" => updated.from.name(),
+                "to" => transfer.state().name(),
+            )
+            .increment(1);
         }
         if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
             self.wake.notify_one();
@@ -471,7 +478,12 @@ impl Engine {
         Ok(self.db(move |store| store.quote(&key)).await?)
     }
 
-    /// A transfer's state changes.
+    /// How many transfers each connector has in each state: `(connector, state, count)`.
+    pub async fn transfer_counts(&self) -> Result<Vec<(String, String, u64)>, EngineError> {
+        Ok(self.db(|store| store.count_by_state()).await?)
+    }
+
+    /// A transfer's state changes, oldest first.
     pub async fn events(&self, id: &str) -> Result<Vec<TransferEvent>, EngineError> {
         let key = id.to_string();
         Ok(self.db(move |store| store.events(&key)).await?)

@@ -1,5 +1,7 @@
 //! The scheduler: due transfers from the store, one step each, bounded in parallel.
 
+use tracing::Instrument;
+
 use super::*;
 
 impl Engine {
@@ -50,6 +52,26 @@ impl Engine {
         if transfer.due_at_ms.is_none_or(|due| due > self.now_ms()) {
             return;
         }
+        // Every log line of the step carries the transfer and the version
+        // running it; the step's time is measured by the state it ran in.
+        let span = tracing::info_span!(
+            "step",
+            transfer = %transfer.id,
+            connector = %transfer.connector,
+            version = %transfer.connector_sha256.get(..12).unwrap_or_default(),
+            state = %transfer.state(),
+        );
+        let state = transfer.state().name();
+        let started = std::time::Instant::now();
+        self.run_step(&transfer).instrument(span).await;
+        metrics::histogram!("corridor_step_seconds", "state" => state)
+            .record(started.elapsed().as_secs_f64());
+    }
+
+    /// What `transfer`'s state calls for.
+    async fn run_step(&self, transfer: &Transfer) {
+        let id = transfer.id.as_str();
+        let transfer = transfer.clone();
         match transfer.stage() {
             Stage::LedgerRegistered { ledger_id } => {
                 return self.check_with_ledger(&transfer, ledger_id).await;

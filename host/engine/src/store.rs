@@ -414,6 +414,19 @@ impl TransferStore {
         Ok(events)
     }
 
+    /// How many transfers each connector has in each state.
+    pub fn count_by_state(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(
+            "SELECT connector, state, COUNT(*) FROM transfers GROUP BY connector, state",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let count: i64 = row.get(2)?;
+            Ok((row.get(0)?, row.get(1)?, count.unsigned_abs()))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Ids of transfers due at `now_ms`, soonest first.
     pub fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<String>, StoreError> {
         let connection = self.lock();

@@ -168,12 +168,30 @@ fn scrubbed(error: HttpError, scrubber: &Scrubber) -> HttpError {
     }
 }
 
+/// An error's short name, for the egress metric.
+fn error_label(error: &HttpError) -> &'static str {
+    match error {
+        HttpError::Denied(_) => "denied",
+        HttpError::InvalidRequest(_) => "invalid-request",
+        HttpError::RequestTooLarge(_) => "request-too-large",
+        HttpError::ConnectFailed(_) => "connect-failed",
+        HttpError::Timeout => "timeout",
+        HttpError::ResponseTooLarge(_) => "response-too-large",
+        HttpError::Transport(_) => "transport",
+    }
+}
+
 impl Host for InvocationState {
     async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
         let grants = self.grants.clone();
         let url = match grants.egress.authorize(&request.url) {
             Ok(url) => url,
             Err(error) => {
+                crate::runtime::measure::egress(
+                    grants.connector_id(),
+                    "refused".into(),
+                    "denied".into(),
+                );
                 let error = scrubbed(error, &grants.scrubber);
                 if let HttpError::Denied(message) = &error {
                     tracing::warn!(
@@ -186,11 +204,19 @@ impl Host for InvocationState {
                 return Err(error);
             }
         };
-        grants
-            .egress
-            .send(url, request)
-            .await
-            .map_err(|error| scrubbed(error, &grants.scrubber))
+        let destination = format!(
+            "{}://{}:{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        );
+        let result = grants.egress.send(url, request).await;
+        let status = match &result {
+            Ok(response) => response.status.to_string(),
+            Err(error) => error_label(error).to_string(),
+        };
+        crate::runtime::measure::egress(grants.connector_id(), destination, status);
+        result.map_err(|error| scrubbed(error, &grants.scrubber))
     }
 }
 

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::bindings::corridor::connector::types::{
-    CallbackOutcome, Descriptor, Failure, FxQuote, InboundRequest, PayInInstruction, PayInQuery,
-    PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
+    CallbackOutcome, Descriptor, Failure, FailureKind, FxQuote, InboundRequest, PayInInstruction,
+    PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
     PlanRefusal, QuoteRequest, RefundReceipt, RefundRequest, TransferDraft, TransferPlan,
 };
 
@@ -73,6 +73,25 @@ pub enum CallOutput {
     QueryPayIn(Result<PayInStatus, Failure>),
     /// From `refund-pay-in`.
     RefundPayIn(Result<RefundReceipt, Failure>),
+}
+
+impl CallOutput {
+    /// The kind of the failure the connector answered with, if it did.
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        let failure = match self {
+            CallOutput::Describe(_) => None,
+            CallOutput::Quote(result) => result.as_ref().err(),
+            CallOutput::PlanTransfer(Err(PlanRefusal::Failed(failure))) => Some(failure),
+            CallOutput::PlanTransfer(_) => None,
+            CallOutput::BeginPayIn(result) => result.as_ref().err(),
+            CallOutput::HandleCallback(result) => result.as_ref().err(),
+            CallOutput::BeginPayOut(result) => result.as_ref().err(),
+            CallOutput::QueryPayOut(result) => result.as_ref().err(),
+            CallOutput::QueryPayIn(result) => result.as_ref().err(),
+            CallOutput::RefundPayIn(result) => result.as_ref().err(),
+        };
+        failure.map(|failure| failure.kind)
+    }
 }
 
 /// One export, typed: what it takes and what it answers. The host's own code

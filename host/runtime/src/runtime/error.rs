@@ -58,6 +58,20 @@ pub enum InvokeErrorKind {
     Host(String),
 }
 
+impl InvokeErrorKind {
+    /// A short, stable name for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            InvokeErrorKind::Timeout { .. } => "timeout",
+            InvokeErrorKind::MemoryLimit { .. } => "memory",
+            InvokeErrorKind::Trap { .. } => "trap",
+            InvokeErrorKind::PolicyDenied(_) => "denied",
+            InvokeErrorKind::PoolExhausted { .. } => "pool",
+            InvokeErrorKind::Host(_) => "host",
+        }
+    }
+}
+
 /// Which memory limit refused a guest's growth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MemoryLimitScope {

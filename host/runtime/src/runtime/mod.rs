@@ -14,6 +14,7 @@ mod error;
 mod guest_text;
 pub(crate) mod limiter;
 mod load;
+pub(crate) mod measure;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -363,6 +364,18 @@ impl Connector {
             }
             Ok(Ok(output)) => Ok(guest_text::scrub_failure(output, &state.grants.scrubber)),
         };
+        measure::call(
+            self.id(),
+            &self.sha256,
+            name,
+            &result,
+            started - queued,
+            elapsed,
+        );
+        measure::pool(
+            self.shared.slots.available_permits(),
+            self.shared.memory.in_use_bytes(),
+        );
         tracing::debug!(
             connector = self.id(),
             call = name,
@@ -397,7 +410,9 @@ async fn run(
     store: &mut Store<InvocationState>,
     call: Call,
 ) -> wasmtime::Result<CallOutput> {
+    let instantiating = Instant::now();
     let instance = pre.instantiate_async(&mut *store).await?;
+    measure::instantiated(instantiating.elapsed());
     let exports = instance.connector();
     Ok(match call {
         Call::Describe => CallOutput::Describe(exports.call_describe(&mut *store).await?),

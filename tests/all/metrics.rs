@@ -1,0 +1,32 @@
+//! The operator's metrics: what a transfer leaves in the Prometheus text.
+
+use corridor_host::engine::model::TransferState;
+use corridor_tests::{Corridor, RECIPIENT, Setup};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_is_counted_by_call_step_callback_egress_and_state() {
+    let corridor = Corridor::start(Setup::default()).await;
+    let transfer = corridor.send("10.00", RECIPIENT).await;
+    assert_eq!(corridor.pay(&transfer).await, "9000");
+    corridor
+        .wait_for_state(&transfer.id, TransferState::Completed)
+        .await;
+    let host = corridor.host.as_ref().expect("a running host");
+    let text = corridor_host::api::prometheus::render(&host.engine).await;
+    let has = |needle: &str| {
+        assert!(
+            text.lines().any(|line| line.contains(needle)),
+            "no line with {needle:?} in\n{text}"
+        )
+    };
+    has(r#"corridor_connector_calls_total{connector="alipay-mpesa""#);
+    has(r#"export="begin-pay-out",outcome="ok""#);
+    has("corridor_connector_call_seconds");
+    has("corridor_instantiation_seconds");
+    has(r#"corridor_step_seconds_count{state="ledger-confirmed"}"#);
+    has(r#"corridor_callbacks_total{connector="alipay-mpesa",route="pay-in",status="200"}"#);
+    has(r#"corridor_egress_requests_total{connector="alipay-mpesa""#);
+    has(r#"corridor_transitions_total{connector="alipay-mpesa",from="paying-out",to="completed"}"#);
+    has(r#"corridor_transfers{connector="alipay-mpesa",state="completed"} 1"#);
+    has("corridor_pool_slots_free");
+}
