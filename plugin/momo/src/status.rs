@@ -17,7 +17,7 @@ use corridor_connector_kit::money::money;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// It has the transfer, in this state.
-    Found(TransferResult),
+    Found(Box<TransferResult>),
     /// 404: it never received a transfer with this id.
     NotFound,
 }
@@ -42,7 +42,7 @@ pub fn request(settings: &MomoSettings, token: &str, reference: &str) -> Request
 pub fn parse(response: &Response) -> Result<Answer, Rejection> {
     match response.status {
         200 => serde_json::from_slice(&response.body)
-            .map(Answer::Found)
+            .map(|result| Answer::Found(Box::new(result)))
             .map_err(|error| {
                 Rejection::Failed(retryable(
                     "bad-response",
@@ -138,7 +138,7 @@ mod tests {
 
     fn found(body: &str) -> TransferResult {
         match parse(&response(200, body)) {
-            Ok(Answer::Found(result)) => result,
+            Ok(Answer::Found(result)) => *result,
             other => panic!("{body} is a transfer, not {other:?}"),
         }
     }

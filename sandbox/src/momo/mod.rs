@@ -243,19 +243,20 @@ fn is_uuid(text: &str, v4: bool) -> bool {
 }
 
 /// The first checks of every call: journal it, apply the endpoint's faults,
-/// and check the subscription key the way the APIM gateway does.
+/// and check the subscription key the way the APIM gateway does. `Some` is
+/// the refusal to answer with.
 async fn gate(
     world: &World,
     endpoint: &str,
     headers: &HeaderMap,
     target: String,
     body: &str,
-) -> Result<(), Response> {
+) -> Option<Response> {
     world
         .journal
         .record("momo", Direction::Received, target, 0, body.to_string());
     if let Some(fault) = world.gate(endpoint, std::time::Duration::ZERO).await {
-        return Err(injected(fault));
+        return Some(injected(fault));
     }
     if header(headers, "ocp-apim-subscription-key")
         != Some(world.momo.config.subscription_key.as_str())
@@ -264,14 +265,14 @@ async fn gate(
             "statusCode": 401,
             "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
         });
-        return Err((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
+        return Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
     }
-    Ok(())
+    None
 }
 
 /// A product call's checks after [`gate`]: a live bearer token and the API
 /// user's own target environment. Returns the API user.
-fn authorise(world: &World, headers: &HeaderMap) -> Result<ApiUser, Response> {
+fn authorise(world: &World, headers: &HeaderMap) -> Result<ApiUser, Box<Response>> {
     let presented =
         header(headers, "authorization").and_then(|value| value.strip_prefix("Bearer "));
     let user = {
@@ -283,31 +284,31 @@ fn authorise(world: &World, headers: &HeaderMap) -> Result<ApiUser, Response> {
     };
     // MTN documents no body for an expired token; this one says what happened.
     let Some(user) = user else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             Some("UNAUTHORIZED"),
             "Access token is missing, invalid or expired.",
-        ));
+        )));
     };
     match header(headers, "x-target-environment") {
-        None => Err(bad_request("X-Target-Environment is missing")),
-        Some(environment) if environment != user.target_environment => Err(error(
+        None => Err(Box::new(bad_request("X-Target-Environment is missing"))),
+        Some(environment) if environment != user.target_environment => Err(Box::new(error(
             StatusCode::INTERNAL_SERVER_ERROR,
             Some("NOT_ALLOWED_TARGET_ENVIRONMENT"),
             "Access to target environment is forbidden.",
-        )),
+        ))),
         Some(_) => Ok(user),
     }
 }
 
 async fn balance(State(world): State<Arc<World>>, headers: HeaderMap) -> Response {
     let target = "GET /disbursement/v1_0/account/balance".to_string();
-    if let Err(response) = gate(&world, "momo.balance", &headers, target, "").await {
+    if let Some(response) = gate(&world, "momo.balance", &headers, target, "").await {
         return response;
     }
     let user = match authorise(&world, &headers) {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let currency = world.momo.config.environments[&user.target_environment].clone();
     let minor = lock(&world.momo.state)
@@ -329,11 +330,11 @@ async fn account_holder(
     Path((kind, id)): Path<(String, String)>,
 ) -> Response {
     let target = format!("GET /disbursement/v1_0/accountholder/{kind}/{id}/active");
-    if let Err(response) = gate(&world, "momo.accountholder", &headers, target, "").await {
+    if let Some(response) = gate(&world, "momo.accountholder", &headers, target, "").await {
         return response;
     }
     if let Err(response) = authorise(&world, &headers) {
-        return response;
+        return *response;
     }
     // MTN's text says lower case; clients send upper case. Both are taken.
     let valid = match kind.to_ascii_lowercase().as_str() {

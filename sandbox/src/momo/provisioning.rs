@@ -22,7 +22,7 @@ pub(super) async fn create_user(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if let Err(response) = gate(
+    if let Some(response) = gate(
         &world,
         "momo.apiuser",
         &headers,
@@ -89,7 +89,7 @@ pub(super) async fn read_user(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = gate(
+    if let Some(response) = gate(
         &world,
         "momo.apiuser",
         &headers,
@@ -119,7 +119,7 @@ pub(super) async fn create_key(
     Path(id): Path<String>,
 ) -> Response {
     let target = format!("POST /v1_0/apiuser/{id}/apikey");
-    if let Err(response) = gate(&world, "momo.apiuser", &headers, target, "").await {
+    if let Some(response) = gate(&world, "momo.apiuser", &headers, target, "").await {
         return response;
     }
     let mut state = lock(&world.momo.state);
@@ -144,7 +144,7 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if let Err(response) = gate(
+    if let Some(response) = gate(
         &world,
         "momo.token",
         &headers,

@@ -152,9 +152,9 @@ fn check_against_user(
     world: &World,
     user: &ApiUser,
     transfer: &TransferRecord,
-) -> Result<(), Response> {
+) -> Option<Response> {
     if world.momo.config.environments.get(&user.target_environment) != Some(&transfer.currency) {
-        return Err(error(
+        return Some(error(
             StatusCode::INTERNAL_SERVER_ERROR,
             Some("INVALID_CURRENCY"),
             "Currency not supported.",
@@ -165,14 +165,14 @@ fn check_against_user(
             .ok()
             .and_then(|url| url.host_str().map(str::to_ascii_lowercase));
         if host.as_deref() != Some(user.callback_host.as_str()) {
-            return Err(error(
+            return Some(error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Some("INVALID_CALLBACK_URL_HOST"),
                 "Callback URL with different host name then configured for API User.",
             ));
         }
     }
-    Ok(())
+    None
 }
 
 pub(super) async fn create(
@@ -181,12 +181,12 @@ pub(super) async fn create(
     body: String,
 ) -> Response {
     let target = "POST /disbursement/v1_0/transfer".to_string();
-    if let Err(response) = gate(&world, "momo.transfer", &headers, target, &body).await {
+    if let Some(response) = gate(&world, "momo.transfer", &headers, target, &body).await {
         return response;
     }
     let user = match authorise(&world, &headers) {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let v4 = world.momo.config.require_uuid_v4;
     let Some(reference_id) = header(&headers, "x-reference-id").filter(|id| is_uuid(id, v4)) else {
@@ -197,7 +197,7 @@ pub(super) async fn create(
         Err(detail) => return bad_request(&detail),
     };
     transfer.callback_url = header(&headers, "x-callback-url").map(str::to_string);
-    if let Err(response) = check_against_user(&world, &user, &transfer) {
+    if let Some(response) = check_against_user(&world, &user, &transfer) {
         return response;
     }
     {
@@ -224,11 +224,11 @@ pub(super) async fn status(
     Path(id): Path<String>,
 ) -> Response {
     let target = format!("GET /disbursement/v1_0/transfer/{id}");
-    if let Err(response) = gate(&world, "momo.status", &headers, target, "").await {
+    if let Some(response) = gate(&world, "momo.status", &headers, target, "").await {
         return response;
     }
     if let Err(response) = authorise(&world, &headers) {
-        return response;
+        return *response;
     }
     if !is_uuid(&id, false) {
         return bad_request("the reference id is not a UUID");
