@@ -8,6 +8,7 @@ use corridor_serve::ServeLimits;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultPlan;
+pub use crate::momo::config::{MomoApiUser, MomoConfig, TestNumber, TestOutcome};
 
 /// A latency profile: which default delays the simulators use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +32,8 @@ pub struct SandboxConfig {
     pub profile: Profile,
     /// Address to bind every service to. Loopback only.
     pub bind: String,
-    /// Fixed ports: Alipay on this one, M-PESA, ledger, FX and control on the
-    /// next four. `None`: any free ports (what tests use).
+    /// Fixed ports: Alipay on this one, M-PESA, ledger, FX, control and MTN
+    /// MoMo on the next five. `None`: any free ports (what tests use).
     pub port_base: Option<u16>,
     /// Divides every callback retry interval (Alipay's 2 min … 15 h schedule):
     /// 1 is real time; tests use 1000 or more.
@@ -41,6 +42,8 @@ pub struct SandboxConfig {
     pub alipay: AlipayConfig,
     /// M-PESA Daraja.
     pub mpesa: MpesaConfig,
+    /// MTN MoMo (Open API, Disbursement).
+    pub momo: MomoConfig,
     /// The Centiglobe ledger.
     pub ledger: LedgerConfig,
     /// FX rates.
@@ -61,6 +64,7 @@ impl Default for SandboxConfig {
             time_compression: 1,
             alipay: AlipayConfig::default(),
             mpesa: MpesaConfig::default(),
+            momo: MomoConfig::default(),
             ledger: LedgerConfig::default(),
             fx: FxConfig::default(),
             faults: FaultPlan::default(),

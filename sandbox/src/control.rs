@@ -23,6 +23,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/control/balances", get(balances))
         .route("/control/ledger", get(ledger))
         .route("/control/alipay/trades", get(trades))
+        .route("/control/momo/transfers", get(momo_transfers))
         .with_state(world)
 }
 
@@ -78,7 +79,12 @@ async fn set_rates(State(world): State<Arc<World>>, body: String) -> Response {
 }
 
 async fn balances(State(world): State<Arc<World>>) -> Response {
-    Json(serde_json::json!({ "mpesa": world.mpesa.balances(), "alipay_buyers_cny_fen": world.alipay.buyer_balances() })).into_response()
+    Json(serde_json::json!({
+        "mpesa": world.mpesa.balances(),
+        "momo": world.momo.balances(),
+        "alipay_buyers_cny_fen": world.alipay.buyer_balances(),
+    }))
+    .into_response()
 }
 
 async fn ledger(State(world): State<Arc<World>>) -> Response {
@@ -87,4 +93,8 @@ async fn ledger(State(world): State<Arc<World>>) -> Response {
 
 async fn trades(State(world): State<Arc<World>>) -> Response {
     Json(world.alipay.trades()).into_response()
+}
+
+async fn momo_transfers(State(world): State<Arc<World>>) -> Response {
+    Json(world.momo.transfers()).into_response()
 }

@@ -12,9 +12,10 @@
 //! |---|---|
 //! | Alipay mapi gateway | `/gateway.do` (a wap order's URL opens the cashier page), `/sandbox/pay` (the payer's step) |
 //! | M-PESA Daraja | `/oauth/v1/generate`, `/mpesa/b2c/v1|v3/paymentrequest`, `/mpesa/transactionstatus/v1/query`, `/mpesa/accountbalance/v1/query`, `/sandbox/certificate.cer` |
+//! | MTN MoMo (Open API) | `/v1_0/apiuser`, `/v1_0/apiuser/{id}/apikey`, `/disbursement/token/`, `/disbursement/v1_0/transfer[/{referenceId}]`, `/disbursement/v1_0/account/balance`, `/disbursement/v1_0/accountholder/msisdn/{msisdn}/active` |
 //! | Centiglobe ledger | `/ledger/register`, `/ledger/check/{id}` |
 //! | FX rates | `/v1/rates?base=USD` |
-//! | control | `/control/journal`, `/control/faults`, `/control/fx`, `/control/balances`, `/control/ledger` |
+//! | control | `/control/journal`, `/control/faults`, `/control/fx`, `/control/balances`, `/control/ledger`, `/control/alipay/trades`, `/control/momo/transfers` |
 
 pub mod alipay;
 pub mod clock;
@@ -24,6 +25,7 @@ pub mod faults;
 pub mod fx;
 pub mod journal;
 pub mod ledger;
+pub mod momo;
 pub mod money;
 pub mod mpesa;
 pub mod payer;
@@ -46,6 +48,7 @@ pub(crate) struct World {
     ledger: Mutex<ledger::Ledger>,
     fx: Mutex<fx::RateTable>,
     mpesa: mpesa::Daraja,
+    momo: momo::Momo,
     alipay: alipay::Alipay,
     http: reqwest::Client,
 }
@@ -70,9 +73,25 @@ impl World {
         content_type: &str,
         body: String,
     ) -> Option<(u16, String)> {
+        self.send_callback(service, "POST", url, content_type, body)
+            .await
+    }
+
+    /// Sends a callback with `method` (MoMo's may be PUT), as [`Self::post_callback`].
+    async fn send_callback(
+        &self,
+        service: &str,
+        method: &str,
+        url: &str,
+        content_type: &str,
+        body: String,
+    ) -> Option<(u16, String)> {
+        let method =
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let target = format!("{method} {url}");
         let sent = self
             .http
-            .post(url)
+            .request(method, url)
             .header("content-type", content_type)
             .timeout(Duration::from_secs(10))
             .body(body.clone())
@@ -89,13 +108,8 @@ impl World {
             }
         };
         let status = reply.as_ref().map_or(0, |(status, _)| *status);
-        self.journal.record(
-            service,
-            Direction::Sent,
-            format!("POST {url}"),
-            status,
-            body,
-        );
+        self.journal
+            .record(service, Direction::Sent, target, status, body);
         reply
     }
 }
@@ -106,6 +120,8 @@ pub struct Sandbox {
     pub alipay_url: String,
     /// Daraja's base URL.
     pub mpesa_url: String,
+    /// MTN MoMo's base URL (the Open API's host: `/v1_0/…`, `/disbursement/…`).
+    pub momo_url: String,
     /// The ledger's base URL.
     pub ledger_url: String,
     /// The FX service's base URL.
@@ -139,6 +155,7 @@ impl Sandbox {
             ledger: Mutex::new(ledger::Ledger::default()),
             fx: Mutex::new(fx::RateTable::from_config(&config.fx.rates)?),
             mpesa: mpesa::Daraja::new(&config.mpesa, config.seed)?,
+            momo: momo::Momo::new(&config.momo, config.seed)?,
             alipay: alipay::Alipay::new(&config.alipay, config.seed)?,
             http: reqwest::Client::builder()
                 .no_proxy()
@@ -173,9 +190,11 @@ impl Sandbox {
         let ledger_url = serve(ledger::router(world.clone()), 2).await?;
         let fx_url = serve(fx::router(world.clone()), 3).await?;
         let control_url = serve(control::router(world.clone()), 4).await?;
+        let momo_url = serve(momo::router(world.clone()), 5).await?;
         Ok(Sandbox {
             alipay_url,
             mpesa_url,
+            momo_url,
             ledger_url,
             fx_url,
             control_url,
@@ -199,6 +218,16 @@ impl Sandbox {
         self.world.mpesa.balances()
     }
 
+    /// The MoMo disbursement account's and payees' balances.
+    pub fn momo_balances(&self) -> momo::Balances {
+        self.world.momo.balances()
+    }
+
+    /// Every MoMo transfer, by reference id.
+    pub fn momo_transfers(&self) -> Vec<momo::TransferRecord> {
+        self.world.momo.transfers()
+    }
+
     /// The Alipay trades.
     pub fn alipay_trades(&self) -> Vec<alipay::Trade> {
         self.world.alipay.trades()
@@ -217,8 +246,13 @@ impl Sandbox {
     /// Prints where each service listens.
     pub fn describe(&self) -> String {
         format!(
-            "alipay  {}/gateway.do\nmpesa   {}\nledger  {}\nfx      {}/v1/rates?base=USD\ncontrol {}/control/journal\n",
-            self.alipay_url, self.mpesa_url, self.ledger_url, self.fx_url, self.control_url
+            "alipay  {}/gateway.do\nmpesa   {}\nmomo    {}\nledger  {}\nfx      {}/v1/rates?base=USD\ncontrol {}/control/journal\n",
+            self.alipay_url,
+            self.mpesa_url,
+            self.momo_url,
+            self.ledger_url,
+            self.fx_url,
+            self.control_url
         )
     }
 }
