@@ -399,7 +399,10 @@ async fn invoke(connector: ToLoad<'_>, export: &str, input: &str) -> anyhow::Res
 /// The admin API call a `corridor transfers` verb makes.
 fn admin_verb(
     command: TransfersCommand,
-) -> (crate::commands::admin::AdminArgs, crate::commands::admin::Verb) {
+) -> (
+    crate::commands::admin::AdminArgs,
+    crate::commands::admin::Verb,
+) {
     use crate::commands::admin::Verb;
     match command {
         TransfersCommand::List {
@@ -427,7 +430,14 @@ fn admin_verb(
             receipt,
             admin,
             ..
-        } => (admin, Verb::Resolve { id, reason, receipt }),
+        } => (
+            admin,
+            Verb::Resolve {
+                id,
+                reason,
+                receipt,
+            },
+        ),
         TransfersCommand::Show { .. } => unreachable!("show reads the client API"),
     }
 }
@@ -455,7 +465,10 @@ pub fn admin_tokens(file: Option<&Path>) -> anyhow::Result<crate::api::admin::au
         None => String::new(),
     };
     let env = std::env::var("CORRIDOR_ADMIN_TOKEN").ok();
-    Ok(crate::api::admin::auth::AdminTokens::parse(&text, env.as_deref())?)
+    Ok(crate::api::admin::auth::AdminTokens::parse(
+        &text,
+        env.as_deref(),
+    )?)
 }
 
 /// A check that found problems: they are printed, one a line, on stderr.

@@ -16,8 +16,11 @@ fn invalid(message: String) -> ApiError {
 }
 
 fn millis(key: &str, text: &str) -> Result<u64, ApiError> {
-    text.parse()
-        .map_err(|_| invalid(format!("{key} {text:?} is not milliseconds since the epoch")))
+    text.parse().map_err(|_| {
+        invalid(format!(
+            "{key} {text:?} is not milliseconds since the epoch"
+        ))
+    })
 }
 
 /// A filter from `query`, whose keys must be among `allowed`.
@@ -59,10 +62,9 @@ pub fn filter(
             "created_from" => filter.created_from_ms = Some(millis(key, text)?),
             "created_to" => filter.created_to_ms = Some(millis(key, text)?),
             "cursor" => {
-                filter.after = Some(
-                    TransferCursor::parse(text)
-                        .ok_or_else(|| invalid(format!("cursor {text:?} is not one this host gave")))?,
-                );
+                filter.after = Some(TransferCursor::parse(text).ok_or_else(|| {
+                    invalid(format!("cursor {text:?} is not one this host gave"))
+                })?);
             }
             _ => unreachable!("checked against the allowed keys"),
         }

@@ -8,7 +8,10 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Corridor client API", description = "Quotes, transfers and the providers' callbacks."),
+    info(
+        title = "Corridor client API",
+        description = "Quotes, transfers and the providers' callbacks."
+    ),
     paths(
         crate::create_quote,
         crate::create_transfer,

@@ -383,10 +383,20 @@ impl Transfer {
     /// the one it had). Only an operator's action, through
     /// [`crate::decide::decide`], calls this: it is the one way out of `held`,
     /// outside the state machine's own transitions ([`allowed`]).
-    pub fn release(&mut self, state: TransferState, refund: Option<Refund>, due_at_ms: Option<u64>) {
-        assert_eq!(self.state(), TransferState::Held, "only a held transfer is released");
+    pub fn release(
+        &mut self,
+        state: TransferState,
+        refund: Option<Refund>,
+        due_at_ms: Option<u64>,
+    ) {
+        assert_eq!(
+            self.state(),
+            TransferState::Held,
+            "only a held transfer is released"
+        );
         assert!(
-            state != TransferState::Held && (!state.is_terminal() || state == TransferState::Completed),
+            state != TransferState::Held
+                && (!state.is_terminal() || state == TransferState::Completed),
             "transfer {}: released to {state}",
             self.id
         );

@@ -22,7 +22,10 @@ pub enum Resolution {
 
 impl Engine {
     /// Transfers matching `filter`, newest first.
-    pub async fn list_filtered(&self, filter: TransferFilter) -> Result<Vec<Transfer>, EngineError> {
+    pub async fn list_filtered(
+        &self,
+        filter: TransferFilter,
+    ) -> Result<Vec<Transfer>, EngineError> {
         Ok(self.db(move |store| store.list_filtered(&filter)).await?)
     }
 
@@ -110,7 +113,8 @@ impl Engine {
     /// Where the pay-out stands by the provider's answer (nothing to ask
     /// when no request was ever recorded).
     async fn pay_out_finding(&self, transfer: &Transfer) -> Result<PayOutFinding, EngineError> {
-        if transfer.pay_out.requested_at_ms.is_none() && transfer.pay_out.provider_reference.is_none()
+        if transfer.pay_out.requested_at_ms.is_none()
+            && transfer.pay_out.provider_reference.is_none()
         {
             return Ok(PayOutFinding::NotRequested);
         }

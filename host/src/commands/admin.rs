@@ -8,7 +8,11 @@ use serde_json::Value;
 #[derive(Debug, Clone, clap::Args)]
 pub struct AdminArgs {
     /// The admin API's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8081", env = "CORRIDOR_ADMIN_URL")]
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8081",
+        env = "CORRIDOR_ADMIN_URL"
+    )]
     pub admin_url: String,
     /// An admin token (read for listing, operate for changes).
     #[arg(long, env = "CORRIDOR_ADMIN_TOKEN", hide_env_values = true)]
@@ -62,9 +66,7 @@ pub async fn execute(args: &AdminArgs, verb: &Verb) -> Result<String, AdminError
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .map_err(|error| AdminError(error.to_string()))?;
-    let query = |pairs: &[(String, String)]| {
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    };
+    let query = |pairs: &[(String, String)]| serde_urlencoded::to_string(pairs).unwrap_or_default();
     let post = |path: String, body: Value| {
         http.post(format!("{base}{path}"))
             .header("content-type", "application/json")
@@ -114,7 +116,10 @@ pub async fn execute(args: &AdminArgs, verb: &Verb) -> Result<String, AdminError
     if !status.is_success() {
         let code = body["error"]["code"].as_str().unwrap_or("error");
         let message = body["error"]["message"].as_str().unwrap_or("");
-        return Err(AdminError(format!("{code}: {message} (HTTP {})", status.as_u16())));
+        return Err(AdminError(format!(
+            "{code}: {message} (HTTP {})",
+            status.as_u16()
+        )));
     }
     if args.json {
         return Ok(serde_json::to_string_pretty(&body).unwrap_or_default());
@@ -135,7 +140,10 @@ fn text(value: &Value) -> &str {
 }
 
 fn transfers_table(body: &Value) -> String {
-    let mut lines = vec![format!("{:<28} {:<18} {:<16} {}", "ID", "STATE", "CONNECTOR", "WHY")];
+    let mut lines = vec![format!(
+        "{:<28} {:<18} {:<16} {}",
+        "ID", "STATE", "CONNECTOR", "WHY"
+    )];
     for transfer in body["transfers"].as_array().into_iter().flatten() {
         lines.push(format!(
             "{:<28} {:<18} {:<16} {}",

@@ -63,7 +63,11 @@ pub struct AdminTokens(Arc<Vec<Token>>);
 
 impl std::fmt::Debug for AdminTokens {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.0.iter().map(|token| token.caller.name.as_str()).collect();
+        let names: Vec<&str> = self
+            .0
+            .iter()
+            .map(|token| token.caller.name.as_str())
+            .collect();
         write!(formatter, "AdminTokens({names:?})")
     }
 }

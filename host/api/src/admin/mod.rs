@@ -72,11 +72,15 @@ pub fn router(engine: Arc<Engine>, tokens: AdminTokens) -> Router {
     (status = 503, description = "not ready; `error.code` says why"),
 ))]
 pub async fn ready(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    state.engine.audit_log(None, 1).await.map_err(|error| ApiError {
-        status: 503,
-        code: "store-unavailable",
-        message: format!("the store does not answer: {error}"),
-    })?;
+    state
+        .engine
+        .audit_log(None, 1)
+        .await
+        .map_err(|error| ApiError {
+            status: 503,
+            code: "store-unavailable",
+            message: format!("the store does not answer: {error}"),
+        })?;
     let connectors = state.engine.connector_ids();
     if connectors.is_empty() {
         return Err(ApiError {
@@ -85,7 +89,8 @@ pub async fn ready(State(state): State<ApiState>) -> Result<Response, ApiError> 
             message: "no connector is loaded".into(),
         });
     }
-    Ok(axum::Json(serde_json::json!({ "status": "ready", "connectors": connectors }))
-        .into_response())
+    Ok(
+        axum::Json(serde_json::json!({ "status": "ready", "connectors": connectors }))
+            .into_response(),
+    )
 }
-

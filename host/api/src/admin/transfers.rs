@@ -33,21 +33,32 @@ pub async fn list(
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let allowed = ["state", "connector", "created_from", "created_to", "limit", "cursor"];
+    let allowed = [
+        "state",
+        "connector",
+        "created_from",
+        "created_to",
+        "limit",
+        "cursor",
+    ];
     let mut filter = listing::filter(&query, &allowed)?;
     let limit = filter.limit;
     filter.limit += 1;
     let mut transfers = state.engine.list_filtered(filter).await?;
     let next_cursor = (transfers.len() > limit).then(|| {
         transfers.truncate(limit);
-        transfers.last().map(|last| TransferCursor::after(last).to_string())
+        transfers
+            .last()
+            .map(|last| TransferCursor::after(last).to_string())
     });
     let mut views = Vec::with_capacity(transfers.len());
     for transfer in transfers {
         views.push(view::transfer(&state.engine, transfer).await?);
     }
-    Ok(axum::Json(serde_json::json!({ "transfers": views, "next_cursor": next_cursor.flatten() }))
-        .into_response())
+    Ok(
+        axum::Json(serde_json::json!({ "transfers": views, "next_cursor": next_cursor.flatten() }))
+            .into_response(),
+    )
 }
 
 /// `GET /admin/v1/audit`: the audit log, newest first.
@@ -66,18 +77,26 @@ pub async fn audit(
     let cursor = match query.get("cursor") {
         None => None,
         Some(text) => Some(text.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid-query", format!("cursor {text:?} is not one this host gave"))
+            ApiError::bad_request(
+                "invalid-query",
+                format!("cursor {text:?} is not one this host gave"),
+            )
         })?),
     };
-    let rest: BTreeMap<String, String> = query.into_iter().filter(|(key, _)| key != "cursor").collect();
+    let rest: BTreeMap<String, String> = query
+        .into_iter()
+        .filter(|(key, _)| key != "cursor")
+        .collect();
     let limit = listing::filter(&rest, &["limit"])?.limit;
     let mut entries = state.engine.audit_log(cursor, limit + 1).await?;
     let next_cursor = (entries.len() > limit).then(|| {
         entries.truncate(limit);
         entries.last().map(|last| last.id.to_string())
     });
-    Ok(axum::Json(serde_json::json!({ "entries": entries, "next_cursor": next_cursor.flatten() }))
-        .into_response())
+    Ok(
+        axum::Json(serde_json::json!({ "entries": entries, "next_cursor": next_cursor.flatten() }))
+            .into_response(),
+    )
 }
 
 /// `POST …/retry`'s body.
@@ -123,7 +142,9 @@ async fn audited(
     state: &ApiState,
     caller: &Caller,
     (operation, target, reason): (&str, &str, &str),
-    change: impl std::future::Future<Output = Result<crate::engine::model::Transfer, crate::engine::EngineError>>,
+    change: impl std::future::Future<
+        Output = Result<crate::engine::model::Transfer, crate::engine::EngineError>,
+    >,
 ) -> Result<Response, ApiError> {
     let result = change.await;
     let outcome = match &result {

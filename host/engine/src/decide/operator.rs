@@ -45,19 +45,21 @@ pub fn retry_target(transfer: &Transfer) -> Result<TransferState, String> {
         return Err(format!("transfer is {}, not held", transfer.state()));
     }
     let requested = transfer.pay_out.requested_at_ms.is_some();
-    let from = transfer.held_from().unwrap_or(if transfer.refund().is_some() {
-        Refunding
-    } else if transfer.ledger_id().is_some() && requested {
-        PayOutUnknown
-    } else if transfer.ledger_id().is_some() {
-        LedgerRegistered
-    } else if transfer.pay_in.provider_transaction_id.is_some() {
-        PaidIn
-    } else if transfer.pay_in.payment_url.is_some() {
-        AwaitingPayIn
-    } else {
-        Created
-    });
+    let from = transfer
+        .held_from()
+        .unwrap_or(if transfer.refund().is_some() {
+            Refunding
+        } else if transfer.ledger_id().is_some() && requested {
+            PayOutUnknown
+        } else if transfer.ledger_id().is_some() {
+            LedgerRegistered
+        } else if transfer.pay_in.provider_transaction_id.is_some() {
+            PaidIn
+        } else if transfer.pay_in.payment_url.is_some() {
+            AwaitingPayIn
+        } else {
+            Created
+        });
     let contradiction = transfer
         .failure
         .as_ref()
@@ -114,7 +116,12 @@ pub(super) fn paid_out(transfer: &mut Transfer, receipt: &PayOutReceipt) -> Outc
             .and_then(|fee| crate::money::Money::from_wit(fee).ok());
     }
     let id = transfer.id.clone();
-    show(&id, "pay-out", &mut transfer.pay_out.details, &receipt.details);
+    show(
+        &id,
+        "pay-out",
+        &mut transfer.pay_out.details,
+        &receipt.details,
+    );
     transfer.release(TransferState::Completed, None, None);
     Outcome::changed(format!(
         "an operator marked it paid out (receipt {receipt_id}, confirmed by query)"
@@ -130,18 +137,23 @@ pub(super) fn refund(
     if transfer.state() != TransferState::Held {
         return refused(format!("transfer is {}, not held", transfer.state()));
     }
-    let paid_in = transfer.pay_in.provider_transaction_id.is_some() || transfer.ledger_id().is_some();
+    let paid_in =
+        transfer.pay_in.provider_transaction_id.is_some() || transfer.ledger_id().is_some();
     if !paid_in {
         return refused("nothing was paid in: there is nothing to refund");
     }
-    let requested = transfer.pay_out.requested_at_ms.is_some()
-        || transfer.pay_out.provider_reference.is_some();
+    let requested =
+        transfer.pay_out.requested_at_ms.is_some() || transfer.pay_out.provider_reference.is_some();
     match pay_out {
         PayOutFinding::Failed(_) | PayOutFinding::NotFound => {}
         PayOutFinding::NotRequested if !requested => {}
-        PayOutFinding::NotRequested => return refused("the pay-out was requested: ask the provider first"),
+        PayOutFinding::NotRequested => {
+            return refused("the pay-out was requested: ask the provider first");
+        }
         PayOutFinding::Succeeded(receipt) => {
-            return refused(format!("the provider says the pay-out succeeded (receipt {receipt})"));
+            return refused(format!(
+                "the provider says the pay-out succeeded (receipt {receipt})"
+            ));
         }
         PayOutFinding::Pending => {
             return refused("the provider has not said the pay-out failed (it is pending)");

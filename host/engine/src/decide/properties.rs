@@ -204,7 +204,13 @@ fn step_result(transfer: &Transfer, draw: &Draw) -> Input {
 fn operator_action(transfer: &Transfer, draw: &Draw) -> Input {
     match draw.kind {
         23 => Input::OperatorRetry,
-        24 => match event(transfer, &Draw { kind: 2, ..draw.clone() }) {
+        24 => match event(
+            transfer,
+            &Draw {
+                kind: 2,
+                ..draw.clone()
+            },
+        ) {
             Input::Event {
                 event: Event::PayOutSucceeded(receipt),
                 ..
