@@ -155,7 +155,7 @@ async fn the_client_listing_filters_by_state_and_refuses_unknown_parameters() {
             .collect()
     };
     let awaiting = call("GET", &url("state=awaiting-pay-in"), None, None).await;
-    assert_eq!(ids(&awaiting), [waiting.id.clone()]);
+    assert_eq!(ids(&awaiting), [waiting.id]);
     let held = call("GET", &url("state=held"), None, None).await;
     assert!(ids(&held).is_empty(), "no transfer is held");
     let unknown = call("GET", &url("color=blue"), None, None).await;
