@@ -325,11 +325,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: TransfersCommand::Show { id, host },
         } => show_transfer(&host, &id).await,
         Command::Transfers { command } => {
-            let (admin, verb) = admin_verb(command);
-            print_admin(&admin, &verb).await
+            let (admin, verb) = crate::commands::admin::verb(command);
+            crate::commands::admin::print(&admin, &verb).await
         }
         Command::Audit { limit, admin } => {
-            print_admin(&admin, &crate::commands::admin::Verb::Audit { limit }).await
+            crate::commands::admin::print(&admin, &crate::commands::admin::Verb::Audit { limit })
+                .await
         }
         Command::Demo(mut args) => {
             let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
@@ -396,79 +397,11 @@ async fn invoke(connector: ToLoad<'_>, export: &str, input: &str) -> anyhow::Res
     }
 }
 
-/// The admin API call a `corridor transfers` verb makes.
-fn admin_verb(
-    command: TransfersCommand,
-) -> (
-    crate::commands::admin::AdminArgs,
-    crate::commands::admin::Verb,
-) {
-    use crate::commands::admin::Verb;
-    match command {
-        TransfersCommand::List {
-            state,
-            connector,
-            limit,
-            cursor,
-            admin,
-        } => {
-            let query = [
-                ("state", state),
-                ("connector", connector),
-                ("limit", limit.map(|limit| limit.to_string())),
-                ("cursor", cursor),
-            ]
-            .into_iter()
-            .filter_map(|(key, value)| Some((key.to_string(), value?)))
-            .collect();
-            (admin, Verb::List { query })
-        }
-        TransfersCommand::Retry { id, reason, admin } => (admin, Verb::Retry { id, reason }),
-        TransfersCommand::Resolve {
-            id,
-            reason,
-            receipt,
-            admin,
-            ..
-        } => (
-            admin,
-            Verb::Resolve {
-                id,
-                reason,
-                receipt,
-            },
-        ),
-        TransfersCommand::Show { .. } => unreachable!("show reads the client API"),
-    }
-}
-
-async fn print_admin(
-    admin: &crate::commands::admin::AdminArgs,
-    verb: &crate::commands::admin::Verb,
-) -> anyhow::Result<()> {
-    println!("{}", crate::commands::admin::execute(admin, verb).await?);
-    Ok(())
-}
-
 /// `corridor transfers show`.
 async fn show_transfer(host: &str, id: &str) -> anyhow::Result<()> {
     let transfer = crate::client::Client::new(host).get(id).await?;
     println!("{}", serde_json::to_string_pretty(&transfer)?);
     Ok(())
-}
-
-/// The admin tokens from `file` and `CORRIDOR_ADMIN_TOKEN`.
-pub fn admin_tokens(file: Option<&Path>) -> anyhow::Result<crate::api::admin::auth::AdminTokens> {
-    let text = match file {
-        Some(file) => std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the admin tokens file {}", file.display()))?,
-        None => String::new(),
-    };
-    let env = std::env::var("CORRIDOR_ADMIN_TOKEN").ok();
-    Ok(crate::api::admin::auth::AdminTokens::parse(
-        &text,
-        env.as_deref(),
-    )?)
 }
 
 /// A check that found problems: they are printed, one a line, on stderr.
@@ -569,7 +502,7 @@ async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::R
     let mut config = crate::server::HostConfig::new(data_dir, &args.ledger_url);
     config.bind = args.bind;
     config.public_url = args.public_url;
-    config.admin_tokens = admin_tokens(args.admin_tokens.as_deref())?;
+    config.admin_tokens = crate::commands::admin::tokens(args.admin_tokens.as_deref())?;
     config.admin_bind = (!config.admin_tokens.is_empty()).then_some(args.admin_bind);
     if let Some(sandbox) = &sandbox {
         config.ledger_url = sandbox.ledger_url.clone();

@@ -2,6 +2,9 @@
 //! resolve` and `corridor audit`. Each prints a readable summary, or the
 //! API's JSON with `--json`; a refusal is one line and a non-zero exit.
 
+use std::path::Path;
+
+use anyhow::Context;
 use serde_json::Value;
 
 /// How to reach the admin API.
@@ -177,4 +180,67 @@ fn audit_table(body: &Value) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// The admin API call a `corridor transfers` verb makes.
+pub fn verb(command: crate::cli::TransfersCommand) -> (AdminArgs, Verb) {
+    use Verb;
+    match command {
+        crate::cli::TransfersCommand::List {
+            state,
+            connector,
+            limit,
+            cursor,
+            admin,
+        } => {
+            let query = [
+                ("state", state),
+                ("connector", connector),
+                ("limit", limit.map(|limit| limit.to_string())),
+                ("cursor", cursor),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.to_string(), value?)))
+            .collect();
+            (admin, Verb::List { query })
+        }
+        crate::cli::TransfersCommand::Retry { id, reason, admin } => {
+            (admin, Verb::Retry { id, reason })
+        }
+        crate::cli::TransfersCommand::Resolve {
+            id,
+            reason,
+            receipt,
+            admin,
+            ..
+        } => (
+            admin,
+            Verb::Resolve {
+                id,
+                reason,
+                receipt,
+            },
+        ),
+        crate::cli::TransfersCommand::Show { .. } => unreachable!("show reads the client API"),
+    }
+}
+
+/// Runs `verb` and prints its summary.
+pub async fn print(admin: &AdminArgs, verb: &Verb) -> anyhow::Result<()> {
+    println!("{}", execute(admin, verb).await?);
+    Ok(())
+}
+
+/// The admin tokens from `file` and `CORRIDOR_ADMIN_TOKEN`.
+pub fn tokens(file: Option<&Path>) -> anyhow::Result<crate::api::admin::auth::AdminTokens> {
+    let text = match file {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the admin tokens file {}", file.display()))?,
+        None => String::new(),
+    };
+    let env = std::env::var("CORRIDOR_ADMIN_TOKEN").ok();
+    Ok(crate::api::admin::auth::AdminTokens::parse(
+        &text,
+        env.as_deref(),
+    )?)
 }
