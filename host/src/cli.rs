@@ -118,6 +118,15 @@ pub enum Command {
         #[command(subcommand)]
         command: TransfersCommand,
     },
+    /// The operators' audit log, newest first (admin API, read token).
+    Audit {
+        /// At most this many entries.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The admin API and token.
+        #[command(flatten)]
+        admin: crate::commands::admin::AdminArgs,
+    },
     /// The thesis's experiment end to end: sandboxes, host, N transfers, the timing table and the validity check.
     Demo(crate::demo::DemoArgs),
     /// Run the provider simulators (Alipay, M-PESA Daraja, ledger, FX) until
@@ -182,6 +191,53 @@ pub enum TransfersCommand {
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
         host: String,
     },
+    /// List transfers, newest first (admin API, read token).
+    List {
+        /// Only transfers in this state (held, paying-out, …).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this connector's.
+        #[arg(long)]
+        connector: Option<String>,
+        /// At most this many (1 to 1000).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The page after this cursor (printed under the last page).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// The admin API and token.
+        #[command(flatten)]
+        admin: crate::commands::admin::AdminArgs,
+    },
+    /// Run a held transfer's step again (admin API, operate token).
+    Retry {
+        /// The transfer id (tr_…).
+        id: String,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+        /// The admin API and token.
+        #[command(flatten)]
+        admin: crate::commands::admin::AdminArgs,
+    },
+    /// Resolve a held transfer with evidence: paid out with the provider's
+    /// receipt (checked with the provider first), or refunded.
+    Resolve {
+        /// The transfer id (tr_…).
+        id: String,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+        /// The provider's receipt: mark it paid out once the provider confirms it.
+        #[arg(long, conflicts_with = "refund", required_unless_present = "refund")]
+        receipt: Option<String>,
+        /// Return the pay-in to the payer (refused if the provider paid it out).
+        #[arg(long)]
+        refund: bool,
+        /// The admin API and token.
+        #[command(flatten)]
+        admin: crate::commands::admin::AdminArgs,
+    },
 }
 
 /// Options of `corridor serve`.
@@ -218,6 +274,13 @@ pub struct ServeArgs {
     /// The sandboxes' latency profile, with --sandbox.
     #[arg(long, default_value = "zero", value_parser = ["thesis", "zero"])]
     pub profile: String,
+    /// Where the admin API listens (loopback). It is on only when there is a
+    /// token (--admin-tokens or CORRIDOR_ADMIN_TOKEN); off otherwise.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub admin_bind: std::net::SocketAddr,
+    /// The admin tokens file: one `role name token` a line, role read or operate.
+    #[arg(long, env = "CORRIDOR_ADMIN_TOKENS")]
+    pub admin_tokens: Option<PathBuf>,
 }
 
 /// Runs a parsed command line.
@@ -261,6 +324,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Transfers {
             command: TransfersCommand::Show { id, host },
         } => show_transfer(&host, &id).await,
+        Command::Transfers { command } => {
+            let (admin, verb) = crate::commands::admin::verb(command);
+            crate::commands::admin::print(&admin, &verb).await
+        }
+        Command::Audit { limit, admin } => {
+            crate::commands::admin::print(&admin, &crate::commands::admin::Verb::Audit { limit })
+                .await
+        }
         Command::Demo(mut args) => {
             let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
             args.component = crate::commands::paths::component(&args.component)?;
@@ -431,11 +502,17 @@ async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::R
     let mut config = crate::server::HostConfig::new(data_dir, &args.ledger_url);
     config.bind = args.bind;
     config.public_url = args.public_url;
+    config.admin_tokens = crate::commands::admin::tokens(args.admin_tokens.as_deref())?;
+    config.admin_bind = (!config.admin_tokens.is_empty()).then_some(args.admin_bind);
     if let Some(sandbox) = &sandbox {
         config.ledger_url = sandbox.ledger_url.clone();
     }
     let host = crate::server::Host::start(config, sources).await?;
     println!("corridor host: listening on {} (Ctrl-C stops)", host.url);
+    match &host.admin_url {
+        Some(admin_url) => println!("admin API: {admin_url}"),
+        None => println!("admin API: off (no --admin-tokens, no CORRIDOR_ADMIN_TOKEN)"),
+    }
     if sandbox.is_some() {
         println!(
             "try it: corridor send --host {} --to 0708374149 --amount 10.00",

@@ -1,6 +1,7 @@
 //! Component-level tests: the real `.wasm` components, the real host, real
 //! servers on loopback. One binary, a module per area.
 
+mod admin;
 mod api;
 mod cache;
 mod callbacks;

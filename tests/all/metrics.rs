@@ -1,7 +1,7 @@
 //! The operator's metrics: what a transfer leaves in the Prometheus text.
 
 use corridor_host::engine::model::TransferState;
-use corridor_tests::{Corridor, RECIPIENT, Setup};
+use corridor_tests::{ADMIN_READ_TOKEN, Corridor, RECIPIENT, Setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_is_counted_by_call_step_callback_egress_and_state() {
@@ -11,8 +11,22 @@ async fn a_transfer_is_counted_by_call_step_callback_egress_and_state() {
     corridor
         .wait_for_state(&transfer.id, TransferState::Completed)
         .await;
-    let host = corridor.host.as_ref().expect("a running host");
-    let text = corridor_host::api::prometheus::render(&host.engine).await;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let metrics = format!("{}/metrics", corridor.admin_url());
+    let anonymous = http.get(&metrics).send().await.expect("answers");
+    assert_eq!(anonymous.status(), 401, "metrics are for operators");
+    let text = http
+        .get(&metrics)
+        .bearer_auth(ADMIN_READ_TOKEN)
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
     let has = |needle: &str| {
         assert!(
             text.lines().any(|line| line.contains(needle)),

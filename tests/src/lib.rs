@@ -161,6 +161,11 @@ pub const RECIPIENT: &str = "254708374149";
 /// How long a test waits for a transfer to get somewhere.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// The admin API's `read` token in every test host (named `auditor`).
+pub const ADMIN_READ_TOKEN: &str = "read-token-0123456789abcdef";
+/// The admin API's `operate` token in every test host (named `alice`).
+pub const ADMIN_OPERATE_TOKEN: &str = "operate-token-0123456789abcdef";
+
 /// How to set up a corridor for one test.
 pub struct Setup {
     /// The sandboxes.
@@ -286,6 +291,12 @@ impl Corridor {
         config.engine = self.engine.clone();
         config.api = self.api.clone();
         config.quote_retention = self.quote_retention;
+        config.admin_bind = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.admin_tokens = corridor_host::api::admin::auth::AdminTokens::parse(
+            &format!("read auditor {ADMIN_READ_TOKEN}\noperate alice {ADMIN_OPERATE_TOKEN}\n"),
+            None,
+        )
+        .expect("the test tokens parse");
         config.runtime = RuntimeConfig {
             cache_dir: Some(root().join("target/corridor-test-cache")),
             ..runtime_config()
@@ -301,6 +312,14 @@ impl Corridor {
         self.url = host.url.clone();
         self.client = Client::new(&host.url);
         self.host = Some(host);
+    }
+
+    /// The admin API's base URL.
+    pub fn admin_url(&self) -> String {
+        let host = self.host.as_ref().expect("a running host");
+        host.admin_url
+            .clone()
+            .expect("the test host serves the admin API")
     }
 
     /// Stops the host at once, mid-step if it is in one, as `kill -9` would.

@@ -14,7 +14,10 @@
 //! | 404 | `not-found` | no such route |
 //! | 404 | `quote-not-found`, `transfer-not-found`, `unknown-connector` | no such quote, transfer or connector |
 //! | 405 | `method-not-allowed` | the route exists, not with this method (`Allow` lists the methods) |
+//! | 401 | `unauthorized` | admin API: no bearer token, or not one the host knows (`WWW-Authenticate: Bearer`) |
+//! | 403 | `forbidden` | admin API: a `read` token on a route that changes something |
 //! | 409 | `quote-used`, `idempotency-key-reused` | the quote made another transfer; the key came with another request |
+//! | 409 | `refused` | admin API: the operator's action was refused (not held, the provider disagrees); nothing changed |
 //! | 413 | `body-too-large` | the body is over the route's limit ([`super::ApiConfig`]) |
 //! | 415 | `unsupported-media-type` | a client `POST` whose `Content-Type` is not `application/json` |
 //! | 422 | `quote-expired`, `quote-mismatch` | the quote lapsed; the request contradicts its quote |
@@ -125,6 +128,7 @@ impl From<EngineError> for ApiError {
             EngineError::QuoteUsed { .. } => (409, "quote-used"),
             EngineError::IdempotencyConflict(_) => (409, "idempotency-key-reused"),
             EngineError::TransferNotFound(_) => (404, "transfer-not-found"),
+            EngineError::Refused(_) => (409, "refused"),
             EngineError::InvalidRecipient(_) => (422, "invalid-recipient"),
             EngineError::Provider(failure) if failure.code == "amount-out-of-range" => {
                 (422, "amount-out-of-range")

@@ -6,9 +6,12 @@
 //! | `POST /v1/quotes` | price a transfer: `{"amount": "10.00", "currency": "USD", "receive_currency": "KES"}` (`receive_currency` may be left out when the corridor pays out one currency) |
 //! | `POST /v1/transfers` | `{"quote_id": "q_…", "recipient": "254708374149"}` (or `amount`/`currency` instead of a quote); honours `Idempotency-Key` |
 //! | `GET /v1/transfers/{id}` | a transfer, its Pay In and Pay Out, and its state changes |
-//! | `GET /v1/transfers` | the newest transfers (`?limit=`, at most 1000) |
+//! | `GET /v1/transfers` | the newest transfers: `?state=`, `?connector=`, `?limit=` (at most 1000); any other parameter is refused |
 //! | `GET /health` | liveness and the loaded connectors |
+//! | `GET /openapi.json` | this API's OpenAPI document |
 //! | `* /callbacks/{connector}/{route}/{transfer}/{secret}` | providers' callbacks |
+//!
+//! The operators' API is on its own listener ([`admin`]).
 //!
 //! Every refusal is JSON with a stable code (see [`error`] for the list).
 //! Client routes read at most [`ApiConfig::client_body_limit_bytes`] and take
@@ -17,10 +20,13 @@
 //! routes take what providers send (forms, XML) up to
 //! [`ApiConfig::callback_body_limit_bytes`].
 
+pub mod admin;
 pub mod client;
 pub mod error;
 pub mod input;
 pub mod limits;
+pub mod listing;
+pub mod openapi;
 pub mod prometheus;
 pub mod server;
 pub mod view;
@@ -56,6 +62,18 @@ pub struct ApiState {
     pub engine: Arc<Engine>,
 }
 
+/// Every route the client router serves: `(method, path)`, as the OpenAPI
+/// document names them (callbacks take any method; documented as `post`).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/quotes"),
+    ("get", "/v1/transfers"),
+    ("post", "/v1/transfers"),
+    ("get", "/v1/transfers/{id}"),
+    ("get", "/health"),
+    ("get", "/openapi.json"),
+    ("post", "/callbacks/{connector}/{route}/{transfer}/{secret}"),
+];
+
 /// The router: client routes and callback routes, with `config`'s limits.
 pub fn router(engine: Arc<Engine>, config: &ApiConfig) -> Router {
     let throttle = axum::middleware::from_fn_with_state(
@@ -71,6 +89,7 @@ pub fn router(engine: Arc<Engine>, config: &ApiConfig) -> Router {
         .route("/v1/transfers", post(create_transfer).route_layer(throttle))
         .route("/v1/transfers/{id}", get(get_transfer))
         .route("/health", get(health))
+        .route("/openapi.json", get(client_openapi))
         .layer(DefaultBodyLimit::max(config.client_body_limit_bytes))
         .route(
             "/callbacks/{connector}/{route}/{transfer}/{secret}",
@@ -195,6 +214,10 @@ impl QuoteBody {
 /// Honours `Idempotency-Key` as `POST /v1/transfers` does, so a client that
 /// retries (`corridor send` after a lost answer) gets the quote it was given,
 /// and with it the same transfer, instead of a second one.
+#[utoipa::path(post, path = "/v1/quotes", responses(
+    (status = 201, description = "a new quote"),
+    (status = 200, description = "the quote made earlier under this Idempotency-Key"),
+))]
 async fn create_quote(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -267,6 +290,10 @@ async fn agrees_with_quote(
     Ok(())
 }
 
+#[utoipa::path(post, path = "/v1/transfers", responses(
+    (status = 201, description = "a new transfer"),
+    (status = 200, description = "the transfer made earlier under this Idempotency-Key"),
+))]
 async fn create_transfer(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -333,6 +360,9 @@ async fn create_transfer(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/v1/transfers/{id}",
+    params(("id" = String, Path, description = "the transfer")),
+    responses((status = 200, description = "the transfer, its legs and its state changes")))]
 async fn get_transfer(
     State(state): State<ApiState>,
     path: Result<Path<String>, PathRejection>,
@@ -342,33 +372,43 @@ async fn get_transfer(
     Ok(axum::Json(view::transfer(&state.engine, transfer).await?).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/transfers",
+    params(
+        ("state" = Option<String>, Query, description = "only transfers in this state, e.g. held"),
+        ("connector" = Option<String>, Query, description = "only this connector's"),
+        ("limit" = Option<usize>, Query, description = "at most this many, 1 to 1000 (100)"),
+    ),
+    responses(
+        (status = 200, description = "`{\"transfers\": [...]}`, newest first"),
+        (status = 400, description = "`invalid-query`: a parameter the route does not take, or a bad value"),
+    ))]
 async fn list_transfers(
     State(state): State<ApiState>,
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let limit = match query.get("limit") {
-        None => 100,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| (1..=1000).contains(limit))
-            .ok_or_else(|| {
-                ApiError::bad_request("invalid-limit", format!("limit {text:?} must be 1 to 1000"))
-            })?,
-    };
+    let filter = listing::filter(&query, &["state", "connector", "limit"])?;
     let mut views = Vec::new();
-    for transfer in state.engine.list(limit).await? {
+    for transfer in state.engine.list_filtered(filter).await? {
         views.push(view::transfer(&state.engine, transfer).await?);
     }
     Ok(axum::Json(serde_json::json!({ "transfers": views })).into_response())
 }
 
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "alive, and the loaded connectors")))]
 async fn health(State(state): State<ApiState>) -> Response {
     axum::Json(serde_json::json!({ "status": "ok", "connectors": state.engine.connector_ids() }))
         .into_response()
 }
 
+#[utoipa::path(post, path = "/callbacks/{connector}/{route}/{transfer}/{secret}",
+    params(
+        ("connector" = String, Path, description = "the connector"),
+        ("route" = String, Path, description = "pay-in, pay-out, pay-out-timeout or pay-out-status"),
+        ("transfer" = String, Path, description = "the transfer"),
+        ("secret" = String, Path, description = "the route's secret for this transfer"),
+    ),
+    responses((status = 200, description = "whatever the connector answers the provider")))]
 async fn callback(
     State(state): State<ApiState>,
     path: Result<Path<(String, String, String, String)>, PathRejection>,
@@ -419,4 +459,14 @@ async fn callback(
         }
     }
     Ok(response)
+}
+
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "this document")))]
+async fn client_openapi() -> Response {
+    axum::Json(openapi::client()).into_response()
+}
+
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "this document")))]
+async fn admin_openapi() -> Response {
+    axum::Json(openapi::admin()).into_response()
 }

@@ -16,6 +16,7 @@ use anyhow::Context;
 use corridor_serve::ServeLimits;
 
 use crate::ApiConfig;
+use crate::admin::auth::AdminTokens;
 use crate::database::Database;
 use crate::engine::store::TransferStore;
 use crate::engine::{Engine, EngineConfig};
@@ -46,6 +47,11 @@ pub struct HostConfig {
     pub api: ApiConfig,
     /// How long unused quotes are kept.
     pub quote_retention: QuoteRetention,
+    /// Where the operators' API listens (loopback only), or `None` for no
+    /// admin listener. It needs at least one token in `admin_tokens`.
+    pub admin_bind: Option<SocketAddr>,
+    /// The tokens the admin API accepts.
+    pub admin_tokens: AdminTokens,
 }
 
 impl HostConfig {
@@ -64,6 +70,8 @@ impl HostConfig {
             listener: ServeLimits::default(),
             api: ApiConfig::default(),
             quote_retention: QuoteRetention::default(),
+            admin_bind: None,
+            admin_tokens: AdminTokens::none(),
         }
     }
 }
@@ -95,6 +103,8 @@ pub struct Host {
     pub address: SocketAddr,
     /// The engine.
     pub engine: Arc<Engine>,
+    /// The admin API's base URL, when it listens.
+    pub admin_url: Option<String>,
     runtime: Runtime,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -156,6 +166,7 @@ impl Host {
         }
         let router = crate::router(engine.clone(), &config.api);
         let server = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
+        let admin = start_admin(&config, &engine).await?;
         let scheduler = tokio::spawn(engine.clone().run());
         let sweeper = tokio::spawn(sweep_unused_quotes(
             transfers,
@@ -163,12 +174,18 @@ impl Host {
             config.quote_retention,
         ));
         tracing::info!(%url, connectors = ?engine.connector_ids(), "host started");
+        let mut tasks = vec![server, scheduler, sweeper];
+        let admin_url = admin.map(|(admin_url, task)| {
+            tasks.push(task);
+            admin_url
+        });
         Ok(Host {
             url,
             address,
             engine,
+            admin_url,
             runtime,
-            tasks: vec![server, scheduler, sweeper],
+            tasks,
         })
     }
 
@@ -196,6 +213,32 @@ impl Drop for Host {
             task.abort();
         }
     }
+}
+
+/// Binds and serves the admin API, when `config` asks for it: its URL and task.
+async fn start_admin(
+    config: &HostConfig,
+    engine: &Arc<Engine>,
+) -> anyhow::Result<Option<(String, tokio::task::JoinHandle<()>)>> {
+    let Some(bind) = config.admin_bind else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        bind.ip().is_loopback(),
+        "admin_bind: the admin API serves loopback only, not {bind}"
+    );
+    anyhow::ensure!(
+        !config.admin_tokens.is_empty(),
+        "admin_bind: the admin API needs at least one token (--admin-tokens or CORRIDOR_ADMIN_TOKEN)"
+    );
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} for the admin API"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let router = crate::admin::router(engine.clone(), config.admin_tokens.clone());
+    let task = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
+    tracing::info!(%url, "admin API listening");
+    Ok(Some((url, task)))
 }
 
 /// How long a quote that made no transfer is kept after it lapses.

@@ -25,6 +25,7 @@
 //! [`TransferStore::update`]: super::store::TransferStore::update
 
 mod events;
+mod operator;
 #[cfg(test)]
 mod properties;
 mod steps;
@@ -32,8 +33,9 @@ mod steps;
 mod tests;
 
 use super::model::{Refund, Transfer, TransferState};
-use crate::wit::{Event, Failure, RefundReceipt};
+use crate::wit::{Event, Failure, PayOutReceipt, RefundReceipt};
 
+pub use self::operator::{PayOutFinding, retry_target};
 pub use self::steps::{Budget, Retry, backoff};
 
 /// How far the host believes an event, decided by where it came from, never
@@ -192,6 +194,20 @@ pub enum Input {
     RefundFinished,
     /// The scheduler found nothing to do in this state.
     NothingDue,
+    /// An operator sends a held transfer back to the step it was held in
+    /// ([`retry_target`]), due now.
+    OperatorRetry,
+    /// An operator marks a held transfer paid out, with the receipt the
+    /// host's own `query-pay-out` returned for it.
+    OperatorPaidOut(PayOutReceipt),
+    /// An operator starts the refund of a held transfer, with what the
+    /// host's own `query-pay-out` found about the pay-out.
+    OperatorRefund {
+        /// Why, for the refund and the trail.
+        reason: String,
+        /// Where the pay-out stands, by the provider's answer.
+        pay_out: PayOutFinding,
+    },
 }
 
 /// What an input did to a transfer.
@@ -227,6 +243,11 @@ pub fn decide(transfer: &Transfer, input: Input, now_ms: u64) -> Decision {
     let mut next = transfer.clone();
     let outcome = match input {
         Input::Event { event, trust } => events::event(&mut next, &event, trust, now_ms),
+        Input::OperatorRetry => operator::retry(&mut next, now_ms),
+        Input::OperatorPaidOut(receipt) => operator::paid_out(&mut next, &receipt),
+        Input::OperatorRefund { reason, pay_out } => {
+            operator::refund(&mut next, reason, &pay_out, now_ms)
+        }
         step => steps::step(&mut next, step, now_ms),
     };
     if outcome.effect == Effect::Unchanged {

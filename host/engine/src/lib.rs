@@ -19,6 +19,7 @@
 //! | [`callbacks`] | providers' callbacks: the gates, trust by route, events |
 //! | `intake` | quotes and new transfers, idempotency |
 //! | `scheduler` | due transfers, one step each |
+//! | `operator` | operators' listing, retry and resolution of held transfers, the audit log |
 //! | `pay_in`, `ledger_steps`, `pay_out`, `refund` | the steps, one module per family |
 //! | [`model`], [`store`], [`checks`], [`secrets`], [`ledger`] | the record, its store, the checks on connector values, callback secrets, the ledger client |
 
@@ -31,6 +32,7 @@ pub mod ledger;
 mod ledger_steps;
 pub mod model;
 pub mod money;
+mod operator;
 mod pay_in;
 mod pay_out;
 mod refund;
@@ -56,6 +58,7 @@ use self::store::{Creation, TransferStore};
 
 pub use self::callbacks::CallbackPath;
 pub use self::intake::QuoteAsk;
+pub use self::operator::Resolution;
 use crate::clock::Clock;
 use crate::runtime::{Connector, Export, InvokeError, exports};
 use crate::wit::{
@@ -175,6 +178,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An operator's action was refused; nothing changed.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A new transfer, as the client asks for it.

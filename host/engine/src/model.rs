@@ -363,13 +363,50 @@ impl Transfer {
         self.due_at_ms = if state.is_terminal() { None } else { due_at_ms };
     }
 
-    /// Stops for an operator.
+    /// Stops for an operator, remembering where it stood.
     pub fn hold(&mut self, code: &str, message: String) {
+        let from = self.state();
         self.failure = Some(FailureNote {
             code: code.to_string(),
             message,
         });
         self.enter(TransferState::Held, None);
+        self.stage.set_held_from(from);
+    }
+
+    /// The state it was held from, when recorded.
+    pub fn held_from(&self) -> Option<TransferState> {
+        self.stage.held_from()
+    }
+
+    /// An operator lets a held transfer go on in `state` (with `refund`, or
+    /// the one it had). Only an operator's action, through
+    /// [`crate::decide::decide`], calls this: it is the one way out of `held`,
+    /// outside the state machine's own transitions ([`allowed`]).
+    pub fn release(
+        &mut self,
+        state: TransferState,
+        refund: Option<Refund>,
+        due_at_ms: Option<u64>,
+    ) {
+        assert_eq!(
+            self.state(),
+            TransferState::Held,
+            "only a held transfer is released"
+        );
+        assert!(
+            state != TransferState::Held
+                && (!state.is_terminal() || state == TransferState::Completed),
+            "transfer {}: released to {state}",
+            self.id
+        );
+        let ledger_id = self.ledger_id().map(str::to_string);
+        let refund = refund.or_else(|| self.refund().cloned());
+        self.stage = Stage::with_facts(state, ledger_id, refund)
+            .unwrap_or_else(|| panic!("transfer {}: released to {state} without a fact", self.id));
+        self.attempts = 0;
+        self.failure = None;
+        self.due_at_ms = if state.is_terminal() { None } else { due_at_ms };
     }
 }
 

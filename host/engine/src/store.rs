@@ -520,6 +520,10 @@ fn made_under_key(
     }))
 }
 
+#[path = "store_admin.rs"]
+mod admin;
+pub use self::admin::{AuditEntry, TransferCursor, TransferFilter};
+
 #[cfg(test)]
 #[path = "store_tests.rs"]
 mod tests;

@@ -130,6 +130,25 @@ INSERT OR IGNORE INTO transfer_references (reference, transfer_id)
     FROM transfers;
 ";
 
+/// Version 4, the operators' audit log: every change an operator asks for
+/// through the admin API, who (the token's name), what (the operation and
+/// its target), when, why (the reason they gave) and what came of it.
+/// Append-only; listed newest first by `id`. The index serves the listing
+/// of transfers by state, newest first.
+const V4_ADMIN_AUDIT_LOG: &str = "
+CREATE TABLE admin_audit (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms     INTEGER NOT NULL,
+    actor     TEXT    NOT NULL,
+    operation TEXT    NOT NULL,
+    target    TEXT    NOT NULL,
+    reason    TEXT    NOT NULL,
+    outcome   TEXT    NOT NULL
+);
+CREATE INDEX transfers_state_created ON transfers (state, created_at_ms);
+CREATE INDEX transfers_created ON transfers (created_at_ms);
+";
+
 /// Every version of the schema, oldest first: the n-th entry brings a file
 /// from version n-1 to version n.
 pub fn migrations() -> Migrations<'static> {
@@ -137,6 +156,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V1_FIRST_SHIPPED),
         M::up_with_hook(V2_UNUSED_QUOTES_INDEX, v2_quote_idempotency_keys),
         M::up(V3_UNIQUE_REFERENCES),
+        M::up(V4_ADMIN_AUDIT_LOG),
     ])
 }
 

@@ -4,6 +4,7 @@
 //! `check-policy`'s full report, where the default paths are, and the
 //! sandbox for a first transfer.
 
+pub mod admin;
 pub mod check_policy;
 pub mod invoke;
 pub mod paths;

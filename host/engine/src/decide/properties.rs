@@ -11,7 +11,8 @@ use crate::wit::{
 };
 
 /// How far along the happy or the refund path a state is. A transfer's rank
-/// never falls; `held` is the one sideways exit, and it is the end.
+/// never falls; `held` is the one sideways exit, and only an operator's
+/// action leads out of it.
 fn rank(state: TransferState) -> u8 {
     use TransferState::*;
     match state {
@@ -44,8 +45,9 @@ struct Draw {
     later_ms: u64,
 }
 
-/// Kinds of input: 0–5 events, 6–22 step results, 23 the retryable refusal.
-const KINDS: u8 = 24;
+/// Kinds of input: 0–5 events, 6–22 step results, 23–25 an operator's
+/// actions, 26 the retryable refusal (last, so it can be left out).
+const KINDS: u8 = 27;
 
 fn draws(kinds: u8) -> impl Strategy<Value = Vec<Draw>> {
     let draw = (
@@ -188,11 +190,52 @@ fn step_result(transfer: &Transfer, draw: &Draw) -> Input {
         },
         21 => Input::RefundFinished,
         22 => Input::NothingDue,
+        23..=25 => operator_action(transfer, draw),
         // The last kind: drawn only when retryable refusals are in play.
         _ => Input::PayOutNotSent {
             failure: failure("500.003.02", FailureKind::Retryable),
             retry: retry(),
         },
+    }
+}
+
+/// An operator's action, with what the provider would answer the host's
+/// query: a pay-out it paid (a receipt is stored) is reported paid.
+fn operator_action(transfer: &Transfer, draw: &Draw) -> Input {
+    match draw.kind {
+        23 => Input::OperatorRetry,
+        24 => match event(
+            transfer,
+            &Draw {
+                kind: 2,
+                ..draw.clone()
+            },
+        ) {
+            Input::Event {
+                event: Event::PayOutSucceeded(receipt),
+                ..
+            } => Input::OperatorPaidOut(receipt),
+            other => unreachable!("kind 2 is a pay-out success, not {other:?}"),
+        },
+        _ => {
+            let pay_out = match (
+                &transfer.pay_out.provider_transaction_id,
+                transfer.pay_out.requested_at_ms,
+            ) {
+                (Some(receipt), _) => PayOutFinding::Succeeded(receipt.clone()),
+                (None, None) => PayOutFinding::NotRequested,
+                (None, Some(_)) => [
+                    PayOutFinding::Pending,
+                    PayOutFinding::Failed("2001".into()),
+                    PayOutFinding::NotFound,
+                ][usize::from(draw.pick) % 3]
+                    .clone(),
+            };
+            Input::OperatorRefund {
+                reason: "the operator checked".into(),
+                pay_out,
+            }
+        }
     }
 }
 
@@ -210,7 +253,8 @@ fn awaited(state: TransferState, pick: u8) -> Option<u8> {
         PayOutFailed => &[17],
         Expired | PayInFailed => &[0],
         Refunding => &[18, 20, 21],
-        Completed | Refunded | Held => &[],
+        Held => &[23, 24, 25],
+        Completed | Refunded => &[],
     };
     let pick = usize::from(pick) % kinds.len().max(1);
     kinds.get(pick).copied()
@@ -237,6 +281,7 @@ fn input(transfer: &Transfer, draw: &Draw, kinds: u8) -> Input {
 struct Seen {
     completed: bool,
     refund_began: bool,
+    refunds: u32,
     requests: u32,
     retryable_refusals: u32,
 }
@@ -249,8 +294,12 @@ fn check(before: &Transfer, input: &Input, decision: &Decision, seen: &mut Seen)
     if decision.effect == Effect::Unchanged {
         assert_eq!(after, before, "an unchanged decision changes nothing");
     }
+    let operator = matches!(
+        input,
+        Input::OperatorRetry | Input::OperatorPaidOut(_) | Input::OperatorRefund { .. }
+    );
     if from == Held {
-        assert_eq!(to, Held, "held is the end");
+        assert!(to == Held || operator, "only an operator leads out of held");
     } else if to != Held {
         assert!(rank(to) >= rank(from), "{from} → {to} moves backwards");
     }
@@ -276,6 +325,10 @@ fn check(before: &Transfer, input: &Input, decision: &Decision, seen: &mut Seen)
         );
         assert!(!matches!(to, PayOutFailed | Refunding | Refunded));
     }
+    if before.refund().is_none() && after.refund().is_some() {
+        seen.refunds += 1;
+    }
+    assert!(seen.refunds <= 1, "a second refund began");
     seen.refund_began |= after.refund().is_some();
     if seen.refund_began {
         assert_ne!(to, Completed, "completed after the refund began");
@@ -321,6 +374,14 @@ proptest! {
     ) {
         let seen = run(&draws, KINDS - 1);
         prop_assert!(seen.requests <= 1);
+    }
+
+    #[test]
+    fn an_operator_action_never_pays_twice(draws in draws(KINDS - 1)) {
+        let seen = run(&draws, KINDS - 1);
+        prop_assert!(seen.requests <= 1, "the pay-out was requested again");
+        prop_assert!(seen.refunds <= 1, "the pay-in was refunded again");
+        prop_assert!(!(seen.completed && seen.refund_began), "paid out and refunded");
     }
 
     #[test]

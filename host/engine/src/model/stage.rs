@@ -67,6 +67,9 @@ pub enum Stage {
         ledger_id: Option<String>,
         /// The refund, if one began.
         refund: Option<Refund>,
+        /// The state it was held from, so an operator's retry can send it
+        /// back there; `None` in transfers held before this was recorded.
+        from: Option<TransferState>,
     },
 }
 
@@ -109,6 +112,20 @@ impl Stage {
             | Stage::PaidIn
             | Stage::Expired
             | Stage::PayInFailed => None,
+        }
+    }
+
+    /// The state a held transfer was held from, when it was recorded.
+    pub fn held_from(&self) -> Option<TransferState> {
+        match self {
+            Stage::Held { from, .. } => *from,
+            _ => None,
+        }
+    }
+
+    pub(super) fn set_held_from(&mut self, state: TransferState) {
+        if let Stage::Held { from, .. } = self {
+            *from = Some(state);
         }
     }
 
@@ -168,7 +185,11 @@ impl Stage {
                 ledger_id,
                 refund: refund?,
             },
-            S::Held => Stage::Held { ledger_id, refund },
+            S::Held => Stage::Held {
+                ledger_id,
+                refund,
+                from: None,
+            },
         })
     }
 }

@@ -21,6 +21,8 @@ pub struct TransferWire {
     pub ledger_id: Option<String>,
     pub pay_out: PayOut,
     pub refund: Option<Refund>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_from: Option<TransferState>,
     #[serde(default)]
     pub refund_reference: String,
     pub failure: Option<FailureNote>,
@@ -49,13 +51,16 @@ impl TryFrom<TransferWire> for Transfer {
             TransferState::Refunding | TransferState::Refunded => "refund",
             _ => "ledger id",
         };
-        let Some(stage) = Stage::with_facts(wire.state, wire.ledger_id, wire.refund) else {
+        let Some(mut stage) = Stage::with_facts(wire.state, wire.ledger_id, wire.refund) else {
             return Err(MissingFact {
                 id: wire.id,
                 state: wire.state,
                 missing,
             });
         };
+        if let Some(from) = wire.held_from {
+            stage.set_held_from(from);
+        }
         Ok(Transfer {
             id: wire.id,
             connector: wire.connector,
@@ -82,6 +87,7 @@ impl From<Transfer> for TransferWire {
             state: transfer.state(),
             ledger_id: transfer.ledger_id().map(str::to_string),
             refund: transfer.refund().cloned(),
+            held_from: transfer.stage.held_from(),
             id: transfer.id,
             connector: transfer.connector,
             connector_sha256: transfer.connector_sha256,
