@@ -135,12 +135,22 @@ async fn the_cashier_page_is_a_form_a_browser_submits_and_it_pays_the_trade() {
         })
         .await;
     assert_ne!(paid.state, TransferState::AwaitingPayIn);
-    let notified = corridor
-        .sandbox
-        .journal(Some("alipay"))
-        .iter()
-        .any(|entry| entry.target.contains("/callbacks/") && entry.body.contains(&trade_no));
-    assert!(notified, "Alipay sent the notification to the host");
+    // The sandbox journals a notification once the host has answered it, a
+    // moment after the host recorded what it said.
+    let notified = || {
+        corridor
+            .sandbox
+            .journal(Some("alipay"))
+            .iter()
+            .any(|entry| entry.target.contains("/callbacks/") && entry.body.contains(&trade_no))
+    };
+    for _ in 0..250 {
+        if notified() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(notified(), "Alipay sent the notification to the host");
 }
 
 fn cli(arguments: &[&str]) -> Cli {
