@@ -35,6 +35,7 @@ impl Runtime {
         self.check_limits(&policy)?;
         let sha256 = sha256_hex(&wasm);
         let (component, from_cache) = self.compile(wasm, &sha256, &policy.id).await?;
+        let wit_version = spoken_wit_version(&component, &self.shared.engine);
         let pre = self.link(&component, &policy.id)?;
         let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrent as usize));
         let grants = Arc::new(Grants::new(policy, self.store.clone(), self.clock.clone()));
@@ -45,6 +46,7 @@ impl Runtime {
             concurrency,
             sha256,
             from_cache,
+            wit_version,
             descriptor: None,
         };
         validate(loaded).await
@@ -118,6 +120,22 @@ impl Runtime {
         let instance_pre = self.linker.instantiate_pre(component).map_err(link_error)?;
         ConnectorPre::new(instance_pre).map_err(link_error)
     }
+}
+
+/// The version of the `corridor:connector` package the component exports
+/// (`0.3.0`), read from its type; empty when it exports none, which linking
+/// then refuses.
+fn spoken_wit_version(component: &Component, engine: &wasmtime::Engine) -> String {
+    component
+        .component_type()
+        .exports(engine)
+        .find_map(|(name, _)| {
+            let (package, version) = name.split_once('@')?;
+            package
+                .starts_with("corridor:connector/")
+                .then(|| version.to_string())
+        })
+        .unwrap_or_default()
 }
 
 /// Calls `describe`: the connector must name the policy's id and declare
