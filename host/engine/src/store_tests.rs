@@ -76,6 +76,7 @@ fn created(store: &TransferStore, transfer: &Transfer) -> Result<Creation, Store
         state: TransferState::Created,
         at_ms: 0,
         detail: "test".into(),
+        version: String::new(),
     };
     store.create(transfer, None, &event)
 }

@@ -36,6 +36,14 @@ impl Runtime {
         let sha256 = sha256_hex(&wasm);
         let (component, from_cache) = self.compile(wasm, &sha256, &policy.id).await?;
         let wit_version = spoken_wit_version(&component, &self.shared.engine);
+        // A component that exports no connector at all is refused by linking, which names what is missing.
+        if !wit_version.is_empty() && wit_version != super::WIT_VERSION {
+            return Err(LoadError::WitVersion {
+                connector: policy.id.clone(),
+                spoken: wit_version,
+                supported: super::WIT_VERSION,
+            });
+        }
         let pre = self.link(&component, &policy.id)?;
         let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrent as usize));
         let grants = Arc::new(Grants::new(policy, self.store.clone(), self.clock.clone()));
