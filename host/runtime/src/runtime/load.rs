@@ -130,14 +130,17 @@ impl Runtime {
     }
 }
 
-/// The version of the `corridor:connector` package the component exports
-/// (`0.3.0`), read from its type; empty when it exports none, which linking
-/// then refuses.
+/// The version of the `corridor:connector` package the component was built
+/// against (`0.3.0`), read from its type: the versioned interfaces it
+/// imports (its `connector` export is unnamed, inline in the world). Empty
+/// when it names none, which linking then refuses.
 fn spoken_wit_version(component: &Component, engine: &wasmtime::Engine) -> String {
-    component
-        .component_type()
-        .exports(engine)
-        .find_map(|(name, _)| {
+    let component_type = component.component_type();
+    let imports = component_type.imports(engine).map(|(name, _)| name);
+    let exports = component_type.exports(engine).map(|(name, _)| name);
+    imports
+        .chain(exports)
+        .find_map(|name| {
             let (package, version) = name.split_once('@')?;
             package
                 .starts_with("corridor:connector/")
