@@ -110,7 +110,13 @@ impl Engine {
         // Pinned here, for every step to come: the canary's share or the active version.
         let version = self.version_for_new(&quote.connector, &id)?;
         let plan = self.plan(&version, &quote, &id, &request.recipient).await?;
-        let transfer = new_transfer(&quote, id.clone(), plan, &version.row, now_ms);
+        let transfer = new_transfer(
+            &quote,
+            id.clone(),
+            plan,
+            (&version.row.component_sha256, &version.row.id),
+            now_ms,
+        );
         let event = TransferEvent {
             state: TransferState::Created,
             at_ms: now_ms,
@@ -267,7 +273,7 @@ pub(super) fn new_transfer(
     quote: &StoredQuote,
     id: String,
     plan: TransferPlan,
-    version: &crate::versions::VersionRow,
+    (component_sha256, version): (&str, &str),
     now_ms: u64,
 ) -> Transfer {
     let mut pay_in_details = super::details::Details::new();
@@ -276,8 +282,8 @@ pub(super) fn new_transfer(
     super::details::apply(&id, "pay-out", &mut pay_out_details, &plan.pay_out_details);
     Transfer {
         connector: quote.connector.clone(),
-        connector_sha256: version.component_sha256.clone(),
-        version: version.id.clone(),
+        connector_sha256: component_sha256.to_string(),
+        version: version.to_string(),
         stage: Stage::Created,
         recipient: plan.recipient,
         pay_in: PayIn {

@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 pub use self::canary::CanaryConfig;
 pub use self::operations::Versions;
 pub(crate) use self::registry::{Loaded, Registry};
-pub(crate) use self::store::{VersionRow, VersionStore};
+pub(crate) use self::store::VersionStore;
 use corridor_runtime::{LoadError, PolicyError, StoreError};
 
 /// A version's id from its component's SHA-256 and its policy text.

@@ -398,7 +398,7 @@ impl Versions {
         let mut migrated = Migrated::default();
         for id in ids {
             match self.migrate_one(&id, to).await? {
-                Moved::Moved => migrated.moved.push(id),
+                Moved::Pinned => migrated.moved.push(id),
                 Moved::Finished => migrated.finished.push(id),
                 Moved::AlreadyThere | Moved::NotFound => {}
             }

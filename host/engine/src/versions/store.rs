@@ -31,7 +31,7 @@ pub(crate) struct VersionRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Moved {
     /// Pinned to the new version now.
-    Moved,
+    Pinned,
     /// On that version already.
     AlreadyThere,
     /// Finished: nothing of it runs again.
@@ -254,7 +254,7 @@ impl VersionStore {
         };
         append_event(&transaction, id, &event)?;
         transaction.commit()?;
-        Ok(Moved::Moved)
+        Ok(Moved::Pinned)
     }
 }
 
