@@ -19,6 +19,7 @@ mod sandbox_payer;
 mod second_corridor;
 mod storage;
 mod transfers;
+mod versions;
 
 use corridor_host::wit::{Money, QuoteRequest};
 use corridor_host::{Call, CallOutput, Connector, InvokeError};

@@ -19,6 +19,7 @@ use crate::ApiConfig;
 use crate::admin::auth::AdminTokens;
 use crate::database::Database;
 use crate::engine::store::TransferStore;
+use crate::engine::versions::Versions;
 use crate::engine::{Engine, EngineConfig};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::StoreKey;
@@ -105,7 +106,8 @@ pub struct Host {
     pub engine: Arc<Engine>,
     /// The admin API's base URL, when it listens.
     pub admin_url: Option<String>,
-    runtime: Runtime,
+    runtime: Arc<Runtime>,
+    versions: Versions,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -143,10 +145,12 @@ impl Host {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
         let database = Arc::new(Database::open(&config.data_dir.join("corridor.db"))?);
-        let kv = SqliteStore::new(database.clone(), &StoreKey::resolve(&config.data_dir)?);
+        let key = StoreKey::resolve(&config.data_dir)?;
+        let kv = SqliteStore::new(database.clone(), &key);
         let transfers = Arc::new(TransferStore::new(database));
         let runtime = Runtime::new(config.runtime.clone(), Arc::new(kv), clock.clone())
             .map_err(|error| anyhow::anyhow!("{error:#}"))?;
+        let runtime = Arc::new(runtime);
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -160,9 +164,12 @@ impl Host {
             config.engine.clone(),
             clock.clone(),
         );
+        let versions = Versions::new(engine.clone(), runtime.clone(), &config.data_dir, &key);
+        versions.restore().await?;
         for source in connectors {
-            let connector = runtime.load(&source.component, source.policy).await?;
-            engine.add_connector(connector);
+            let component = std::fs::read(&source.component)
+                .with_context(|| format!("cannot read {}", source.component.display()))?;
+            versions.install_at_start(component, source.policy).await?;
         }
         let router = crate::router(engine.clone(), &config.api);
         let server = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
@@ -185,6 +192,7 @@ impl Host {
             engine,
             admin_url,
             runtime,
+            versions,
             tasks,
         })
     }
@@ -192,6 +200,12 @@ impl Host {
     /// The wasmtime runtime.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The connectors' versions: install, activate, canary, roll back,
+    /// migrate, retire.
+    pub fn versions(&self) -> Versions {
+        self.versions.clone()
     }
 
     /// Stops at once, mid-step if it is in one, as `kill -9` would, and

@@ -81,6 +81,9 @@ pub struct TransferView {
     pub connector: String,
     /// The SHA-256 of the connector component.
     pub connector_sha256: String,
+    /// The connector version it is pinned to (empty: from before versions).
+    #[serde(default)]
+    pub version: String,
     /// The quote it was made from.
     pub quote_id: String,
     /// The amount sent.
@@ -144,6 +147,7 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
         state,
         connector: transfer.connector,
         connector_sha256: transfer.connector_sha256,
+        version: transfer.version,
         quote_id: transfer.quote.id,
         send: transfer.quote.send,
         fee: transfer.quote.fee,

@@ -157,7 +157,7 @@ impl Engine {
             }
         };
         let outcome = match self
-            .ask::<exports::HandleCallback>(&transfer.connector, request)
+            .ask::<exports::HandleCallback>(&transfer, request)
             .await
         {
             Ok(outcome) => outcome,

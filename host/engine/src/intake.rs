@@ -45,11 +45,14 @@ impl Engine {
                 return replay(earlier);
             }
         }
-        let connector = self.connector(connector_id)?;
-        let descriptor = connector.descriptor();
+        let version = self
+            .registry
+            .active(connector_id)
+            .ok_or_else(|| EngineError::UnknownConnector(connector_id.to_string()))?;
+        let descriptor = version.connector.descriptor();
         admissible(connector_id, descriptor, &request)?;
         let quote = match self
-            .ask::<exports::Quote>(connector_id, request.clone())
+            .ask_on::<exports::Quote>(&version, request.clone())
             .await
         {
             Ok(quote) => quote,
@@ -103,14 +106,22 @@ impl Engine {
         }
         let now_ms = self.now_ms();
         let quote = self.live_quote(&request.quote_id, now_ms).await?;
-        let connector_sha256 = self.connector(&quote.connector)?.sha256().to_string();
         let id = format!("tr_{}", random_hex(12));
-        let plan = self.plan(&quote, &id, &request.recipient).await?;
-        let transfer = new_transfer(&quote, id.clone(), plan, &connector_sha256, now_ms);
+        // Pinned here, for every step to come: the canary's share or the active version.
+        let version = self.version_for_new(&quote.connector, &id)?;
+        let plan = self.plan(&version, &quote, &id, &request.recipient).await?;
+        let transfer = new_transfer(
+            &quote,
+            id.clone(),
+            plan,
+            (&version.row.component_sha256, &version.row.id),
+            now_ms,
+        );
         let event = TransferEvent {
             state: TransferState::Created,
             at_ms: now_ms,
             detail: format!("from quote {}", quote.id),
+            version: version.row.id.clone(),
         };
         let idempotency = request.idempotency.clone();
         let creation = self
@@ -199,6 +210,7 @@ impl Engine {
     /// recipient and references, checked. Nothing is stored yet.
     async fn plan(
         &self,
+        version: &Arc<crate::versions::Loaded>,
         quote: &StoredQuote,
         id: &str,
         recipient: &str,
@@ -210,10 +222,7 @@ impl Engine {
             pay_in: pay_in_amount(quote).to_wit(),
             receive: quote.receive.to_wit(),
         };
-        let plan = match self
-            .ask::<exports::PlanTransfer>(&quote.connector, draft)
-            .await
-        {
+        let plan = match self.ask_on::<exports::PlanTransfer>(version, draft).await {
             Ok(Planned::Plan(plan)) => plan,
             Ok(Planned::InvalidRecipient(message)) => {
                 return Err(EngineError::InvalidRecipient(message));
@@ -264,7 +273,7 @@ pub(super) fn new_transfer(
     quote: &StoredQuote,
     id: String,
     plan: TransferPlan,
-    connector_sha256: &str,
+    (component_sha256, version): (&str, &str),
     now_ms: u64,
 ) -> Transfer {
     let mut pay_in_details = super::details::Details::new();
@@ -273,7 +282,8 @@ pub(super) fn new_transfer(
     super::details::apply(&id, "pay-out", &mut pay_out_details, &plan.pay_out_details);
     Transfer {
         connector: quote.connector.clone(),
-        connector_sha256: connector_sha256.to_string(),
+        connector_sha256: component_sha256.to_string(),
+        version: version.to_string(),
         stage: Stage::Created,
         recipient: plan.recipient,
         pay_in: PayIn {

@@ -21,6 +21,7 @@
 //! | `scheduler` | due transfers, one step each |
 //! | `operator` | operators' listing, retry and resolution of held transfers, the audit log |
 //! | `pay_in`, `ledger_steps`, `pay_out`, `refund` | the steps, one module per family |
+//! | [`versions`] | connector versions: install, activate, canary, roll back, migrate, retire; the pin of each transfer |
 //! | [`model`], [`store`], [`checks`], [`secrets`], [`ledger`] | the record, its store, the checks on connector values, callback secrets, the ledger client |
 
 pub mod callbacks;
@@ -39,9 +40,10 @@ mod refund;
 mod scheduler;
 pub mod secrets;
 pub mod store;
+pub mod versions;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
@@ -60,7 +62,7 @@ pub use self::callbacks::CallbackPath;
 pub use self::intake::QuoteAsk;
 pub use self::operator::Resolution;
 use crate::clock::Clock;
-use crate::runtime::{Connector, Export, InvokeError, exports};
+use crate::runtime::{Connector, InvokeError, exports};
 use crate::wit::{
     Event, Failure, FailureKind, PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest,
     PayOutStarted, PayOutStatus, QuoteRequest, RefundRequest,
@@ -105,6 +107,8 @@ pub struct EngineConfig {
     pub tick: Duration,
     /// Steps running at once. Default 256.
     pub max_parallel_steps: usize,
+    /// When a canary version is rolled back without an operator.
+    pub canary: versions::CanaryConfig,
 }
 
 impl Default for EngineConfig {
@@ -120,6 +124,7 @@ impl Default for EngineConfig {
             max_attempts: 20,
             tick: Duration::from_millis(50),
             max_parallel_steps: 256,
+            canary: versions::CanaryConfig::default(),
         }
     }
 }
@@ -239,7 +244,12 @@ impl std::fmt::Display for NoAnswer {
 /// The engine.
 pub struct Engine {
     store: Arc<TransferStore>,
-    connectors: RwLock<HashMap<String, Arc<Connector>>>,
+    /// The loaded connector versions and which takes new work.
+    registry: versions::Registry,
+    version_store: Arc<versions::VersionStore>,
+    /// Held while a connector's route changes, so the database and memory
+    /// see route changes in the same order.
+    route_changes: tokio::sync::Mutex<()>,
     ledger: LedgerClient,
     config: EngineConfig,
     clock: Arc<dyn Clock>,
@@ -289,8 +299,10 @@ impl Engine {
             "budgets must allow one try"
         );
         Arc::new(Engine {
+            version_store: Arc::new(versions::VersionStore::new(store.database())),
             store,
-            connectors: RwLock::new(HashMap::new()),
+            registry: versions::Registry::default(),
+            route_changes: tokio::sync::Mutex::new(()),
             ledger: LedgerClient::new(ledger_url),
             steps: Arc::new(Semaphore::new(config.max_parallel_steps.max(1))),
             config,
@@ -314,36 +326,22 @@ impl Engine {
         self.alive.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Serves transfers with `connector` (replacing a connector with the same id).
-    pub fn add_connector(&self, connector: Connector) {
-        let id = connector.id().to_string();
-        self.connectors
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(id, Arc::new(connector));
-    }
-
-    /// The connector `id`.
+    /// The active version of connector `id`.
     pub fn connector(&self, id: &str) -> Result<Arc<Connector>, EngineError> {
-        self.connectors
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(id)
-            .cloned()
+        self.registry
+            .active(id)
+            .map(|loaded| loaded.connector.clone())
             .ok_or_else(|| EngineError::UnknownConnector(id.to_string()))
     }
 
-    /// The ids of the loaded connectors.
+    /// The ids of the connectors with an active version.
     pub fn connector_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .connectors
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .keys()
-            .cloned()
-            .collect();
-        ids.sort();
-        ids
+        self.registry.connectors()
+    }
+
+    /// Every connector's route: its active version, the previous one and a canary.
+    pub fn routes(&self) -> Vec<versions::Route> {
+        self.registry.routes()
     }
 
     fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -498,25 +496,6 @@ impl Engine {
     /// The newest transfers.
     pub async fn list(&self, limit: usize) -> Result<Vec<Transfer>, EngineError> {
         Ok(self.db(move |store| store.list(limit)).await?)
-    }
-
-    /// Calls export `E` of a connector: its answer, or why there is none.
-    async fn ask<E: Export>(
-        &self,
-        connector_id: &str,
-        input: E::Input,
-    ) -> Result<E::Answer, NoAnswer> {
-        let connector = self.connector(connector_id).map_err(|error| {
-            NoAnswer::Broken(InvokeError {
-                connector: connector_id.to_string(),
-                call: E::NAME,
-                kind: corridor_runtime::InvokeErrorKind::Host(error.to_string()),
-            })
-        })?;
-        match connector.call::<E>(input).await {
-            Ok(answer) => answer.map_err(NoAnswer::Refused),
-            Err(broken) => Err(NoAnswer::Broken(broken)),
-        }
     }
 }
 

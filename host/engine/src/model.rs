@@ -266,6 +266,11 @@ pub struct Transfer {
     pub connector: String,
     /// The SHA-256 of the connector component that started it.
     pub connector_sha256: String,
+    /// The connector version it is pinned to (see [`crate::versions`]):
+    /// every step and callback of it runs on that version until an operator
+    /// migrates it. Empty in transfers from before versions: they run on
+    /// the connector's active version.
+    pub version: String,
     /// Where it stands, with the facts that implies; moved only by
     /// [`Transfer::enter`], [`Transfer::register`] and [`Transfer::begin_refund`].
     pub(super) stage: Stage,
@@ -442,6 +447,10 @@ pub struct TransferEvent {
     pub at_ms: u64,
     /// What caused it.
     pub detail: String,
+    /// The connector version the transfer was pinned to when the step ran:
+    /// the version that ran it. Empty in entries from before versions.
+    #[serde(default)]
+    pub version: String,
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ impl Engine {
             result_url: self.callback_url(transfer, routes::PAY_OUT_STATUS),
             timeout_url: self.callback_url(transfer, routes::PAY_OUT_TIMEOUT),
         };
-        self.ask::<exports::QueryPayOut>(&transfer.connector, query)
+        self.ask::<exports::QueryPayOut>(transfer, query)
             .await
             .map_err(|no_answer| {
                 EngineError::Refused(format!("the provider could not be asked: {no_answer}"))

@@ -15,10 +15,7 @@ impl Engine {
             notify_url: self.callback_url(transfer, routes::PAY_IN),
             expires_at_ms: transfer.pay_in.expires_at_ms,
         };
-        match self
-            .ask::<exports::BeginPayIn>(&transfer.connector, request)
-            .await
-        {
+        match self.ask::<exports::BeginPayIn>(transfer, request).await {
             Ok(instruction) => {
                 let input = Input::PayInStarted {
                     payment_url: instruction.payment_url,
@@ -44,10 +41,7 @@ impl Engine {
             transfer_id: transfer.id.clone(),
             reference: transfer.pay_in.reference.clone(),
         };
-        let status = match self
-            .ask::<exports::QueryPayIn>(&transfer.connector, query)
-            .await
-        {
+        let status = match self.ask::<exports::QueryPayIn>(transfer, query).await {
             Ok(status) => status,
             Err(no_answer) => {
                 return self

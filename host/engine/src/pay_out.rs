@@ -31,10 +31,7 @@ impl Engine {
             result_url: self.callback_url(&transfer, routes::PAY_OUT),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),
         };
-        match self
-            .ask::<exports::BeginPayOut>(&transfer.connector, request)
-            .await
-        {
+        match self.ask::<exports::BeginPayOut>(&transfer, request).await {
             Ok(PayOutStarted::Accepted(accepted)) => {
                 let input = Input::PayOutAccepted {
                     provider_reference: accepted.provider_reference,
@@ -124,10 +121,7 @@ impl Engine {
             result_url: self.callback_url(&transfer, routes::PAY_OUT_STATUS),
             timeout_url: self.callback_url(&transfer, routes::PAY_OUT_TIMEOUT),
         };
-        let status = match self
-            .ask::<exports::QueryPayOut>(&transfer.connector, query)
-            .await
-        {
+        let status = match self.ask::<exports::QueryPayOut>(&transfer, query).await {
             Ok(status) => status,
             Err(no_answer) => {
                 return tracing::warn!(transfer = %transfer.id, reason = %no_answer, "status query failed; asking again later");

@@ -18,10 +18,7 @@ impl Engine {
                 amount: transfer.pay_in.amount.to_wit(),
                 reason: refund.reason.clone(),
             };
-            let input = match self
-                .ask::<exports::RefundPayIn>(&transfer.connector, request)
-                .await
-            {
+            let input = match self.ask::<exports::RefundPayIn>(transfer, request).await {
                 Ok(receipt) => Input::Refunded(receipt),
                 Err(NoAnswer::Refused(failure)) if failure.kind == FailureKind::Failed => {
                     Input::RefundRefused(failure)

@@ -58,7 +58,7 @@ impl Engine {
             "step",
             transfer = %transfer.id,
             connector = %transfer.connector,
-            version = %transfer.connector_sha256.get(..12).unwrap_or_default(),
+            version = %transfer.version.get(..12).unwrap_or_default(),
             state = %transfer.state(),
         );
         let state = transfer.state().name();

@@ -116,7 +116,10 @@ fn millis_column(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn read_transfer(connection: &Connection, id: &str) -> Result<Option<Transfer>, StoreError> {
+pub(crate) fn read_transfer(
+    connection: &Connection,
+    id: &str,
+) -> Result<Option<Transfer>, StoreError> {
     let body: Option<String> = connection
         .query_row(
             "SELECT body FROM transfers WHERE id = ?1",
@@ -128,32 +131,47 @@ fn read_transfer(connection: &Connection, id: &str) -> Result<Option<Transfer>, 
         .transpose()
 }
 
-fn write_transfer(connection: &Connection, transfer: &Transfer) -> Result<(), StoreError> {
+pub(crate) fn write_transfer(
+    connection: &Connection,
+    transfer: &Transfer,
+) -> Result<(), StoreError> {
     let body = serde_json::to_string(transfer).map_err(json_error)?;
     connection.execute(
-        "UPDATE transfers SET state = ?2, due_at_ms = ?3, body = ?4, updated_at_ms = ?5 WHERE id = ?1",
+        "UPDATE transfers SET state = ?2, due_at_ms = ?3, body = ?4, updated_at_ms = ?5, version = ?6 WHERE id = ?1",
         params![
             transfer.id,
             transfer.state().name(),
             transfer.due_at_ms.map(millis_column),
             body,
-            millis_column(transfer.updated_at_ms)
+            millis_column(transfer.updated_at_ms),
+            non_empty(&transfer.version),
         ],
     )?;
     Ok(())
 }
 
-fn append_event(
+pub(crate) fn append_event(
     connection: &Connection,
     id: &str,
     event: &TransferEvent,
 ) -> Result<(), StoreError> {
     connection.execute(
-        "INSERT INTO transfer_events (transfer_id, seq, state, at_ms, detail)
-         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transfer_events WHERE transfer_id = ?1), ?2, ?3, ?4)",
-        params![id, event.state.name(), millis_column(event.at_ms), event.detail],
+        "INSERT INTO transfer_events (transfer_id, seq, state, at_ms, detail, version)
+         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transfer_events WHERE transfer_id = ?1), ?2, ?3, ?4, ?5)",
+        params![
+            id,
+            event.state.name(),
+            millis_column(event.at_ms),
+            event.detail,
+            non_empty(&event.version)
+        ],
     )?;
     Ok(())
+}
+
+/// `NULL` for an empty text: a transfer or trail entry from before versions.
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
 }
 
 fn quote_by_key(
@@ -173,6 +191,11 @@ fn quote_by_key(
 }
 
 impl TransferStore {
+    /// The database it is built on, for the other stores that share it.
+    pub fn database(&self) -> Arc<Database> {
+        self.database.clone()
+    }
+
     /// The store in `database`.
     pub fn new(database: Arc<Database>) -> TransferStore {
         TransferStore { database }
@@ -302,8 +325,8 @@ impl TransferStore {
         let body = serde_json::to_string(transfer).map_err(json_error)?;
         transaction.execute(
             "INSERT INTO transfers (id, connector, state, due_at_ms, idempotency_key, request_sha256,
-                                    pay_in_reference, pay_out_reference, body, created_at_ms, updated_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                                    pay_in_reference, pay_out_reference, body, created_at_ms, updated_at_ms, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
             params![
                 transfer.id,
                 transfer.connector,
@@ -315,6 +338,7 @@ impl TransferStore {
                 transfer.pay_out.reference,
                 body,
                 millis_column(transfer.created_at_ms),
+                non_empty(&transfer.version),
             ],
         )?;
         append_event(&transaction, &transfer.id, event)?;
@@ -366,6 +390,7 @@ impl TransferStore {
                 decision,
             }));
         }
+        let note = decision.note();
         let transfer = &mut decision.transfer;
         assert_eq!(transfer.id, before.id, "a transfer's id never changes");
         assert_eq!(
@@ -378,7 +403,8 @@ impl TransferStore {
             let event = TransferEvent {
                 state: transfer.state(),
                 at_ms: now_ms,
-                detail: decision.note(),
+                detail: note,
+                version: transfer.version.clone(),
             };
             append_event(&transaction, id, &event)?;
         }
@@ -393,22 +419,24 @@ impl TransferStore {
     pub fn events(&self, id: &str) -> Result<Vec<TransferEvent>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare_cached(
-            "SELECT state, at_ms, detail FROM transfer_events WHERE transfer_id = ?1 ORDER BY seq",
+            "SELECT state, at_ms, detail, version FROM transfer_events WHERE transfer_id = ?1 ORDER BY seq",
         )?;
         let rows = statement.query_map(params![id], |row| {
             let state: String = row.get(0)?;
             let at_ms: i64 = row.get(1)?;
-            Ok((state, at_ms, row.get::<_, String>(2)?))
+            let version: Option<String> = row.get(3)?;
+            Ok((state, at_ms, row.get::<_, String>(2)?, version))
         })?;
         let mut events = Vec::new();
         for row in rows {
-            let (state, at_ms, detail) = row?;
+            let (state, at_ms, detail, version) = row?;
             let state = TransferState::parse(&state)
                 .unwrap_or_else(|| panic!("stored state {state:?} is not a state"));
             events.push(TransferEvent {
                 state,
                 at_ms: u64::try_from(at_ms).unwrap_or_default(),
                 detail,
+                version: version.unwrap_or_default(),
             });
         }
         Ok(events)

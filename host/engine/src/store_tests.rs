@@ -11,7 +11,7 @@ fn a_database_from_before_quote_keys_opens_and_takes_them() -> Result<(), StoreE
     let database = Arc::new(Database::open(&path)?);
     assert_eq!(
         database.schema_version()?,
-        4,
+        5,
         "brought to the newest version"
     );
     let store = TransferStore::new(database);
@@ -76,6 +76,7 @@ fn created(store: &TransferStore, transfer: &Transfer) -> Result<Creation, Store
         state: TransferState::Created,
         at_ms: 0,
         detail: "test".into(),
+        version: String::new(),
     };
     store.create(transfer, None, &event)
 }
@@ -90,7 +91,7 @@ fn a_transfer_naming_a_reference_another_uses_is_not_stored() -> Result<(), Stor
         &quote("q_1", 10_000),
         "tr_1".into(),
         sample_plan("tr_1", "r"),
-        "sha",
+        ("sha", "v"),
         0,
     );
     assert!(matches!(created(&store, &first)?, Creation::Created(_)));
@@ -102,7 +103,7 @@ fn a_transfer_naming_a_reference_another_uses_is_not_stored() -> Result<(), Stor
         let mut plan = sample_plan("tr_2", "r");
         // Another leg of the second transfer reusing one of the first's.
         plan.refund_reference = reference.clone();
-        let second = new_transfer(&quote("q_2", 10_000), "tr_2".into(), plan, "sha", 0);
+        let second = new_transfer(&quote("q_2", 10_000), "tr_2".into(), plan, ("sha", "v"), 0);
         match created(&store, &second)? {
             Creation::ReferenceUsed {
                 reference: used,
@@ -121,7 +122,7 @@ fn a_transfer_naming_a_reference_another_uses_is_not_stored() -> Result<(), Stor
         &quote("q_2", 10_000),
         "tr_2".into(),
         sample_plan("tr_2", "r"),
-        "sha",
+        ("sha", "v"),
         0,
     );
     assert!(

@@ -149,6 +149,50 @@ CREATE INDEX transfers_state_created ON transfers (state, created_at_ms);
 CREATE INDEX transfers_created ON transfers (created_at_ms);
 ";
 
+/// Version 5: connector versions. `connector_versions` holds every version
+/// installed (content-addressed: see the engine's `versions` module), its
+/// policy text and its sealed secrets; `connector_routes` which version of a
+/// connector takes new work, the one before it (for rollback) and a canary;
+/// `version_activations` the history of those choices with their reasons.
+/// Transfers name the version they are pinned to (`transfers.version`,
+/// searched when a version drains or migrates), and every trail entry the
+/// version that ran the step (`transfer_events.version`). Rows from before
+/// have none: their transfers run on the connector's active version.
+const V5_CONNECTOR_VERSIONS: &str = "
+CREATE TABLE connector_versions (
+    id                 TEXT    NOT NULL PRIMARY KEY,
+    connector          TEXT    NOT NULL,
+    component_sha256   TEXT    NOT NULL,
+    component_path     TEXT    NOT NULL,
+    wit_version        TEXT    NOT NULL,
+    described_version  TEXT    NOT NULL,
+    policy_text        TEXT    NOT NULL,
+    policy_secrets     BLOB    NOT NULL,
+    installed_at_ms    INTEGER NOT NULL,
+    retired_at_ms      INTEGER
+);
+CREATE INDEX connector_versions_by_connector ON connector_versions (connector);
+CREATE TABLE connector_routes (
+    connector      TEXT    NOT NULL PRIMARY KEY,
+    active         TEXT    NOT NULL,
+    previous       TEXT,
+    canary         TEXT,
+    canary_percent INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE version_activations (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector      TEXT    NOT NULL,
+    version        TEXT    NOT NULL,
+    action         TEXT    NOT NULL,
+    canary_percent INTEGER,
+    reason         TEXT    NOT NULL,
+    at_ms          INTEGER NOT NULL
+);
+ALTER TABLE transfers ADD COLUMN version TEXT;
+CREATE INDEX transfers_by_version ON transfers (version, state);
+ALTER TABLE transfer_events ADD COLUMN version TEXT;
+";
+
 /// Every version of the schema, oldest first: the n-th entry brings a file
 /// from version n-1 to version n.
 pub fn migrations() -> Migrations<'static> {
@@ -157,6 +201,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up_with_hook(V2_UNUSED_QUOTES_INDEX, v2_quote_idempotency_keys),
         M::up(V3_UNIQUE_REFERENCES),
         M::up(V4_ADMIN_AUDIT_LOG),
+        M::up(V5_CONNECTOR_VERSIONS),
     ])
 }
 

@@ -22,13 +22,13 @@ mod store_error;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use database::Database;
-pub use policy::{Policy, PolicyError};
+pub use policy::{Policy, PolicyError, StoredPolicy};
 pub use runtime::bindings::corridor::connector::types as wit;
 pub use runtime::{
     Call, CallOutput, Connector, Export, InvokeError, InvokeErrorKind, LoadError, MemoryLimitScope,
-    MemoryUsage, Runtime, RuntimeConfig, RuntimeConfigError, exports,
+    MemoryUsage, Runtime, RuntimeConfig, RuntimeConfigError, WIT_VERSION, exports,
 };
-pub use store::{KvStore, SqliteStore, StoreError};
+pub use store::{KvStore, Sealer, SqliteStore, StoreError, StoreKey};
 
 /// Installs the process-wide TLS crypto provider (ring) for outbound HTTPS.
 /// Idempotent; call before building any HTTP client.

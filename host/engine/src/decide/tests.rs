@@ -46,7 +46,7 @@ pub(super) fn transfer_in(state: TransferState) -> Transfer {
         created_at_ms: 0,
     };
     let plan = crate::intake::sample_plan("tr_0a1b", "254708374149");
-    let mut transfer = crate::intake::new_transfer(&quote, "tr_0a1b".into(), plan, "sha", 0);
+    let mut transfer = crate::intake::new_transfer(&quote, "tr_0a1b".into(), plan, ("sha", "v"), 0);
     let refund = matches!(state, TransferState::Refunding | TransferState::Refunded)
         .then(|| refund_of(&transfer, "the pay-out failed".into()));
     transfer.stage = Stage::with_facts(state, Some("L1".into()), refund).expect("every fact given");

@@ -203,8 +203,10 @@ impl fmt::Debug for Secret {
 
 mod file;
 mod host_pattern;
+mod stored;
 
 pub use self::host_pattern::{HostMatch, HostPattern, PortMatch};
+pub use self::stored::StoredPolicy;
 
 #[cfg(test)]
 mod tests {

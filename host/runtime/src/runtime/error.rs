@@ -131,6 +131,19 @@ pub enum LoadError {
         /// The compiler's message.
         message: String,
     },
+    /// The component speaks another version of the `corridor:connector` WIT
+    /// package than this host.
+    #[error(
+        "connector {connector}: the component speaks corridor:connector@{spoken}; this host speaks @{supported}"
+    )]
+    WitVersion {
+        /// The connector id.
+        connector: String,
+        /// The version the component exports (empty: none).
+        spoken: String,
+        /// The version this host speaks.
+        supported: &'static str,
+    },
     /// The component does not implement the `corridor:connector` world this host speaks.
     #[error("connector {connector}: the component does not fit the connector world: {message}")]
     Link {

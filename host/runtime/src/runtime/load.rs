@@ -35,6 +35,15 @@ impl Runtime {
         self.check_limits(&policy)?;
         let sha256 = sha256_hex(&wasm);
         let (component, from_cache) = self.compile(wasm, &sha256, &policy.id).await?;
+        let wit_version = spoken_wit_version(&component, &self.shared.engine);
+        // A component that exports no connector at all is refused by linking, which names what is missing.
+        if !wit_version.is_empty() && wit_version != super::WIT_VERSION {
+            return Err(LoadError::WitVersion {
+                connector: policy.id.clone(),
+                spoken: wit_version,
+                supported: super::WIT_VERSION,
+            });
+        }
         let pre = self.link(&component, &policy.id)?;
         let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrent as usize));
         let grants = Arc::new(Grants::new(policy, self.store.clone(), self.clock.clone()));
@@ -45,6 +54,7 @@ impl Runtime {
             concurrency,
             sha256,
             from_cache,
+            wit_version,
             descriptor: None,
         };
         validate(loaded).await
@@ -118,6 +128,25 @@ impl Runtime {
         let instance_pre = self.linker.instantiate_pre(component).map_err(link_error)?;
         ConnectorPre::new(instance_pre).map_err(link_error)
     }
+}
+
+/// The version of the `corridor:connector` package the component was built
+/// against (`0.3.0`), read from its type: the versioned interfaces it
+/// imports (its `connector` export is unnamed, inline in the world). Empty
+/// when it names none, which linking then refuses.
+fn spoken_wit_version(component: &Component, engine: &wasmtime::Engine) -> String {
+    let component_type = component.component_type();
+    let imports = component_type.imports(engine).map(|(name, _)| name);
+    let exports = component_type.exports(engine).map(|(name, _)| name);
+    imports
+        .chain(exports)
+        .find_map(|name| {
+            let (package, version) = name.split_once('@')?;
+            package
+                .starts_with("corridor:connector/")
+                .then(|| version.to_string())
+        })
+        .unwrap_or_default()
 }
 
 /// Calls `describe`: the connector must name the policy's id and declare

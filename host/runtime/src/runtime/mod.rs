@@ -253,8 +253,13 @@ pub struct Connector {
     concurrency: Arc<Semaphore>,
     sha256: String,
     from_cache: bool,
+    wit_version: String,
     descriptor: Option<Descriptor>,
 }
+
+/// The version of the `corridor:connector` WIT package this host speaks
+/// (`wit/connector.wit`): a component that exports another does not load.
+pub const WIT_VERSION: &str = "0.3.0";
 
 impl Connector {
     /// The connector id.
@@ -265,6 +270,11 @@ impl Connector {
     /// The SHA-256 of the component's bytes.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// The `corridor:connector` WIT version the component exports.
+    pub fn wit_version(&self) -> &str {
+        &self.wit_version
     }
 
     /// Whether the compiled component came from the disk cache.
@@ -488,4 +498,17 @@ fn classify(
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod wit_version_tests {
+    #[test]
+    fn the_hosts_wit_version_is_the_contracts_package_version() {
+        let contract = include_str!("../../../../wit/connector.wit");
+        let package = format!("package corridor:connector@{};", super::WIT_VERSION);
+        assert!(
+            contract.contains(&package),
+            "wit/connector.wit lacks {package}"
+        );
+    }
 }

@@ -21,8 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use self::sealed::Sealer;
-pub use self::sealed::{KEY_ENV, KEY_FILE, StoreKey};
+pub use self::sealed::{KEY_ENV, KEY_FILE, Sealer, StoreKey};
 use crate::database::Database;
 pub use crate::store_error::StoreError;
 

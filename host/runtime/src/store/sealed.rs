@@ -108,18 +108,23 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Seals and opens values with one key.
-pub(super) struct Sealer {
+/// Seals and opens values with one key: the connectors' store's values, and
+/// anything else the host keeps at rest that must not be read from the file
+/// (a connector version's secrets). The namespace and key are bound to the
+/// ciphertext, so a sealed value cannot be moved to another row.
+pub struct Sealer {
     cipher: XChaCha20Poly1305,
 }
 
 impl Sealer {
+    /// A sealer with `key`.
     pub fn new(key: &StoreKey) -> Sealer {
         Sealer {
             cipher: XChaCha20Poly1305::new(&key.0.into()),
         }
     }
 
+    /// `value` sealed under `namespace` and `key`.
     pub fn seal(&self, namespace: &str, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let aad = associated_data(namespace, key);
@@ -143,6 +148,7 @@ impl Sealer {
         Ok(sealed)
     }
 
+    /// The value sealed under `namespace` and `key`, if it opens.
     pub fn open(&self, namespace: &str, key: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
         let unsealable = || StoreError::Unsealable {
             namespace: namespace.to_string(),

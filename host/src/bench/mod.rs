@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+mod activation;
+
 use crate::runtime::{Call, Connector, Runtime, RuntimeConfig};
 use crate::wit::{Money, QuoteRequest};
 use crate::{Policy, SqliteStore, SystemClock};
@@ -92,6 +94,9 @@ async fn loopback_server() -> anyhow::Result<String> {
     Ok(format!("http://{address}"))
 }
 
+/// Activations measured, alternating between two builds.
+const ACTIVATION_SWAPS: u32 = 50;
+
 /// The deadline of the looping guest, for the deadline-precision figure.
 const DEADLINE_MS: u64 = 50;
 
@@ -122,6 +127,13 @@ pub async fn run(args: BenchArgs, policy_dir: &Path) -> anyhow::Result<()> {
     let describe = measure(&connectors.describe, &Call::Describe, args.iterations).await?;
     let imports = measure(&connectors.imports, &quote, args.iterations).await?;
     let overrun = measure_overruns(&connectors.looping, &quote, args.deadline_runs).await?;
+    let activation = activation::measure(
+        &read_component(&args.trivial)?,
+        Policy::load(&policy_dir.join("alipay-mpesa.toml"))?,
+        &folder,
+        ACTIVATION_SWAPS,
+    )
+    .await?;
 
     println!(
         "corridor bench: fresh store and instance per call, pooling allocator, {} iterations per case",
@@ -139,6 +151,10 @@ pub async fn run(args: BenchArgs, policy_dir: &Path) -> anyhow::Result<()> {
             tick.as_millis()
         ),
         overrun,
+    );
+    print_row(
+        &format!("activate a version: request → first call on it ({ACTIVATION_SWAPS} swaps)"),
+        activation,
     );
     let _ = std::fs::remove_dir_all(&folder);
     Ok(())
