@@ -465,8 +465,8 @@ fn every_state_meets_every_input_and_only_allowed_moves_come_of_it() {
                         let released = from == Held
                             && matches!(
                                 input,
-                                Input::OperatorRetry { .. }
-                                    | Input::OperatorPaidOut { .. }
+                                Input::OperatorRetry
+                                    | Input::OperatorPaidOut(_)
                                     | Input::OperatorRefund { .. }
                             );
                         assert!(
