@@ -118,6 +118,13 @@ pub enum Command {
         #[command(subcommand)]
         command: TransfersCommand,
     },
+    /// Connector versions on a running host: install, list, activate or
+    /// canary, roll back, migrate, retire (admin API).
+    Connectors {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::commands::connectors::ConnectorsCommand,
+    },
     /// The operators' audit log, newest first (admin API, read token).
     Audit {
         /// At most this many entries.
@@ -328,6 +335,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (admin, verb) = crate::commands::admin::verb(command);
             crate::commands::admin::print(&admin, &verb).await
         }
+        Command::Connectors { command } => crate::commands::connectors::run(command).await,
         Command::Audit { limit, admin } => {
             crate::commands::admin::print(&admin, &crate::commands::admin::Verb::Audit { limit })
                 .await

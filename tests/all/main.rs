@@ -20,6 +20,7 @@ mod second_corridor;
 mod storage;
 mod transfers;
 mod versions;
+mod versions_admin;
 
 use corridor_host::wit::{Money, QuoteRequest};
 use corridor_host::{Call, CallOutput, Connector, InvokeError};

@@ -20,7 +20,7 @@ use corridor_tests::{Corridor, RECIPIENT, Setup, plugin_wasm};
 
 /// The connector's component with a custom section appended: the same code,
 /// another build (another SHA-256, so another version).
-fn build(tag: &str) -> Vec<u8> {
+pub(crate) fn build(tag: &str) -> Vec<u8> {
     let mut bytes = std::fs::read(plugin_wasm()).expect("the component is built");
     let name = b"corridor-test-build";
     let mut payload = vec![u8::try_from(name.len()).expect("short")];

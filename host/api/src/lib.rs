@@ -132,6 +132,24 @@ fn client_body(
     Ok(body?)
 }
 
+/// A policy an operator uploaded as text, checked like a policy file.
+/// Secrets given by `env` are read in the host's environment; by `file`,
+/// relative to the host's working directory (give an absolute path).
+pub(crate) fn runtime_policy(
+    text: &str,
+) -> Result<corridor_runtime::Policy, corridor_runtime::PolicyError> {
+    // A policy names its file (`<id>.toml`); an upload has none, so it is
+    // named after the id it declares, and every other check applies as usual.
+    let id = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|table| table.get("id")?.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let name = format!("{id}.toml");
+    corridor_runtime::Policy::parse(std::path::Path::new(&name), text, &|name| {
+        std::env::var(name).ok()
+    })
+}
+
 /// Parses a JSON body strictly: repeated keys, unknown fields and wrong types
 /// are refused.
 fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {

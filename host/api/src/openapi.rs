@@ -35,11 +35,21 @@ struct ClientDoc;
         crate::admin::transfers::resolve,
         crate::admin::transfers::audit,
         crate::admin::metrics,
+        crate::admin::versions::list,
+        crate::admin::versions::install,
+        crate::admin::versions::activate,
+        crate::admin::versions::rollback,
+        crate::admin::versions::migrate,
+        crate::admin::versions::retire,
         crate::admin_openapi,
     ),
     components(schemas(
         crate::admin::transfers::RetryBody,
         crate::admin::transfers::ResolveBody,
+        crate::admin::versions::InstallBody,
+        crate::admin::versions::ActivateBody,
+        crate::admin::versions::MigrateBody,
+        crate::admin::versions::ReasonBody,
     )),
     modifiers(&Bearer)
 )]

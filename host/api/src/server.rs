@@ -173,7 +173,7 @@ impl Host {
         }
         let router = crate::router(engine.clone(), &config.api);
         let server = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
-        let admin = start_admin(&config, &engine).await?;
+        let admin = start_admin(&config, &engine, &versions).await?;
         let scheduler = tokio::spawn(engine.clone().run());
         let sweeper = tokio::spawn(sweep_unused_quotes(
             transfers,
@@ -233,6 +233,7 @@ impl Drop for Host {
 async fn start_admin(
     config: &HostConfig,
     engine: &Arc<Engine>,
+    versions: &Versions,
 ) -> anyhow::Result<Option<(String, tokio::task::JoinHandle<()>)>> {
     let Some(bind) = config.admin_bind else {
         return Ok(None);
@@ -249,7 +250,11 @@ async fn start_admin(
         .await
         .with_context(|| format!("cannot listen on {bind} for the admin API"))?;
     let url = format!("http://{}", listener.local_addr()?);
-    let router = crate::admin::router(engine.clone(), config.admin_tokens.clone());
+    let router = crate::admin::router(
+        engine.clone(),
+        versions.clone(),
+        config.admin_tokens.clone(),
+    );
     let task = tokio::spawn(corridor_serve::serve(listener, router, config.listener)?);
     tracing::info!(%url, "admin API listening");
     Ok(Some((url, task)))

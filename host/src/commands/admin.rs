@@ -1,5 +1,5 @@
 //! The operators' verbs over the admin API: `corridor transfers list|retry|
-//! resolve` and `corridor audit`. Each prints a readable summary, or the
+//! resolve` and `corridor audit` (and the requests `corridor connectors` sends). Each prints a readable summary, or the
 //! API's JSON with `--json`; a refusal is one line and a non-zero exit.
 
 use std::path::Path;
@@ -61,32 +61,49 @@ pub enum Verb {
 #[error("{0}")]
 pub struct AdminError(pub String);
 
-/// Runs `verb` against the admin API; returns what to print.
-pub async fn execute(args: &AdminArgs, verb: &Verb) -> Result<String, AdminError> {
-    let base = args.admin_url.trim_end_matches('/');
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .map_err(|error| AdminError(error.to_string()))?;
+/// One call of the admin API.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: reqwest::Method,
+    path: String,
+    body: Option<Value>,
+}
+
+impl Request {
+    /// `GET path` (with its query).
+    pub fn get(path: String) -> Request {
+        Request {
+            method: reqwest::Method::GET,
+            path,
+            body: None,
+        }
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post(path: String, body: Value) -> Request {
+        Request {
+            method: reqwest::Method::POST,
+            path,
+            body: Some(body),
+        }
+    }
+}
+
+/// The admin API call a verb makes.
+fn request_of(verb: &Verb) -> Request {
     let query = |pairs: &[(String, String)]| serde_urlencoded::to_string(pairs).unwrap_or_default();
-    let post = |path: String, body: Value| {
-        http.post(format!("{base}{path}"))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-    };
-    let request = match verb {
+    match verb {
         Verb::List { query: pairs } => {
-            http.get(format!("{base}/admin/v1/transfers?{}", query(pairs)))
+            Request::get(format!("/admin/v1/transfers?{}", query(pairs)))
         }
         Verb::Audit { limit } => {
             let pairs: Vec<(String, String)> = limit
                 .iter()
                 .map(|limit| ("limit".to_string(), limit.to_string()))
                 .collect();
-            http.get(format!("{base}/admin/v1/audit?{}", query(&pairs)))
+            Request::get(format!("/admin/v1/audit?{}", query(&pairs)))
         }
-        Verb::Retry { id, reason } => post(
+        Verb::Retry { id, reason } => Request::post(
             format!("/admin/v1/transfers/{id}/retry"),
             serde_json::json!({ "reason": reason }),
         ),
@@ -101,10 +118,26 @@ pub async fn execute(args: &AdminArgs, verb: &Verb) -> Result<String, AdminError
                 }
                 None => serde_json::json!({ "action": "refund", "reason": reason }),
             };
-            post(format!("/admin/v1/transfers/{id}/resolve"), body)
+            Request::post(format!("/admin/v1/transfers/{id}/resolve"), body)
         }
-    };
-    let response = request
+    }
+}
+
+/// Sends `request` with the token: the API's JSON, or why not in one line.
+pub async fn send(args: &AdminArgs, request: Request) -> Result<Value, AdminError> {
+    let base = args.admin_url.trim_end_matches('/');
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|error| AdminError(error.to_string()))?;
+    let mut builder = http.request(request.method, format!("{base}{}", request.path));
+    if let Some(body) = request.body {
+        builder = builder
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = builder
         .bearer_auth(&args.token)
         .send()
         .await
@@ -124,6 +157,12 @@ pub async fn execute(args: &AdminArgs, verb: &Verb) -> Result<String, AdminError
             status.as_u16()
         )));
     }
+    Ok(body)
+}
+
+/// Runs `verb` against the admin API; returns what to print.
+pub async fn execute(args: &AdminArgs, verb: &Verb) -> Result<String, AdminError> {
+    let body = send(args, request_of(verb)).await?;
     if args.json {
         return Ok(serde_json::to_string_pretty(&body).unwrap_or_default());
     }

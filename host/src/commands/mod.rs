@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod check_policy;
+pub mod connectors;
 pub mod invoke;
 pub mod paths;
 pub mod sandbox;

@@ -12,11 +12,18 @@
 //! | `POST /admin/v1/transfers/{id}/resolve` | operate | `{"action": "paid-out", "receipt", "reason"}` or `{"action": "refund", "reason"}` |
 //! | `GET /admin/v1/audit` | read | the audit log, newest first; `limit`, `cursor` → `next_cursor` |
 //! | `GET /metrics` | read | the Prometheus text ([`crate::prometheus`]) |
+//! | `GET /admin/v1/versions` | read | connector versions (`?connector=`) and what each is to its connector |
+//! | `POST /admin/v1/versions` | operate | `{"component_base64", "policy", "reason"}`: install; no work until activated |
+//! | `POST /admin/v1/versions/{id}/activate` | operate | `{"canary_percent"?, "reason"}`: all new transfers, or a canary's share |
+//! | `POST /admin/v1/connectors/{connector}/rollback` | operate | `{"reason"}`: end the canary, or the previous version again |
+//! | `POST /admin/v1/versions/{id}/migrate` | operate | `{"transfer" \| "from_version", "reason"}`: pin transfers to this version |
+//! | `POST /admin/v1/versions/{id}/retire` | operate | `{"reason"}`: remove a version that takes and holds no work |
 //!
 //! Every change is written to the audit log, refused or done.
 
 pub mod auth;
 pub mod transfers;
+pub mod versions;
 
 use std::sync::Arc;
 
@@ -41,10 +48,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/v1/transfers/{id}/resolve"),
     ("get", "/admin/v1/audit"),
     ("get", "/metrics"),
+    ("get", "/admin/v1/versions"),
+    ("post", "/admin/v1/versions"),
+    ("post", "/admin/v1/versions/{id}/activate"),
+    ("post", "/admin/v1/connectors/{connector}/rollback"),
+    ("post", "/admin/v1/versions/{id}/migrate"),
+    ("post", "/admin/v1/versions/{id}/retire"),
 ];
 
 /// The admin router over `engine`, for callers holding one of `tokens`.
-pub fn router(engine: Arc<Engine>, tokens: AdminTokens) -> Router {
+pub fn router(
+    engine: Arc<Engine>,
+    versions: crate::engine::versions::Versions,
+    tokens: AdminTokens,
+) -> Router {
     let role = |needed: Role| {
         axum::middleware::from_fn_with_state((tokens.clone(), needed), auth::require)
     };
@@ -57,9 +74,36 @@ pub fn router(engine: Arc<Engine>, tokens: AdminTokens) -> Router {
         .route("/admin/v1/transfers/{id}/retry", post(transfers::retry))
         .route("/admin/v1/transfers/{id}/resolve", post(transfers::resolve))
         .route_layer(role(Role::Operate));
+    let state = versions::VersionsState {
+        engine: engine.clone(),
+        versions,
+    };
+    let versions_read = Router::new()
+        .route("/admin/v1/versions", get(versions::list))
+        .route_layer(role(Role::Read))
+        .with_state(state.clone());
+    // A component travels in its install request: up to 48 MiB.
+    let install = Router::new()
+        .route("/admin/v1/versions", post(versions::install))
+        .layer(axum::extract::DefaultBodyLimit::max(48 << 20))
+        .route_layer(role(Role::Operate))
+        .with_state(state.clone());
+    let versions_operate = Router::new()
+        .route("/admin/v1/versions/{id}/activate", post(versions::activate))
+        .route(
+            "/admin/v1/connectors/{connector}/rollback",
+            post(versions::rollback),
+        )
+        .route("/admin/v1/versions/{id}/migrate", post(versions::migrate))
+        .route("/admin/v1/versions/{id}/retire", post(versions::retire))
+        .route_layer(role(Role::Operate))
+        .with_state(state);
     Router::new()
         .merge(read)
         .merge(operate)
+        .merge(versions_read)
+        .merge(install)
+        .merge(versions_operate)
         .route("/health", get(crate::health))
         .route("/ready", get(ready))
         .route("/openapi.json", get(crate::admin_openapi))

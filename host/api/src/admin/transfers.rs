@@ -119,7 +119,7 @@ pub struct ResolveBody {
     pub reason: String,
 }
 
-fn reason_of(reason: &str) -> Result<String, ApiError> {
+pub(super) fn reason_of(reason: &str) -> Result<String, ApiError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > 1000 {
         return Err(ApiError::bad_request(
@@ -130,7 +130,7 @@ fn reason_of(reason: &str) -> Result<String, ApiError> {
     Ok(reason.to_string())
 }
 
-fn body<T: serde::de::DeserializeOwned>(
+pub(super) fn body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
