@@ -187,65 +187,7 @@ pub struct PayArgs {
     pub host: String,
 }
 
-/// `corridor transfers …`.
-#[derive(Debug, Subcommand)]
-pub enum TransfersCommand {
-    /// Print one transfer, its Pay In, Pay Out and state changes.
-    Show {
-        /// The transfer id (tr_…).
-        id: String,
-        /// The host's API.
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "CORRIDOR_HOST")]
-        host: String,
-    },
-    /// List transfers, newest first (admin API, read token).
-    List {
-        /// Only transfers in this state (held, paying-out, …).
-        #[arg(long)]
-        state: Option<String>,
-        /// Only this connector's.
-        #[arg(long)]
-        connector: Option<String>,
-        /// At most this many (1 to 1000).
-        #[arg(long)]
-        limit: Option<u32>,
-        /// The page after this cursor (printed under the last page).
-        #[arg(long)]
-        cursor: Option<String>,
-        /// The admin API and token.
-        #[command(flatten)]
-        admin: crate::commands::admin::AdminArgs,
-    },
-    /// Run a held transfer's step again (admin API, operate token).
-    Retry {
-        /// The transfer id (tr_…).
-        id: String,
-        /// Why, for the audit log.
-        #[arg(long)]
-        reason: String,
-        /// The admin API and token.
-        #[command(flatten)]
-        admin: crate::commands::admin::AdminArgs,
-    },
-    /// Resolve a held transfer with evidence: paid out with the provider's
-    /// receipt (checked with the provider first), or refunded.
-    Resolve {
-        /// The transfer id (tr_…).
-        id: String,
-        /// Why, for the audit log.
-        #[arg(long)]
-        reason: String,
-        /// The provider's receipt: mark it paid out once the provider confirms it.
-        #[arg(long, conflicts_with = "refund", required_unless_present = "refund")]
-        receipt: Option<String>,
-        /// Return the pay-in to the payer (refused if the provider paid it out).
-        #[arg(long)]
-        refund: bool,
-        /// The admin API and token.
-        #[command(flatten)]
-        admin: crate::commands::admin::AdminArgs,
-    },
-}
+pub use crate::commands::admin::TransfersCommand;
 
 /// Options of `corridor serve`.
 #[derive(Debug, clap::Args)]
