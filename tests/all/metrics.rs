@@ -41,6 +41,25 @@ async fn a_transfer_is_counted_by_call_step_callback_egress_and_state() {
     has(r#"corridor_callbacks_total{connector="alipay-mpesa",route="pay-in",status="200"}"#);
     has(r#"corridor_egress_requests_total{connector="alipay-mpesa""#);
     has(r#"corridor_transitions_total{connector="alipay-mpesa",from="paying-out",to="completed"}"#);
-    has(r#"corridor_transfers{connector="alipay-mpesa",state="completed"} 1"#);
+    let completed = text.lines().find(|line| {
+        line.starts_with(r#"corridor_transfers{connector="alipay-mpesa",version=""#)
+            && line.contains(r#"state="completed"}"#)
+    });
+    assert!(
+        completed.is_some_and(|line| line.ends_with(" 1")),
+        "one completed transfer, by version: {completed:?}"
+    );
+    let ready: serde_json::Value = http
+        .get(format!("{}/ready", corridor.admin_url()))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        ready["versions"][0]["connector"], "alipay-mpesa",
+        "/ready names the versions taking work: {ready}"
+    );
     has("corridor_pool_slots_free");
 }

@@ -23,9 +23,19 @@ pub fn recorder() -> Option<&'static PrometheusHandle> {
 pub async fn render(engine: &Engine) -> String {
     match engine.transfer_counts().await {
         Ok(counts) => {
-            for (connector, state, count) in counts {
-                metrics::gauge!("corridor_transfers", "connector" => connector, "state" => state)
-                    .set(count as f64);
+            for count in counts {
+                let version = count
+                    .version
+                    .get(..12)
+                    .unwrap_or(&count.version)
+                    .to_string();
+                metrics::gauge!(
+                    "corridor_transfers",
+                    "connector" => count.connector,
+                    "version" => version,
+                    "state" => count.state,
+                )
+                .set(count.count as f64);
             }
         }
         Err(error) => tracing::warn!(%error, "cannot count transfers for /metrics"),

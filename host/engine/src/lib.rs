@@ -482,8 +482,8 @@ impl Engine {
         Ok(self.db(move |store| store.quote(&key)).await?)
     }
 
-    /// How many transfers each connector has in each state: `(connector, state, count)`.
-    pub async fn transfer_counts(&self) -> Result<Vec<(String, String, u64)>, EngineError> {
+    /// How many transfers each connector version has in each state.
+    pub async fn transfer_counts(&self) -> Result<Vec<store::TransferCount>, EngineError> {
         Ok(self.db(|store| store.count_by_state()).await?)
     }
 

@@ -190,6 +190,19 @@ fn quote_by_key(
         .transpose()
 }
 
+/// How many transfers a connector version has in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferCount {
+    /// The connector.
+    pub connector: String,
+    /// The version they are pinned to (`""` before versions).
+    pub version: String,
+    /// The state's name.
+    pub state: String,
+    /// How many.
+    pub count: u64,
+}
+
 impl TransferStore {
     /// The database it is built on, for the other stores that share it.
     pub fn database(&self) -> Arc<Database> {
@@ -442,15 +455,23 @@ impl TransferStore {
         Ok(events)
     }
 
-    /// How many transfers each connector has in each state.
-    pub fn count_by_state(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+    /// How many transfers each connector version has in each state:
+    /// `(connector, version, state, count)`; a transfer from before versions
+    /// has the version `""`.
+    pub fn count_by_state(&self) -> Result<Vec<TransferCount>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare(
-            "SELECT connector, state, COUNT(*) FROM transfers GROUP BY connector, state",
+            "SELECT connector, COALESCE(version, ''), state, COUNT(*) FROM transfers
+             GROUP BY connector, version, state",
         )?;
         let rows = statement.query_map([], |row| {
-            let count: i64 = row.get(2)?;
-            Ok((row.get(0)?, row.get(1)?, count.unsigned_abs()))
+            let count: i64 = row.get(3)?;
+            Ok(TransferCount {
+                connector: row.get(0)?,
+                version: row.get(1)?,
+                state: row.get(2)?,
+                count: count.unsigned_abs(),
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -152,8 +152,25 @@ pub async fn ready(State(state): State<ApiState>) -> Result<Response, ApiError> 
             message: "no connector is loaded".into(),
         });
     }
-    Ok(
-        axum::Json(serde_json::json!({ "status": "ready", "connectors": connectors }))
-            .into_response(),
-    )
+    let versions: Vec<serde_json::Value> = state
+        .engine
+        .routes()
+        .into_iter()
+        .map(|route| {
+            serde_json::json!({
+                "connector": route.connector,
+                "active": route.active,
+                "previous": route.previous,
+                "canary": route.canary.map(|(version, percent)| {
+                    serde_json::json!({ "version": version, "percent": percent })
+                }),
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({
+        "status": "ready",
+        "connectors": connectors,
+        "versions": versions,
+    }))
+    .into_response())
 }
