@@ -151,8 +151,19 @@ async fn audited(
         Ok(transfer) => format!("done: {}", transfer.state()),
         Err(error) => format!("refused: {error}"),
     };
-    state
-        .engine
+    record(&state.engine, caller, (operation, target, reason), outcome).await?;
+    let transfer = result?;
+    Ok(axum::Json(view::transfer(&state.engine, transfer).await?).into_response())
+}
+
+/// Writes one audit entry: who, what, on what, why, and what came of it.
+pub(super) async fn record(
+    engine: &crate::engine::Engine,
+    caller: &Caller,
+    (operation, target, reason): (&str, &str, &str),
+    outcome: String,
+) -> Result<(), ApiError> {
+    engine
         .audit(AuditEntry {
             id: 0,
             at_ms: 0,
@@ -163,8 +174,7 @@ async fn audited(
             outcome,
         })
         .await?;
-    let transfer = result?;
-    Ok(axum::Json(view::transfer(&state.engine, transfer).await?).into_response())
+    Ok(())
 }
 
 fn note(caller: &Caller, reason: &str) -> String {

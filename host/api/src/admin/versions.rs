@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::transfers::{body, reason_of};
-use crate::engine::store::AuditEntry;
 use crate::engine::versions::{MigrateTarget, VersionError, Versions};
 use crate::error::ApiError;
 
@@ -94,18 +93,7 @@ async fn audited<T: serde::Serialize>(
         Ok(_) => "done".to_string(),
         Err(error) => format!("refused: {error}"),
     };
-    state
-        .engine
-        .audit(AuditEntry {
-            id: 0,
-            at_ms: 0,
-            actor: caller.name.clone(),
-            operation: operation.into(),
-            target: target.into(),
-            reason: reason.into(),
-            outcome,
-        })
-        .await?;
+    super::transfers::record(&state.engine, caller, (operation, target, reason), outcome).await?;
     Ok(axum::Json(result.map_err(refused)?).into_response())
 }
 
