@@ -159,3 +159,69 @@ async fn a_pay_out_walletly_refuses_is_refunded_to_the_payer_through_paylink() {
         (transfer.pay_in.reference.as_str(), 2_075)
     );
 }
+
+/// POSTs `body` to the admin API's `path` with the operate token.
+async fn operate(corridor: &SecondCorridor, path: &str, body: serde_json::Value) -> u16 {
+    let admin = corridor.host.admin_url.clone().expect("the admin API");
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!("{admin}{path}"))
+        .bearer_auth(corridor_tests::ADMIN_OPERATE_TOKEN)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("answers")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_held_pay_out_the_provider_confirms_is_resolved_paid_out_by_an_operator() {
+    let corridor = SecondCorridor::start(&["WL-12345678"]).await;
+    // Walletly pays but its answer is lost, and its status route is down:
+    // the host cannot learn the pay-out's fate, so it holds the transfer.
+    corridor.rails.set_troubled(true);
+    let transfer = corridor.send("20.00", "WL-12345678", "second-held").await;
+    assert_eq!(corridor.rails.pay(&transfer.pay_in.reference).await, 200);
+    wait_for(&corridor, &transfer.id, TransferState::Held).await;
+    assert_eq!(
+        corridor.rails.payout_requests(),
+        1,
+        "a lost answer is never resent"
+    );
+
+    corridor.rails.set_troubled(false);
+    let path = format!("/admin/v1/transfers/{}/resolve", transfer.id);
+    let wrong = serde_json::json!({ "action": "paid-out", "receipt": "po_999", "reason": "portal says so" });
+    assert_eq!(
+        operate(&corridor, &path, wrong).await,
+        409,
+        "the provider names another receipt"
+    );
+    let still = corridor
+        .client
+        .get(&transfer.id)
+        .await
+        .expect("the transfer");
+    assert_eq!(
+        still.state,
+        TransferState::Held,
+        "a refusal changes nothing"
+    );
+
+    let right = serde_json::json!({ "action": "paid-out", "receipt": "po_1", "reason": "Walletly ticket 77" });
+    assert_eq!(operate(&corridor, &path, right).await, 200);
+    let done = corridor
+        .client
+        .get(&transfer.id)
+        .await
+        .expect("the transfer");
+    assert_eq!(done.state, TransferState::Completed);
+    assert_eq!(done.pay_out.receipt.as_deref(), Some("po_1"));
+    assert_eq!(corridor.rails.wallet("WL-12345678"), 30_500, "paid once");
+    assert_eq!(corridor.rails.payout_requests(), 1);
+    assert!(corridor.rails.refunds().is_empty());
+}

@@ -66,6 +66,8 @@ pub struct FakeRails {
     /// Walletly's base URL.
     pub walletly_url: String,
     books: Arc<Mutex<Books>>,
+    /// Walletly in trouble: it pays but answers 500, and its status route 503.
+    troubled: Arc<std::sync::atomic::AtomicBool>,
     http: reqwest::Client,
 }
 
@@ -95,6 +97,7 @@ impl FakeRails {
             paylink_url: String::new(),
             walletly_url: String::new(),
             books: Arc::new(Mutex::new(books)),
+            troubled: Arc::default(),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -153,6 +156,17 @@ impl FakeRails {
             .await
             .map(|response| response.status().as_u16())
             .unwrap_or(0)
+    }
+
+    /// Puts Walletly in trouble (it pays but answers 500, and its status
+    /// route answers 503), or takes it out.
+    pub fn set_troubled(&self, troubled: bool) {
+        self.troubled
+            .store(troubled, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn troubled(&self) -> bool {
+        self.troubled.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// What wallet `account` holds, in pesewas.
@@ -371,6 +385,10 @@ async fn new_payout(
     *books.wallets.entry(account).or_default() += amount_minor;
     books.payouts.insert(reference.clone(), payout.clone());
     drop(books);
+    if rails.troubled() {
+        // Paid, but the answer is lost: the caller cannot know.
+        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try later");
+    }
     if later {
         let rails = rails.clone();
         let reference = reference.clone();
@@ -399,6 +417,9 @@ async fn payout(
 ) -> Response {
     if !authorised(&headers, WALLETLY_KEY) {
         return json_error(StatusCode::UNAUTHORIZED, "unauthorised", "bad API key");
+    }
+    if rails.troubled() {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try later");
     }
     match rails.books().payouts.get(&reference) {
         Some(payout) => Json(payout_json(&reference, payout)).into_response(),
@@ -480,7 +501,18 @@ impl SecondCorridor {
             .expect("the ledger starts");
         let data = tempfile::tempdir().expect("temp dir");
         let mut config = HostConfig::new(data.path(), &ledger.ledger_url);
-        config.engine = crate::Setup::default().engine;
+        config.engine = corridor_host::engine::EngineConfig {
+            // A pay-out whose fate cannot be learned is held soon.
+            max_attempts: 3,
+            max_status_queries: 3,
+            ..crate::Setup::default().engine
+        };
+        config.admin_bind = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.admin_tokens = corridor_host::api::admin::auth::AdminTokens::parse(
+            &format!("operate alice {}\n", crate::ADMIN_OPERATE_TOKEN),
+            None,
+        )
+        .expect("the test token parses");
         config.runtime = crate::runtime_config();
         let source = ConnectorSource {
             component: crate::wasm("corridor_paylink_walletly.wasm"),
