@@ -71,6 +71,8 @@ pub struct ReasonBody {
 fn refused(error: VersionError) -> ApiError {
     let (status, code) = match &error {
         VersionError::UnknownVersion(_) => (404, "version-not-found"),
+        VersionError::TransferNotFound(_) => (404, "transfer-not-found"),
+        VersionError::Busy(_) => (503, "busy"),
         VersionError::Refused(_) | VersionError::Policy(_) => (422, "install-refused"),
         _ => (409, "refused"),
     };
