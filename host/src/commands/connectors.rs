@@ -124,7 +124,10 @@ pub fn request(command: ConnectorsCommand) -> anyhow::Result<(AdminArgs, Request
             let query = connector
                 .map(|connector| {
                     let pairs = [("connector", connector)];
-                    format!("?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+                    format!(
+                        "?{}",
+                        serde_urlencoded::to_string(pairs).unwrap_or_default()
+                    )
                 })
                 .unwrap_or_default();
             (admin, Request::get(format!("/admin/v1/versions{query}")))
