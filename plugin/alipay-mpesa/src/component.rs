@@ -76,7 +76,9 @@ fn set_text(key: &str, value: &str) -> Result<(), Failure> {
 fn cached_token(now_ms: u64, rejected: Option<&str>) -> Option<Token> {
     let bytes = storage::get(TOKEN_KEY).ok().flatten()?;
     let token: Token = serde_json::from_slice(&bytes).ok()?;
-    (token.is_fresh(now_ms) && Some(token.access_token.as_str()) != rejected).then_some(token)
+    (token.is_fresh(now_ms, oauth::REFRESH_MARGIN_MS)
+        && Some(token.access_token.as_str()) != rejected)
+        .then_some(token)
 }
 
 /// A token Daraja should accept. Each new token invalidates the previous one,

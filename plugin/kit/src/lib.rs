@@ -8,6 +8,7 @@
 //! | [`settings`] | the policy's settings, read through a lookup so rails test natively |
 //! | [`money`] | decimal strings on the wire ↔ integer minor units; exact rate conversions |
 //! | [`time`] | wall-clock timestamps at the fixed offsets providers use |
+//! | [`token`] | a provider's bearer token, stamped with when it lapses |
 //!
 //! The rails (`corridor-rail-*`) depend on this crate only; a connector
 //! component depends on the kit and the rails it joins.
@@ -17,6 +18,7 @@ pub mod failure;
 pub mod money;
 pub mod settings;
 pub mod time;
+pub mod token;
 
 // The generated export macro names its types by the path given after
 // `with_types_in`; re-exported here so a connector writes

@@ -12,21 +12,7 @@ use corridor_connector_kit::failure::{failed, retryable};
 /// Refresh this long before the token expires, as MTN's own clients do.
 pub const REFRESH_MARGIN_MS: u64 = 60 * 1000;
 
-/// A cached access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    /// The bearer token.
-    pub access_token: String,
-    /// When MoMo stops accepting it, ms since the Unix epoch.
-    pub expires_at_ms: u64,
-}
-
-impl Token {
-    /// Whether it is still good for a request sent at `now_ms`.
-    pub fn is_fresh(&self, now_ms: u64) -> bool {
-        now_ms.saturating_add(REFRESH_MARGIN_MS) < self.expires_at_ms
-    }
-}
+pub use corridor_connector_kit::token::Token;
 
 /// The token request. MTN's error table lists a body on `/token` as a cause
 /// of 400, so none is sent.
@@ -74,19 +60,12 @@ pub fn parse(response: &Response, now_ms: u64) -> Result<Token, Failure> {
             format!("the token response is not understood: {error}"),
         )
     })?;
-    let seconds: u64 = token.expires_in.trim().parse().map_err(|_| {
-        retryable(
-            "token-bad-response",
-            format!("expires_in {:?} is not a number", token.expires_in),
-        )
-    })?;
-    if token.access_token.is_empty() {
-        return Err(retryable("token-bad-response", "the access token is empty"));
-    }
-    Ok(Token {
-        access_token: token.access_token,
-        expires_at_ms: now_ms.saturating_add(seconds.saturating_mul(1000)),
-    })
+    Token::issued(
+        token.access_token,
+        &token.expires_in,
+        now_ms,
+        "token-bad-response",
+    )
 }
 
 #[cfg(test)]
@@ -121,8 +100,8 @@ mod tests {
         let body = r#"{"access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJSMjU2In0.eyJjbGllbnRJZCI6IjEifQ.c2ln","token_type":"access_token","expires_in":3600}"#;
         let token = parse(&response(200, body), 1_000).expect("token");
         assert_eq!(token.expires_at_ms, 3_601_000);
-        assert!(token.is_fresh(3_540_000 - 1));
-        assert!(!token.is_fresh(3_541_000));
+        assert!(token.is_fresh(3_540_000 - 1, REFRESH_MARGIN_MS));
+        assert!(!token.is_fresh(3_541_000, REFRESH_MARGIN_MS));
         let refused = parse(&response(401, r#"{"error":"login_failed"}"#), 0).expect_err("401");
         assert_eq!(refused.kind, FailureKind::Failed);
         let busy = parse(&response(503, ""), 0).expect_err("503");

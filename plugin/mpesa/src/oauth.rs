@@ -2,7 +2,6 @@
 //! `expires_in` is a string on some pages and a number on others.
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
 
 use super::MpesaSettings;
 use super::messages::OAuthToken;
@@ -13,21 +12,7 @@ use corridor_connector_kit::failure::{failed, retryable};
 /// Refresh this long before the token expires.
 pub const REFRESH_MARGIN_MS: u64 = 5 * 60 * 1000;
 
-/// A cached access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Token {
-    /// The bearer token.
-    pub access_token: String,
-    /// When Daraja stops accepting it.
-    pub expires_at_ms: u64,
-}
-
-impl Token {
-    /// Whether it is still good for a request sent at `now_ms`.
-    pub fn is_fresh(&self, now_ms: u64) -> bool {
-        now_ms.saturating_add(REFRESH_MARGIN_MS) < self.expires_at_ms
-    }
-}
+pub use corridor_connector_kit::token::Token;
 
 /// The token request.
 pub fn request(settings: &MpesaSettings) -> Request {
@@ -71,19 +56,12 @@ pub fn parse(response: &Response, now_ms: u64) -> Result<Token, Failure> {
             format!("the token response is not understood: {error}"),
         )
     })?;
-    let seconds: u64 = token.expires_in.trim().parse().map_err(|_| {
-        retryable(
-            "oauth-bad-response",
-            format!("expires_in {:?} is not a number", token.expires_in),
-        )
-    })?;
-    if token.access_token.is_empty() {
-        return Err(retryable("oauth-bad-response", "the access token is empty"));
-    }
-    Ok(Token {
-        access_token: token.access_token,
-        expires_at_ms: now_ms.saturating_add(seconds.saturating_mul(1000)),
-    })
+    Token::issued(
+        token.access_token,
+        &token.expires_in,
+        now_ms,
+        "oauth-bad-response",
+    )
 }
 
 #[cfg(test)]
@@ -99,8 +77,8 @@ mod tests {
         ] {
             let token = parse(&response(200, body), 1_000).expect("token");
             assert_eq!(token.expires_at_ms, 3_600_000);
-            assert!(token.is_fresh(1_000));
-            assert!(!token.is_fresh(3_600_000 - REFRESH_MARGIN_MS));
+            assert!(token.is_fresh(1_000, REFRESH_MARGIN_MS));
+            assert!(!token.is_fresh(3_600_000 - REFRESH_MARGIN_MS, REFRESH_MARGIN_MS));
         }
         assert!(request(&settings()).headers[0].1.starts_with("Basic "));
     }
