@@ -37,7 +37,7 @@ pub struct PayInView {
     pub ledger_id: Option<String>,
     /// Incomplete, Pending, Complete, Failed or Refunded.
     pub status: LegStatus,
-    /// Provider fields for people, by the provider's names (`trade_no`).
+    /// Provider fields for people, by the provider's own names.
     #[serde(default)]
     pub details: BTreeMap<String, String>,
 }

@@ -88,9 +88,8 @@ impl Outcome {
     }
 }
 
-/// The one refund of a transfer's pay-in: its reference (Alipay
-/// `out_return_no`) is the one the connector planned, so every retry sends
-/// the same one.
+/// The one refund of a transfer's pay-in: its reference is the one the
+/// connector planned, so every retry sends the same one.
 pub fn refund_of(transfer: &Transfer, reason: String) -> Refund {
     Refund {
         reference: if transfer.refund_reference.is_empty() {

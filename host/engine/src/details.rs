@@ -73,13 +73,13 @@ mod tests {
         let dropped = merge(
             &mut details,
             &[
-                detail("trade_no", "1"),
-                detail("out_trade_no", "A"),
-                detail("trade_no", "2"),
+                detail("receipt_no", "1"),
+                detail("order_no", "A"),
+                detail("receipt_no", "2"),
             ],
         );
         assert!(dropped.is_empty());
-        assert_eq!(details.get("trade_no").map(String::as_str), Some("2"));
+        assert_eq!(details.get("receipt_no").map(String::as_str), Some("2"));
         assert_eq!(details.len(), 2);
     }
 
@@ -91,7 +91,7 @@ mod tests {
             &mut details,
             &[
                 detail("", "x"),
-                detail("Trade_No", "x"),
+                detail("Receipt_No", "x"),
                 detail("trade-no", "x"),
                 detail(&long_key, "x"),
                 detail("note", &"é".repeat(MAX_VALUE_CHARS + 1)),
@@ -103,7 +103,7 @@ mod tests {
             dropped,
             vec![
                 Dropped::BadKey(String::new()),
-                Dropped::BadKey("Trade_No".into()),
+                Dropped::BadKey("Receipt_No".into()),
                 Dropped::BadKey("trade-no".into()),
                 Dropped::BadKey("k".repeat(MAX_KEY_CHARS)),
                 Dropped::LongValue("note".into()),

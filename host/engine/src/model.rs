@@ -201,7 +201,7 @@ pub struct StoredQuote {
 /// The pay-in leg: the thesis's Pay In object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayIn {
-    /// The pay-in's reference, as the connector planned it (Alipay `out_trade_no`).
+    /// The pay-in's reference, as the connector planned it.
     pub reference: String,
     /// What the payer pays, in the send currency (send + fee).
     pub amount: Money,
@@ -209,7 +209,7 @@ pub struct PayIn {
     pub payment_url: Option<String>,
     /// When the payer's window closes.
     pub expires_at_ms: u64,
-    /// The provider's transaction id (Alipay `trade_no`).
+    /// The provider's transaction id for the payment.
     pub provider_transaction_id: Option<String>,
     /// What the payer was charged, when the provider says.
     pub charged: Option<Money>,
@@ -224,15 +224,15 @@ pub struct PayIn {
 /// The pay-out leg: the thesis's Pay Out object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayOut {
-    /// The one reference of the one pay-out request (M-PESA `OriginatorConversationID`).
+    /// The one reference of the one pay-out request, as the connector planned it.
     pub reference: String,
     /// Set when the request is about to be sent: from then on it is never sent again.
     pub requested_at_ms: Option<u64>,
-    /// The provider's id for the request (M-PESA `ConversationID`).
+    /// The provider's id for the request, once it accepted it.
     pub provider_reference: Option<String>,
     /// When the provider acknowledged the request.
     pub accepted_at_ms: Option<u64>,
-    /// The provider's transaction id (M-PESA receipt).
+    /// The provider's transaction id for the payment: the receipt.
     pub provider_transaction_id: Option<String>,
     /// The provider's fee, when it reports one.
     pub fee: Option<Money>,
@@ -246,7 +246,7 @@ pub struct PayOut {
 /// The refund leg.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
-    /// The refund's reference (Alipay `out_return_no`).
+    /// The refund's reference, as the connector planned it.
     pub reference: String,
     /// Why.
     pub reason: String,

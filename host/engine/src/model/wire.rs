@@ -127,7 +127,7 @@ mod tests {
                         "expires_at_ms": 10, "provider_transaction_id": null, "charged": null,
                         "provider_reference": null, "details": {} },
             "ledger_id": ledger_id,
-            "pay_out": { "reference": "COR1-B2C", "requested_at_ms": 5, "provider_reference": null,
+            "pay_out": { "reference": "COR1-out", "requested_at_ms": 5, "provider_reference": null,
                          "accepted_at_ms": null, "provider_transaction_id": null, "fee": null,
                          "queries": 0, "details": {} },
             "refund": null, "refund_reference": "COR1-R1", "failure": null, "callback_token": "t", "due_at_ms": 7,
