@@ -190,6 +190,24 @@ async fn send_refuses_bad_amounts_numbers_and_currencies_before_calling_anyone()
         error.to_string().contains("not an ISO 4217 code"),
         "{error}"
     );
+    let error = run(cli(&[
+        "send",
+        "--to",
+        "254708374149",
+        "--amount",
+        "10",
+        "--receive-currency",
+        "kes",
+        "--host",
+        "http://127.0.0.1:1",
+    ]))
+    .await
+    .expect_err("refused");
+    assert!(
+        error.to_string().contains("--receive-currency")
+            && error.to_string().contains("not an ISO 4217 code"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -86,6 +86,24 @@ async fn an_uploaded_version_canaries_rolls_back_and_retires_each_audited() {
         "{refused}"
     );
 
+    for (path, body) in [
+        ("/admin/v1/versions/any/activate", json!({ "reason": " " })),
+        (
+            "/admin/v1/versions/any/migrate",
+            json!({ "reason": "neither what nor whence" }),
+        ),
+        (
+            "/admin/v1/versions/any/retire",
+            json!({ "reason": "x", "force": true }),
+        ),
+    ] {
+        let (status, refused) = call(&corridor, ADMIN_OPERATE_TOKEN, path, Some(body)).await;
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (400, Some("invalid-request")),
+            "{path}: {refused}"
+        );
+    }
     let (status, installed) = call(
         &corridor,
         ADMIN_OPERATE_TOKEN,
