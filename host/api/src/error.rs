@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | 400 | `invalid-json` | the body is not JSON, or an object repeats a key |
 //! | 400 | `invalid-request` | a field is missing, unknown or of the wrong type, or the fields contradict each other |
-//! | 400 | `invalid-amount`, `invalid-currency`, `invalid-recipient`, `invalid-limit` | that value is malformed (a recipient: empty, over 64 characters or not printable) |
+//! | 400 | `invalid-amount`, `invalid-currency`, `invalid-recipient`, `invalid-payer`, `invalid-limit` | that value is malformed (a recipient or payer: empty, over 64 characters or not printable) |
 //! | 400 | `invalid-idempotency-key` | `Idempotency-Key` is empty, too long, not visible ASCII, or given twice |
 //! | 400 | `invalid-path`, `invalid-query` | the path or query does not decode (bad UTF-8 after percent-decoding) |
 //! | 400 | `invalid-body` | the body could not be read |
@@ -22,6 +22,7 @@
 //! | 415 | `unsupported-media-type` | a client `POST` whose `Content-Type` is not `application/json` |
 //! | 422 | `quote-expired`, `quote-mismatch` | the quote lapsed; the request contradicts its quote |
 //! | 422 | `invalid-recipient` | the connector will not pay that recipient (its message says why) |
+//! | 422 | `invalid-payer` | the connector will not collect from that payer, or needs one (its message says why) |
 //! | 422 | `unsupported-currency`, `amount-out-of-range` | the connector does not serve that |
 //! | 429 | `rate-limited` | the client created too many quotes and transfers; `Retry-After` says when to retry |
 //! | 500 | `internal` | the host's store failed |
@@ -130,6 +131,7 @@ impl From<EngineError> for ApiError {
             EngineError::TransferNotFound(_) => (404, "transfer-not-found"),
             EngineError::Refused(_) => (409, "refused"),
             EngineError::InvalidRecipient(_) => (422, "invalid-recipient"),
+            EngineError::InvalidPayer(_) => (422, "invalid-payer"),
             EngineError::Provider(failure) if failure.code == "amount-out-of-range" => {
                 (422, "amount-out-of-range")
             }

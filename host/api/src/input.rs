@@ -77,13 +77,23 @@ const MAX_RECIPIENT_CHARS: usize = 64;
 /// characters. What an account is (a phone number, an IBAN) is the
 /// connector's to check and normalise, in `plan-transfer`.
 pub fn recipient(text: &str) -> Result<String, ApiError> {
+    account(text, "recipient", "invalid-recipient")
+}
+
+/// The payer's account on the pay-in rail, as the client wrote it: like a
+/// recipient, 1 to 64 printable characters, judged by the connector.
+pub fn payer(text: &str) -> Result<String, ApiError> {
+    account(text, "payer", "invalid-payer")
+}
+
+fn account(text: &str, field: &str, code: &'static str) -> Result<String, ApiError> {
     let length = text.chars().count();
     if (1..=MAX_RECIPIENT_CHARS).contains(&length) && !text.chars().any(char::is_control) {
         Ok(text.to_string())
     } else {
         Err(ApiError::bad_request(
-            "invalid-recipient",
-            format!("recipient: give 1 to {MAX_RECIPIENT_CHARS} printable characters"),
+            code,
+            format!("{field}: give 1 to {MAX_RECIPIENT_CHARS} printable characters"),
         ))
     }
 }

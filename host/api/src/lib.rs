@@ -9,7 +9,8 @@
 //! | `GET /v1/transfers` | the newest transfers: `?state=`, `?connector=`, `?limit=` (at most 1000); any other parameter is refused |
 //! | `GET /health` | liveness and the loaded connectors |
 //! | `GET /openapi.json` | this API's OpenAPI document |
-//! | `* /callbacks/{connector}/{route}/{transfer}/{secret}` | providers' callbacks |
+//! | `* /callbacks/{connector}/{route}/{transfer}/{secret}` | providers' callbacks for one transfer |
+//! | `* /callbacks/{connector}/{route}/{secret}` | providers' callbacks on a connector's own routes (a Paybill's validation and confirmation) |
 //!
 //! The operators' API is on its own listener ([`admin`]).
 //!
@@ -21,6 +22,7 @@
 //! [`ApiConfig::callback_body_limit_bytes`].
 
 pub mod admin;
+mod callbacks;
 pub mod client;
 pub mod error;
 pub mod input;
@@ -50,10 +52,9 @@ pub use self::server::{ConnectorSource, Host, HostConfig, QuoteRetention};
 // The layers below, under the names the API's modules use.
 use crate::engine::QuoteAsk;
 use crate::engine::money::Money;
-use crate::engine::{CallbackPath, Engine, NewTransfer};
-use crate::wit::InboundRequest;
+use crate::engine::{Engine, NewTransfer};
 pub(crate) use corridor_engine as engine;
-pub(crate) use corridor_runtime::{database, init_tls, redact, runtime, store, wit};
+pub(crate) use corridor_runtime::{database, init_tls, redact, runtime, store};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -93,7 +94,13 @@ pub fn router(engine: Arc<Engine>, config: &ApiConfig) -> Router {
         .layer(DefaultBodyLimit::max(config.client_body_limit_bytes))
         .route(
             "/callbacks/{connector}/{route}/{transfer}/{secret}",
-            any(callback).layer(DefaultBodyLimit::max(config.callback_body_limit_bytes)),
+            any(callbacks::transfer_route)
+                .layer(DefaultBodyLimit::max(config.callback_body_limit_bytes)),
+        )
+        .route(
+            "/callbacks/{connector}/{route}/{secret}",
+            any(callbacks::connector_route)
+                .layer(DefaultBodyLimit::max(config.callback_body_limit_bytes)),
         )
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -265,6 +272,7 @@ async fn create_quote(
 struct TransferBody {
     quote_id: Option<String>,
     recipient: String,
+    payer: Option<String>,
     connector: Option<String>,
     amount: Option<String>,
     currency: Option<String>,
@@ -321,6 +329,7 @@ async fn create_transfer(
     let key = input::idempotency_header(&headers)?;
     let (parsed, fingerprint): (TransferBody, String) = parse_body_and_fingerprint(&body)?;
     let recipient = input::recipient(&parsed.recipient)?;
+    let payer = parsed.payer.as_deref().map(input::payer).transpose()?;
     let idempotency = key.map(|key| (key, fingerprint));
     if let Some((key, sha)) = &idempotency
         && let Some(earlier) = state.engine.replay(key, sha).await?
@@ -363,6 +372,7 @@ async fn create_transfer(
         .create_transfer(NewTransfer {
             quote_id,
             recipient,
+            payer,
             idempotency,
         })
         .await?;
@@ -417,66 +427,6 @@ async fn list_transfers(
 async fn health(State(state): State<ApiState>) -> Response {
     axum::Json(serde_json::json!({ "status": "ok", "connectors": state.engine.connector_ids() }))
         .into_response()
-}
-
-#[utoipa::path(post, path = "/callbacks/{connector}/{route}/{transfer}/{secret}",
-    params(
-        ("connector" = String, Path, description = "the connector"),
-        ("route" = String, Path, description = "pay-in, pay-out, pay-out-timeout or pay-out-status"),
-        ("transfer" = String, Path, description = "the transfer"),
-        ("secret" = String, Path, description = "the route's secret for this transfer"),
-    ),
-    responses((status = 200, description = "whatever the connector answers the provider")))]
-async fn callback(
-    State(state): State<ApiState>,
-    path: Result<Path<(String, String, String, String)>, PathRejection>,
-    parts: axum::http::request::Parts,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let Path((connector, route, transfer, secret)) = path?;
-    let body = body?;
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip());
-    let path = CallbackPath {
-        connector,
-        transfer,
-        secret,
-        peer,
-    };
-    let request = InboundRequest {
-        route,
-        method: parts.method.as_str().to_ascii_uppercase(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: body.to_vec(),
-    };
-    let reply = state.engine.handle_callback(path, request).await;
-    let mut response = (
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
-        reply.body,
-    )
-        .into_response();
-    for (name, value) in reply.headers {
-        if let (Ok(name), Ok(value)) = (
-            axum::http::HeaderName::try_from(name.as_str()),
-            axum::http::HeaderValue::try_from(value.as_str()),
-        ) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    Ok(response)
 }
 
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "this document")))]

@@ -18,7 +18,8 @@ use utoipa::{Modify, OpenApi};
         crate::list_transfers,
         crate::get_transfer,
         crate::health,
-        crate::callback,
+        crate::callbacks::transfer_route,
+        crate::callbacks::connector_route,
         crate::client_openapi,
     )
 )]

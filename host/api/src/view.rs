@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use crate::engine::Engine;
 use crate::engine::model::{
-    FailureNote, LegStatus, Refund, Transfer, TransferEvent, TransferState,
+    FailureNote, LegStatus, PayerAction, Refund, Transfer, TransferEvent, TransferState,
 };
 use crate::engine::money::Money;
 
@@ -31,6 +31,13 @@ pub struct PayInView {
     pub charged: Option<Money>,
     /// The URL the payer opens.
     pub payment_url: Option<String>,
+    /// What the payer does instead, on a rail without a page: approve a
+    /// prompt on the phone, or pay an account by hand quoting a reference.
+    #[serde(default)]
+    pub action: Option<PayerAction>,
+    /// The payer's account on the pay-in rail, when the client named one.
+    #[serde(default)]
+    pub payer: Option<String>,
     /// When the payer's window closes.
     pub expires_at_ms: u64,
     /// The ledger's id.
@@ -125,6 +132,8 @@ pub async fn transfer(engine: &Engine, transfer: Transfer) -> Result<TransferVie
             charged_estimate: transfer.quote.pay_in.clone(),
             charged: transfer.pay_in.charged.clone(),
             payment_url: transfer.pay_in.payment_url.clone(),
+            action: transfer.pay_in.action.clone(),
+            payer: transfer.pay_in.payer.clone(),
             expires_at_ms: transfer.pay_in.expires_at_ms,
             ledger_id: transfer.ledger_id().map(str::to_string),
             status: transfer.state().pay_in_status(),

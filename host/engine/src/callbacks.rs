@@ -8,42 +8,95 @@
 //! 4. each event the connector reads from the body belongs on that route
 //!    (pay-in events on the pay-in route, pay-out events on the pay-out ones).
 //!
-//! Then the route decides how far its events are believed ([`Trust`]): the
-//! pay-out result and queue-timeout routes carry unsigned claims, which never
-//! trigger a refund on their own; the pay-in route carries notifications the
-//! connector verified, and the status route the provider's answer to the
-//! host's own query.
+//! Then the route, and whether the connector authenticated the body, decide
+//! how far its events are believed ([`Trust`]): results of money going out
+//! (pay-out and refund results and queue timeouts) are claims confirmed by
+//! query before anything is refunded or finished; a pay-in report is the
+//! provider's word only if the connector checked a signature, and is
+//! otherwise confirmed by `query-pay-in` here, before it is applied; the
+//! status routes carry the provider's answers to the host's own queries.
+//! A connector's own routes (one URL for every transfer, such as a Paybill's
+//! confirmation URL) are in [`super::connector_routes`].
 
 use std::net::IpAddr;
 
 use super::decide::{Input, Trust};
 use super::secrets::{constant_time_eq, route_secret};
 use super::{CallbackReply, Engine, EngineError, NoAnswer, routes};
+use crate::model::Transfer;
 use crate::runtime::exports;
-use crate::wit::{CallbackOutcome, Event, InboundRequest};
+use crate::wit::{CallbackOutcome, Event, InboundRequest, PayInStatus};
 use corridor_runtime::StoreError;
 
 /// Whether an event belongs on a route.
-type Belongs = fn(&Event) -> bool;
+pub(crate) type Belongs = fn(&Event) -> bool;
+
+/// A pay-in's events (and a refund's, which returns it).
+pub(crate) fn pay_in_event(event: &Event) -> bool {
+    matches!(event, Event::PayInSucceeded(_) | Event::PayInFailed(_)) || refund_event(event)
+}
+
+fn pay_out_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::PayOutSucceeded(_) | Event::PayOutFailed(_) | Event::PayOutUnknown(_)
+    )
+}
+
+fn refund_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::RefundSucceeded(_) | Event::RefundFailed(_) | Event::RefundUnknown(_)
+    )
+}
 
 /// How far a route's events are believed, and which events belong on it.
-fn route_rules(route: &str) -> Option<(Trust, Belongs)> {
-    let pay_in: Belongs = |event| {
-        matches!(
-            event,
-            Event::PayInSucceeded(_) | Event::PayInFailed(_) | Event::RefundSucceeded(_)
-        )
+#[derive(Clone, Copy)]
+pub(crate) struct RouteRules {
+    /// The trust of an event the connector did not authenticate.
+    trust: Trust,
+    /// Whether an event the connector authenticated is the provider's word.
+    authenticated_is_answer: bool,
+    /// Which events belong.
+    belongs: Belongs,
+}
+
+impl RouteRules {
+    /// A connector's own notification route: pay-in events, believed once
+    /// the connector authenticated them.
+    pub(crate) const CONNECTOR: RouteRules = RouteRules {
+        trust: Trust::Evidence,
+        authenticated_is_answer: true,
+        belongs: |event| matches!(event, Event::PayInSucceeded(_) | Event::PayInFailed(_)),
     };
-    let pay_out: Belongs = |event| {
-        matches!(
-            event,
-            Event::PayOutSucceeded(_) | Event::PayOutFailed(_) | Event::PayOutUnknown(_)
-        )
+
+    fn trust(&self, authenticated: bool) -> Trust {
+        if authenticated && self.authenticated_is_answer {
+            Trust::Answer
+        } else {
+            self.trust
+        }
+    }
+}
+
+/// The rules of a per-transfer route. Results of money going out (pay-outs,
+/// refunds) are always confirmed by query; answers to the host's own queries,
+/// on routes only the queried provider is given, are believed.
+fn route_rules(route: &str) -> Option<RouteRules> {
+    let rules = |trust, authenticated_is_answer, belongs| {
+        Some(RouteRules {
+            trust,
+            authenticated_is_answer,
+            belongs,
+        })
     };
     match route {
-        routes::PAY_IN => Some((Trust::Answer, pay_in)),
-        routes::PAY_OUT | routes::PAY_OUT_TIMEOUT => Some((Trust::Evidence, pay_out)),
-        routes::PAY_OUT_STATUS => Some((Trust::Answer, pay_out)),
+        routes::PAY_IN => rules(Trust::Evidence, true, pay_in_event),
+        routes::PAY_IN_STATUS => rules(Trust::Answer, false, pay_in_event),
+        routes::PAY_OUT | routes::PAY_OUT_TIMEOUT => rules(Trust::Evidence, false, pay_out_event),
+        routes::PAY_OUT_STATUS => rules(Trust::Answer, false, pay_out_event),
+        routes::REFUND | routes::REFUND_TIMEOUT => rules(Trust::Evidence, false, refund_event),
+        routes::REFUND_STATUS => rules(Trust::Answer, false, refund_event),
         _ => None,
     }
 }
@@ -57,6 +110,8 @@ fn event_name(event: &Event) -> &'static str {
         Event::PayOutFailed(_) => "pay-out-failed",
         Event::PayOutUnknown(_) => "pay-out-unknown",
         Event::RefundSucceeded(_) => "refund-succeeded",
+        Event::RefundFailed(_) => "refund-failed",
+        Event::RefundUnknown(_) => "refund-unknown",
     }
 }
 
@@ -125,7 +180,7 @@ impl Engine {
 
     async fn answer_callback(&self, path: CallbackPath, request: InboundRequest) -> CallbackReply {
         let route = request.route.clone();
-        let Some((trust, belongs)) = route_rules(&route) else {
+        let Some(rules) = route_rules(&route) else {
             tracing::warn!(connector = %path.connector, %route, "callback on an unknown route refused");
             return CallbackReply::plain(404, "not found");
         };
@@ -169,41 +224,33 @@ impl Engine {
                 return CallbackReply::plain(503, "try again later");
             }
         };
-        self.apply_callback(
-            &transfer.connector,
-            &transfer.id,
-            &route,
-            trust,
-            belongs,
-            outcome,
-        )
-        .await
+        let connector = transfer.connector.clone();
+        self.apply_callback(&connector, Some(transfer), &route, rules, outcome)
+            .await
     }
 
-    /// Applies what the connector read from a callback, then replies.
-    async fn apply_callback(
+    /// Applies what the connector read from a callback, then replies. On a
+    /// per-transfer route every event is that transfer's; on a connector's
+    /// own route each event names its transfer by reference.
+    pub(crate) async fn apply_callback(
         &self,
         connector: &str,
-        id: &str,
+        transfer: Option<Transfer>,
         route: &str,
-        trust: Trust,
-        belongs: Belongs,
+        rules: RouteRules,
         outcome: CallbackOutcome,
     ) -> CallbackReply {
-        let CallbackOutcome {
-            reply,
-            events,
-            ignored,
-        } = outcome;
+        let trust = rules.trust(outcome.authenticated);
         let mut summaries = Vec::new();
-        if let Some(reason) = ignored {
+        if let Some(reason) = outcome.ignored {
             summaries.push(format!("ignored: {reason}"));
         }
-        for event in events {
-            if !belongs(&event) {
-                let name = event_name(&event);
+        let mut logged_id = transfer.as_ref().map(|transfer| transfer.id.clone());
+        for event in outcome.events {
+            let name = event_name(&event);
+            if !(rules.belongs)(&event) {
                 tracing::warn!(
-                    transfer = id,
+                    connector,
                     route,
                     event = name,
                     "an event that does not belong on this route was ignored"
@@ -211,30 +258,137 @@ impl Engine {
                 summaries.push(format!("ignored: {name} does not belong on route {route}"));
                 continue;
             }
-            match self
-                .apply_event(id, event, trust, &format!("callback {route}"))
-                .await
-            {
+            let target = match &transfer {
+                Some(transfer) => Some(transfer.clone()),
+                None => match self.transfer_of(connector, &event).await {
+                    Ok(found) => found,
+                    Err(error) => {
+                        let error = error.to_string();
+                        return self
+                            .cannot_record(connector, logged_id.as_deref(), route, &error)
+                            .await;
+                    }
+                },
+            };
+            let Some(target) = target else {
+                tracing::warn!(
+                    connector,
+                    route,
+                    event = name,
+                    "a callback's event names no transfer of the connector"
+                );
+                summaries.push(format!("ignored: {name} names no transfer"));
+                continue;
+            };
+            logged_id.get_or_insert_with(|| target.id.clone());
+            let applied =
+                if trust == Trust::Evidence && pay_in_event(&event) && !refund_event(&event) {
+                    self.confirm_pay_in(&target, event).await
+                } else {
+                    let source = format!("callback {route}");
+                    self.apply_event(&target.id, event, trust, &source)
+                        .await
+                        .map_err(|error| error.to_string())
+                };
+            match applied {
                 Ok(summary) => summaries.push(summary),
                 Err(error) => {
-                    tracing::error!(transfer = id, %error, "cannot record a callback's event");
-                    let summary = format!("store failure: {error}");
-                    self.log_callback(connector, id, route, summary).await;
-                    // Not recorded: have the provider send it again.
-                    return CallbackReply::plain(503, "try again later");
+                    return self
+                        .cannot_record(connector, Some(&target.id), route, &error)
+                        .await;
                 }
             }
         }
-        self.log_callback(connector, id, route, summaries.join("; "))
-            .await;
+        self.log_callback(
+            connector,
+            logged_id.as_deref().unwrap_or(""),
+            route,
+            summaries.join("; "),
+        )
+        .await;
         CallbackReply {
-            status: reply.status,
-            headers: reply.headers,
-            body: reply.body,
+            status: outcome.reply.status,
+            headers: outcome.reply.headers,
+            body: outcome.reply.body,
         }
     }
 
-    async fn log_callback(&self, connector: &str, id: &str, route: &str, outcome: String) {
+    /// A callback's event could not be recorded: have the provider send it again.
+    async fn cannot_record(
+        &self,
+        connector: &str,
+        id: Option<&str>,
+        route: &str,
+        error: &str,
+    ) -> CallbackReply {
+        tracing::error!(connector, transfer = ?id, route, %error, "cannot act on a callback's event");
+        self.log_callback(
+            connector,
+            id.unwrap_or(""),
+            route,
+            format!("not recorded: {error}"),
+        )
+        .await;
+        CallbackReply::plain(503, "try again later")
+    }
+
+    /// The transfer of `connector` an event names by its pay-in reference.
+    async fn transfer_of(
+        &self,
+        connector: &str,
+        event: &Event,
+    ) -> Result<Option<Transfer>, StoreError> {
+        let reference = match event {
+            Event::PayInSucceeded(receipt) => receipt.reference.clone(),
+            Event::PayInFailed(failure) => failure.reference.clone(),
+            _ => return Ok(None),
+        };
+        let connector = connector.to_string();
+        self.db(move |store| store.by_pay_in_reference(&connector, &reference))
+            .await
+    }
+
+    /// A pay-in report the connector could not authenticate: asks the
+    /// provider (`query-pay-in`) and acts on its answer alone. An error means
+    /// the provider could not be asked, and the report should come again.
+    async fn confirm_pay_in(&self, transfer: &Transfer, event: Event) -> Result<String, String> {
+        let named = match &event {
+            Event::PayInSucceeded(receipt) => Some(receipt.provider_transaction_id.clone()),
+            _ => None,
+        };
+        let query = self.pay_in_query(transfer, named);
+        let source = "query-pay-in, confirming a report";
+        let answer = match self.ask::<exports::QueryPayIn>(transfer, query).await {
+            Ok(PayInStatus::Succeeded(receipt)) => Event::PayInSucceeded(receipt),
+            Ok(PayInStatus::Failed(failure)) => Event::PayInFailed(crate::wit::PayInFailure {
+                reference: transfer.pay_in.reference.clone(),
+                failure,
+            }),
+            Ok(PayInStatus::Pending) => {
+                return Ok("a pay-in reported: the provider confirms it later".into());
+            }
+            Ok(PayInStatus::AwaitingPayment | PayInStatus::NotFound) => {
+                return Ok("ignored: a pay-in report the provider does not confirm".into());
+            }
+            Err(no_answer) => {
+                return Err(format!(
+                    "cannot confirm a pay-in report: {}",
+                    short(&no_answer)
+                ));
+            }
+        };
+        self.apply_event(&transfer.id, answer, Trust::Answer, source)
+            .await
+            .map_err(|error| error.to_string())
+    }
+
+    pub(crate) async fn log_callback(
+        &self,
+        connector: &str,
+        id: &str,
+        route: &str,
+        outcome: String,
+    ) {
         let (connector, route, id, now_ms) = (
             connector.to_string(),
             route.to_string(),
@@ -266,7 +420,7 @@ impl Engine {
 
 /// The first line of why a connector gave no answer: the detail (a wasm
 /// backtrace) stays in the host's log.
-fn short(no_answer: &NoAnswer) -> String {
+pub(crate) fn short(no_answer: &NoAnswer) -> String {
     let text = no_answer.to_string();
     let first = text.lines().next().unwrap_or_default();
     first.chars().take(200).collect()

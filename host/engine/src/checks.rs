@@ -160,6 +160,14 @@ pub fn plan(plan: &TransferPlan) -> Result<(), String> {
             "the planned recipient has {recipient_chars} characters, not 1 to {MAX_PLANNED_CHARS}"
         ));
     }
+    if let Some(payer) = &plan.payer {
+        let payer_chars = payer.chars().count();
+        if payer_chars == 0 || payer_chars > MAX_PLANNED_CHARS {
+            return Err(format!(
+                "the planned payer has {payer_chars} characters, not 1 to {MAX_PLANNED_CHARS}"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -243,6 +251,7 @@ mod tests {
 
     fn descriptor() -> Descriptor {
         Descriptor {
+            inbound_routes: vec![],
             id: "c".into(),
             version: "1".into(),
             rails: vec![],
@@ -274,6 +283,7 @@ mod tests {
 
     fn fair_plan() -> TransferPlan {
         TransferPlan {
+            payer: None,
             recipient: "254708374149".into(),
             pay_in_reference: "IN0A1B".into(),
             pay_out_reference: "OUT0A1B".into(),

@@ -28,6 +28,7 @@ mod events;
 mod operator;
 #[cfg(test)]
 mod properties;
+mod refunds;
 mod steps;
 #[cfg(test)]
 mod tests;
@@ -119,6 +120,8 @@ pub enum Input {
         payment_url: Option<String>,
         /// The provider's reference, if it gave one now.
         provider_reference: Option<String>,
+        /// What the payer does, checked against the transfer.
+        action: Option<crate::model::PayerAction>,
         /// Provider fields for people.
         details: Vec<(String, String)>,
     },
@@ -179,6 +182,32 @@ pub enum Input {
     RefundBegun {
         /// Why.
         reason: String,
+    },
+    /// The refund request is about to be sent (the intent, persisted first).
+    RefundRequesting {
+        /// How long to wait for an asynchronous result before querying.
+        result_wait_ms: u64,
+    },
+    /// The provider accepted the refund for processing; the result comes later.
+    RefundAccepted {
+        /// The provider's id for it.
+        provider_reference: String,
+        /// Provider fields for people.
+        details: Vec<(String, String)>,
+    },
+    /// The provider refused the refund request and certainly did not act.
+    RefundNotSent {
+        /// The refusal.
+        failure: Failure,
+        /// How often and how soon to send it again.
+        retry: Retry,
+    },
+    /// A refund status query is due: count it, or hold once the budget is spent.
+    RefundQueryDue(Budget),
+    /// The provider has no record of the refund; believed only after `grace_ms`.
+    RefundNotFound {
+        /// How long after the request "no record" is believed.
+        grace_ms: u64,
     },
     /// The provider returned the pay-in.
     Refunded(RefundReceipt),

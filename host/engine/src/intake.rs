@@ -109,7 +109,7 @@ impl Engine {
         let id = format!("tr_{}", random_hex(12));
         // Pinned here, for every step to come: the canary's share or the active version.
         let version = self.version_for_new(&quote.connector, &id)?;
-        let plan = self.plan(&version, &quote, &id, &request.recipient).await?;
+        let plan = self.plan(&version, &quote, &id, &request).await?;
         let transfer = new_transfer(
             &quote,
             id.clone(),
@@ -206,18 +206,19 @@ impl Engine {
         }
     }
 
-    /// Asks the connector to take the transfer `id` to `recipient`: its
-    /// recipient and references, checked. Nothing is stored yet.
+    /// Asks the connector to take the transfer `id` as the client asked: its
+    /// recipient, payer and references, checked. Nothing is stored yet.
     async fn plan(
         &self,
         version: &Arc<crate::versions::Loaded>,
         quote: &StoredQuote,
         id: &str,
-        recipient: &str,
+        request: &NewTransfer,
     ) -> Result<TransferPlan, EngineError> {
         let draft = TransferDraft {
             transfer_id: id.to_string(),
-            recipient: recipient.to_string(),
+            recipient: request.recipient.clone(),
+            payer: request.payer.clone(),
             send: quote.send.to_wit(),
             pay_in: pay_in_amount(quote).to_wit(),
             receive: quote.receive.to_wit(),
@@ -227,6 +228,7 @@ impl Engine {
             Ok(Planned::InvalidRecipient(message)) => {
                 return Err(EngineError::InvalidRecipient(message));
             }
+            Ok(Planned::InvalidPayer(message)) => return Err(EngineError::InvalidPayer(message)),
             Err(NoAnswer::Refused(failure)) => return Err(EngineError::Provider(failure)),
             Err(NoAnswer::Broken(error)) => return Err(EngineError::Invoke(error)),
         };
@@ -295,6 +297,8 @@ pub(super) fn new_transfer(
             charged: None,
             provider_reference: None,
             details: pay_in_details,
+            payer: plan.payer,
+            action: None,
         },
         pay_out: PayOut {
             reference: plan.pay_out_reference,
@@ -318,6 +322,7 @@ pub(super) fn new_transfer(
 #[cfg(test)]
 pub(crate) fn sample_plan(id: &str, recipient: &str) -> TransferPlan {
     TransferPlan {
+        payer: None,
         recipient: recipient.to_string(),
         pay_in_reference: format!("{id}-in"),
         pay_out_reference: format!("{id}-out"),

@@ -26,6 +26,7 @@
 
 pub mod callbacks;
 pub mod checks;
+mod connector_routes;
 pub mod decide;
 pub mod details;
 mod intake;
@@ -33,6 +34,7 @@ pub mod ledger;
 mod ledger_steps;
 pub mod model;
 pub mod money;
+pub mod offers;
 mod operator;
 mod pay_in;
 mod pay_out;
@@ -59,28 +61,20 @@ use self::model::{
 use self::store::{Creation, TransferStore};
 
 pub use self::callbacks::CallbackPath;
+pub use self::connector_routes::ConnectorCallbackPath;
 pub use self::intake::QuoteAsk;
 pub use self::operator::Resolution;
 use crate::clock::Clock;
 use crate::runtime::{Connector, InvokeError, exports};
 use crate::wit::{
-    Event, Failure, FailureKind, PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest,
+    Event, Failure, FailureKind, PayInQuery, PayInRequest, PayOutQuery, PayOutRequest,
     PayOutStarted, PayOutStatus, QuoteRequest, RefundRequest,
 };
 use corridor_runtime::StoreError;
 pub(crate) use corridor_runtime::{clock, database, redact, runtime, wit};
 
 /// The callback routes the host gives connectors, after `/callbacks/<connector>/`.
-pub mod routes {
-    /// The pay-in provider's notification (`notify-url`).
-    pub const PAY_IN: &str = "pay-in";
-    /// The pay-out provider's result, and the answers to pay-out queries (`result-url`).
-    pub const PAY_OUT: &str = "pay-out";
-    /// The pay-out provider's queue timeout (`timeout-url`).
-    pub const PAY_OUT_TIMEOUT: &str = "pay-out-timeout";
-    /// The answers to the host's pay-out queries (the query's `result-url`).
-    pub const PAY_OUT_STATUS: &str = "pay-out-status";
-}
+pub use corridor_runtime::routes;
 
 /// Timers and budgets. Every wait has a deadline and every retry a limit.
 #[derive(Debug, Clone)]
@@ -171,6 +165,10 @@ pub enum EngineError {
     /// The connector will not pay this recipient; its message is for the client.
     #[error("{0}")]
     InvalidRecipient(String),
+    /// The connector will not collect from this payer (or needs one); its
+    /// message is for the client.
+    #[error("{0}")]
+    InvalidPayer(String),
     /// The provider said no (via the connector).
     #[error("{}: {}", .0.code, .0.message)]
     Provider(Failure),
@@ -195,6 +193,8 @@ pub struct NewTransfer {
     pub quote_id: String,
     /// The recipient as the client gave it; the connector normalises it.
     pub recipient: String,
+    /// The payer's account on the pay-in rail, if the client gave one.
+    pub payer: Option<String>,
     /// The client's `Idempotency-Key` and the SHA-256 of its request.
     pub idempotency: Option<(String, String)>,
 }

@@ -219,6 +219,38 @@ pub struct PayIn {
     /// Provider fields for people (see [`super::details`]).
     #[serde(default)]
     pub details: super::details::Details,
+    /// The payer's account on the pay-in rail, as the connector normalised
+    /// it, when the client named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
+    /// What the payer does to pay, when it is not opening `payment_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<PayerAction>,
+}
+
+/// What the payer does to pay, as the connector's instruction said and the
+/// host checked it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PayerAction {
+    /// Approve the prompt the provider sent to the payer's phone.
+    ApprovePrompt {
+        /// Where the prompt went.
+        payer: String,
+        /// What to tell the payer.
+        message: String,
+    },
+    /// Pay an account by hand, quoting a reference.
+    PayToAccount {
+        /// The account to pay.
+        account: String,
+        /// The reference to quote.
+        reference: String,
+        /// The exact amount; offers are checked against it.
+        amount: Money,
+        /// What to tell the payer.
+        message: String,
+    },
 }
 
 /// The pay-out leg: the thesis's Pay Out object.
@@ -254,6 +286,25 @@ pub struct Refund {
     pub refunded_at_ms: Option<u64>,
     /// The ledger's id for the reversal.
     pub ledger_reversal_id: Option<String>,
+    /// Set when the refund request is about to be sent: from then on it is
+    /// never sent again unless the provider says it has no record of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at_ms: Option<u64>,
+    /// The provider's id for the refund, once it accepted it for processing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+    /// Status queries sent so far.
+    #[serde(default)]
+    pub queries: u32,
+}
+
+impl Refund {
+    /// The request went out (or may have): its outcome is learnt by query
+    /// or callback, never by sending it again.
+    pub fn awaits_outcome(&self) -> bool {
+        self.refunded_at_ms.is_none()
+            && (self.requested_at_ms.is_some() || self.provider_reference.is_some())
+    }
 }
 
 /// A transfer: the durable record.

@@ -573,6 +573,9 @@ fn made_under_key(
 mod admin;
 pub use self::admin::{AuditEntry, TransferCursor, TransferFilter};
 
+#[path = "store_routes.rs"]
+mod routes;
+
 #[cfg(test)]
 #[path = "store_tests.rs"]
 mod tests;

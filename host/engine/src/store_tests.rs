@@ -11,7 +11,7 @@ fn a_database_from_before_quote_keys_opens_and_takes_them() -> Result<(), StoreE
     let database = Arc::new(Database::open(&path)?);
     assert_eq!(
         database.schema_version()?,
-        5,
+        6,
         "brought to the newest version"
     );
     let store = TransferStore::new(database);

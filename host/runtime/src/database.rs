@@ -193,6 +193,18 @@ CREATE INDEX transfers_by_version ON transfers (version, state);
 ALTER TABLE transfer_events ADD COLUMN version TEXT;
 ";
 
+/// Version 6, connectors' own callback routes: one random root per
+/// connector, from which each of its routes' path secrets is derived (as a
+/// transfer's routes are from its `callback_token`). Made on first use and
+/// kept, so the URLs a connector registered with its provider stay valid
+/// across restarts and versions.
+const V6_CONNECTOR_ROUTE_ROOTS: &str = "
+CREATE TABLE connector_route_roots (
+    connector TEXT NOT NULL PRIMARY KEY,
+    root      TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Every version of the schema, oldest first: the n-th entry brings a file
 /// from version n-1 to version n.
 pub fn migrations() -> Migrations<'static> {
@@ -202,6 +214,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V3_UNIQUE_REFERENCES),
         M::up(V4_ADMIN_AUDIT_LOG),
         M::up(V5_CONNECTOR_VERSIONS),
+        M::up(V6_CONNECTOR_ROUTE_ROOTS),
     ])
 }
 

@@ -47,7 +47,7 @@ fn the_migrations_are_valid() {
 #[test]
 fn a_new_database_is_created_at_the_newest_version() -> Result<(), StoreError> {
     let database = Database::in_memory()?;
-    assert_eq!(database.schema_version()?, 5);
+    assert_eq!(database.schema_version()?, 6);
     assert!(index_exists(&database, "quotes_idempotency_key")?);
     assert!(index_exists(&database, "quotes_unused_expiry")?);
     Ok(())
@@ -59,7 +59,7 @@ fn a_first_shipped_database_keeps_its_rows_and_takes_the_new_columns() -> Result
     let path = folder.path().join("corridor.db");
     a_first_shipped_file(&path)?;
     let database = Database::open(&path)?;
-    assert_eq!(database.schema_version()?, 5);
+    assert_eq!(database.schema_version()?, 6);
     for table in [
         "quotes",
         "transfers",
@@ -86,7 +86,7 @@ fn a_first_shipped_database_keeps_its_rows_and_takes_the_new_columns() -> Result
     assert!(index_exists(&database, "quotes_unused_expiry")?);
     drop(database);
     let again = Database::open(&path)?;
-    assert_eq!(again.schema_version()?, 5, "reopening migrates nothing");
+    assert_eq!(again.schema_version()?, 6, "reopening migrates nothing");
     assert_eq!(count(&again, "transfers")?, 1);
     Ok(())
 }
@@ -136,7 +136,7 @@ fn a_version_2_database_records_every_reference_and_refuses_a_shared_one() -> Re
     let path = folder.path().join("corridor.db");
     a_version_2_file(&path)?;
     let database = Database::open(&path)?;
-    assert_eq!(database.schema_version()?, 5);
+    assert_eq!(database.schema_version()?, 6);
     assert_eq!(count(&database, "transfers")?, 2, "the rows are kept");
     for (reference, transfer) in [
         ("in_1", "tr_1"),

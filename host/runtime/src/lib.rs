@@ -16,6 +16,7 @@ pub mod clock;
 pub mod database;
 pub mod policy;
 pub mod redact;
+pub mod routes;
 pub mod runtime;
 pub mod store;
 mod store_error;

@@ -28,20 +28,7 @@ pub enum InvokeFailed {
 
 /// The `failure` in an export's result, if it is one.
 pub fn failure_of(output: &CallOutput) -> Option<&Failure> {
-    match output {
-        CallOutput::Describe(_) => None,
-        CallOutput::Quote(result) => result.as_ref().err(),
-        CallOutput::PlanTransfer(result) => match result {
-            Err(crate::wit::PlanRefusal::Failed(failure)) => Some(failure),
-            _ => None,
-        },
-        CallOutput::BeginPayIn(result) => result.as_ref().err(),
-        CallOutput::HandleCallback(result) => result.as_ref().err(),
-        CallOutput::BeginPayOut(result) => result.as_ref().err(),
-        CallOutput::QueryPayOut(result) => result.as_ref().err(),
-        CallOutput::QueryPayIn(result) => result.as_ref().err(),
-        CallOutput::RefundPayIn(result) => result.as_ref().err(),
-    }
+    output.failure()
 }
 
 fn first_line(text: &str) -> String {

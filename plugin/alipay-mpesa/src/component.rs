@@ -8,14 +8,16 @@
 use crate::quote::{self, QuoteSettings};
 use crate::{CONNECTOR_ID, routes};
 use corridor_connector_kit::bindings::corridor::connector::http::{self, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::FailureKind;
 use corridor_connector_kit::bindings::corridor::connector::types::{
-    CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest, PayInInstruction,
-    PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
-    PlanRefusal, QuoteRequest, RefundReceipt, RefundRequest, TransferDraft, TransferPlan,
+    CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest, OfferAnswer,
+    OfferReading, PayInInstruction, PayInQuery, PayInRequest, PayInStatus, PayOutQuery,
+    PayOutRequest, PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest, RefundQuery,
+    RefundRequest, RefundStarted, RefundStatus, Reply, TransferDraft, TransferPlan,
 };
 use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, storage};
 use corridor_connector_kit::bindings::exports::connector::Guest;
-use corridor_connector_kit::failure::{from_http, read_only, retryable, unknown};
+use corridor_connector_kit::failure::{from_http, not_supported, read_only, retryable, unknown};
 use corridor_connector_kit::settings::Settings;
 use corridor_rail_alipay::{self as alipay, AlipaySettings};
 use corridor_rail_mpesa::oauth::{self, Token};
@@ -177,6 +179,7 @@ fn ignored(
         reply,
         events: vec![],
         ignored: Some(reason),
+        authenticated: false,
     }
 }
 
@@ -199,10 +202,12 @@ fn alipay_notification(request: &InboundRequest) -> Result<CallbackOutcome, Fail
         ));
     }
     let events = alipay::notify::events(&notification);
+    // Signed by Alipay and confirmed by notify_verify: the provider's word.
     Ok(CallbackOutcome {
         reply: alipay::notify::reply(true),
         events,
         ignored: None,
+        authenticated: true,
     })
 }
 
@@ -254,6 +259,8 @@ fn mpesa_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> 
             reply: mpesa::callback::reply(),
             events,
             ignored: None,
+            // Daraja signs nothing: the host confirms by Transaction Status.
+            authenticated: false,
         }),
         Ok(Err(failure)) => Err(failure),
         Ok(Ok(Err(reason))) | Err(reason) => Ok(ignored(mpesa::callback::reply(), reason)),
@@ -271,6 +278,7 @@ impl Guest for AlipayMpesa {
             pay_out_currencies: vec![quote::PAY_OUT_CURRENCY.to_string()],
             limits: quote::limits(),
             settings: crate::declared::settings(),
+            inbound_routes: vec![],
         }
     }
 
@@ -315,6 +323,7 @@ impl Guest for AlipayMpesa {
             payment_url: Some(url),
             order_string,
             provider_reference: None,
+            action: None,
             details: vec![("out_trade_no".into(), request.reference.clone())],
         })
     }
@@ -405,14 +414,46 @@ impl Guest for AlipayMpesa {
         alipay::query::parse(&alipay, &response, &request.reference).map_err(read_only)
     }
 
-    fn refund_pay_in(request: RefundRequest) -> Result<RefundReceipt, Failure> {
+    fn refund_pay_in(request: RefundRequest) -> Result<RefundStarted, Failure> {
         let alipay = AlipaySettings::from_settings(&settings())?;
         let response = send(&alipay::refund::request(
             &alipay,
             &request,
             clock::now_ms(),
         )?)?;
-        alipay::refund::parse(&response, &request)
+        alipay::refund::parse(&response, &request).map(RefundStarted::Succeeded)
+    }
+
+    /// Alipay answers a `forex_refund` with an `out_return_no` it has seen
+    /// with that refund's result, without refunding twice: asking again is
+    /// how its refunds are queried.
+    fn query_refund(query: RefundQuery) -> Result<RefundStatus, Failure> {
+        let request = RefundRequest {
+            transfer_id: query.transfer_id,
+            pay_in_reference: query.pay_in_reference,
+            reference: query.reference,
+            amount: query.amount,
+            reason: "refund status".into(),
+            pay_in_transaction_id: query.pay_in_transaction_id,
+            result_url: query.result_url,
+            timeout_url: query.timeout_url,
+        };
+        match Self::refund_pay_in(request) {
+            Ok(RefundStarted::Succeeded(receipt)) => Ok(RefundStatus::Succeeded(receipt)),
+            Ok(RefundStarted::Accepted(_)) => Ok(RefundStatus::Pending),
+            Err(failure) if failure.kind == FailureKind::Failed => {
+                Ok(RefundStatus::Failed(failure))
+            }
+            Err(failure) => Err(failure),
+        }
+    }
+
+    fn read_offer(_: InboundRequest) -> Result<OfferReading, Failure> {
+        Err(not_supported("read-offer"))
+    }
+
+    fn answer_offer(_: OfferAnswer) -> Result<Reply, Failure> {
+        Err(not_supported("answer-offer"))
     }
 }
 

@@ -31,6 +31,8 @@ pub fn plan(draft: &TransferDraft) -> Result<TransferPlan, PlanRefusal> {
             ("msisdn".into(), recipient.clone()),
         ],
         recipient,
+        // Alipay's cashier knows the payer; no account is needed here.
+        payer: None,
         refund_reference: format!("{root}-R1"),
         pay_in_reference: root,
         pay_out_reference,
@@ -44,6 +46,7 @@ mod tests {
 
     fn draft(recipient: &str) -> TransferDraft {
         TransferDraft {
+            payer: None,
             transfer_id: "tr_0a1b2c3d4e5f".into(),
             recipient: recipient.into(),
             send: money(1000, "USD"),

@@ -71,6 +71,8 @@ mod tests {
 
     fn request() -> PayInRequest {
         PayInRequest {
+            payer: None,
+            connector_routes: vec![],
             transfer_id: "t1".into(),
             reference: "COR-t1".into(),
             amount: money(1000, "USD"),

@@ -28,7 +28,17 @@ pub fn unknown(code: &str, message: impl Into<String>) -> Failure {
     failure(FailureKind::Unknown, code, message)
 }
 
+/// This connector does not offer the export (a connector without `offer`
+/// routes is never asked to read an offer): `failed`, code `not-supported`.
+pub fn not_supported(export: &str) -> Failure {
+    failed(
+        "not-supported",
+        format!("this connector does not implement {export}"),
+    )
+}
+
 /// A setting the policy does not grant, or grants malformed.
+
 pub fn misconfigured(message: impl Into<String>) -> Failure {
     failed("misconfigured", message)
 }

@@ -1,7 +1,7 @@
 //! What a provider's event does: the half of [`decide`](super::decide) that
 //! today's callbacks and query answers drive.
 
-use super::{Effect, Outcome, Trust, refund_of};
+use super::{Effect, Outcome, Trust, refund_of, refunds};
 use crate::checks;
 use crate::details::apply as show;
 use crate::model::{FailureNote, Transfer, TransferState};
@@ -10,7 +10,10 @@ use crate::wit::{Event, PayInReceipt, PayOutFailure, PayOutReceipt};
 /// Applies `event` to `transfer`.
 pub(super) fn event(transfer: &mut Transfer, event: &Event, trust: Trust, now_ms: u64) -> Outcome {
     match event {
-        Event::PayInSucceeded(receipt) => pay_in_succeeded(transfer, receipt),
+        Event::PayInSucceeded(receipt) => pay_in_succeeded(transfer, receipt, trust),
+        Event::PayInFailed(_) if trust == Trust::Evidence => {
+            Outcome::unchanged("ignored: an unconfirmed pay-in failure report")
+        }
         Event::PayInFailed(failure) => {
             if failure.reference != transfer.pay_in.reference {
                 return foreign("pay-in", &failure.reference);
@@ -38,12 +41,15 @@ pub(super) fn event(transfer: &mut Transfer, event: &Event, trust: Trust, now_ms
                 _ => Outcome::unchanged("pay-out unknown: nothing to change"),
             }
         }
-        Event::RefundSucceeded(receipt) => match (&transfer.refund(), transfer.state()) {
-            (Some(refund), TransferState::Refunding) if refund.reference == receipt.reference => {
-                Outcome::unchanged("refund confirmed")
-            }
-            _ => Outcome::unchanged("ignored refund notice"),
-        },
+        Event::RefundSucceeded(receipt) => {
+            refunds::succeeded_event(transfer, receipt, trust, now_ms)
+        }
+        Event::RefundFailed(failure) => {
+            refunds::failed_event(transfer, failure, false, trust, now_ms)
+        }
+        Event::RefundUnknown(failure) => {
+            refunds::failed_event(transfer, failure, true, trust, now_ms)
+        }
     }
 }
 
@@ -99,7 +105,12 @@ fn confirm_by_query(transfer: &mut Transfer, claim: String, now_ms: u64) -> Outc
     Outcome::changed(format!("{claim}: confirming with the provider"))
 }
 
-fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt) -> Outcome {
+fn pay_in_succeeded(transfer: &mut Transfer, receipt: &PayInReceipt, trust: Trust) -> Outcome {
+    if trust == Trust::Evidence {
+        // The callback layer confirms a pay-in claim by query before it
+        // reaches here; an unconfirmed one moves nothing.
+        return Outcome::unchanged("ignored: an unconfirmed pay-in report");
+    }
     if receipt.reference != transfer.pay_in.reference {
         return foreign("pay-in", &receipt.reference);
     }

@@ -144,6 +144,7 @@ fn step_result(transfer: &Transfer, draw: &Draw) -> Input {
     let steps = [Created, AwaitingPayIn, PaidIn, LedgerRegistered, Refunding];
     match draw.kind {
         6 => Input::PayInStarted {
+            action: None,
             provider_reference: None,
             details: vec![],
             payment_url: Some("https://pay".into()),

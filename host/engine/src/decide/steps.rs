@@ -1,12 +1,11 @@
 //! What a step's result does: the half of [`decide`](super::decide) that the
 //! engine's own calls (to connectors and the ledger) drive.
 
-use super::events::{mismatch, note};
-use super::{Effect, Input, Outcome, Trust, events, refund_of};
-use crate::checks;
+use super::events::note;
+use super::{Effect, Input, Outcome, Trust, events, refunds};
 use crate::details::apply as show;
 use crate::model::{FailureNote, Transfer, TransferState};
-use crate::wit::{Event, Failure, FailureKind, PayOutFailure, RefundReceipt};
+use crate::wit::{Event, Failure, FailureKind, PayOutFailure};
 
 /// How often a failed step is tried and how long to wait between tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,15 +35,15 @@ pub fn backoff(first_wait_ms: u64, max_wait_ms: u64, attempt: u32) -> u64 {
     first_wait_ms.saturating_mul(factor).min(max_wait_ms)
 }
 
-fn unchanged(summary: impl Into<String>) -> Outcome {
+pub(super) fn unchanged(summary: impl Into<String>) -> Outcome {
     Outcome::unchanged(summary)
 }
 
-fn changed(summary: impl Into<String>) -> Outcome {
+pub(super) fn changed(summary: impl Into<String>) -> Outcome {
     Outcome::changed(summary)
 }
 
-fn held(transfer: &mut Transfer, code: &str, reason: String) -> Outcome {
+pub(super) fn held(transfer: &mut Transfer, code: &str, reason: String) -> Outcome {
     transfer.hold(code, reason.clone());
     Outcome {
         effect: Effect::Held,
@@ -54,7 +53,7 @@ fn held(transfer: &mut Transfer, code: &str, reason: String) -> Outcome {
 
 /// Moves `transfer` from `from` to `to` after `edit`, if it is still in
 /// `from`; otherwise something else moved it first and nothing changes.
-fn advance(
+pub(super) fn advance(
     transfer: &mut Transfer,
     (from, to): (TransferState, TransferState),
     due_at_ms: Option<u64>,
@@ -77,6 +76,7 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
         Input::PayInStarted {
             payment_url,
             provider_reference,
+            action,
             details,
         } => {
             let due_at_ms = Some(transfer.pay_in.expires_at_ms);
@@ -89,6 +89,7 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
                 |t| {
                     t.pay_in.payment_url = payment_url;
                     t.pay_in.provider_reference = provider_reference;
+                    t.pay_in.action = action;
                     show(&t.id, "pay-in", &mut t.pay_in.details, &details);
                 },
             )
@@ -134,7 +135,7 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
         ),
         Input::PayOutQueryDue(budget) => pay_out_query_due(transfer, budget, now_ms),
         Input::PayOutNotFound { grace_ms } => pay_out_not_found(transfer, grace_ms, now_ms),
-        rest => refund_step(transfer, rest, now_ms),
+        rest => refunds::step(transfer, rest, now_ms),
     }
 }
 
@@ -162,44 +163,6 @@ fn pay_out_accepted(
     let id = transfer.id.clone();
     show(&id, "pay-out", &mut transfer.pay_out.details, details);
     changed(summary)
-}
-
-/// The refund's steps, and the scheduler's "nothing to do".
-fn refund_step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcome {
-    use TransferState::*;
-    match input {
-        Input::RefundBegun { reason } => {
-            if transfer.state() != PayOutFailed {
-                return unchanged(format!("ignored: {reason} in state {}", transfer.state()));
-            }
-            transfer.begin_refund(refund_of(transfer, reason.clone()), Some(0));
-            changed(reason)
-        }
-        Input::Refunded(receipt) => refunded(transfer, &receipt, now_ms),
-        Input::RefundRefused(failure) => {
-            if transfer.state().is_terminal() {
-                return unchanged("ignored: a refused refund on a finished transfer");
-            }
-            let reason = format!("the refund was refused: {}", failure.message);
-            held(transfer, &failure.code, reason)
-        }
-        Input::LedgerReversed { ledger_id } => match transfer.refund_mut() {
-            Some(refund) => {
-                refund.ledger_reversal_id = Some(ledger_id.clone());
-                changed(format!("ledger reversal {ledger_id}"))
-            }
-            None => unchanged("ignored: a ledger reversal without a refund"),
-        },
-        Input::RefundFinished => {
-            let summary = "the payer has the money back".to_string();
-            advance(transfer, (Refunding, Refunded), None, summary, |_| {})
-        }
-        Input::NothingDue => {
-            transfer.due_at_ms = None;
-            changed("nothing to do")
-        }
-        other => unchanged(format!("ignored: {other:?} is not a refund step")),
-    }
 }
 
 /// The pay-in window closed unpaid, or has not closed yet.
@@ -350,26 +313,4 @@ fn pay_out_not_found(transfer: &mut Transfer, grace_ms: u64, now_ms: u64) -> Out
         Trust::Answer,
         now_ms,
     )
-}
-
-/// The provider returned the pay-in: checked against the stored refund.
-fn refunded(transfer: &mut Transfer, receipt: &RefundReceipt, now_ms: u64) -> Outcome {
-    if let Err(reason) = checks::refund_receipt(transfer, receipt) {
-        return mismatch(transfer, reason);
-    }
-    match transfer.refund_mut() {
-        Some(refund) => {
-            refund.refunded_at_ms = Some(now_ms);
-            // A refund returns the pay-in: its fields are the pay-in's to show.
-            let id = transfer.id.clone();
-            show(
-                &id,
-                "pay-in",
-                &mut transfer.pay_in.details,
-                &receipt.details,
-            );
-            changed("refunded at the provider")
-        }
-        None => unchanged("ignored: a refund receipt without a refund"),
-    }
 }

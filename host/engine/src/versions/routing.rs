@@ -38,7 +38,7 @@ impl Engine {
     /// transfer from before versions, or pinned to a version since retired
     /// (retiring needs it finished; a late callback may still come), runs
     /// on the connector's active version.
-    fn pinned_version(&self, transfer: &Transfer) -> Option<Arc<Loaded>> {
+    pub(crate) fn pinned_version(&self, transfer: &Transfer) -> Option<Arc<Loaded>> {
         self.registry
             .loaded(&transfer.version)
             .or_else(|| self.registry.active(&transfer.connector))

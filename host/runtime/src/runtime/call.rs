@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::bindings::corridor::connector::types::{
-    CallbackOutcome, Descriptor, Failure, FailureKind, FxQuote, InboundRequest, PayInInstruction,
-    PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
-    PlanRefusal, QuoteRequest, RefundReceipt, RefundRequest, TransferDraft, TransferPlan,
+    CallbackOutcome, Descriptor, Failure, FailureKind, FxQuote, InboundRequest, OfferAnswer,
+    OfferReading, PayInInstruction, PayInQuery, PayInRequest, PayInStatus, PayOutQuery,
+    PayOutRequest, PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest, RefundQuery,
+    RefundRequest, RefundStarted, RefundStatus, Reply, TransferDraft, TransferPlan,
 };
 
 /// One call of a connector export, with its input. Serialises as
@@ -32,6 +33,12 @@ pub enum Call {
     QueryPayIn(PayInQuery),
     /// `refund-pay-in`.
     RefundPayIn(RefundRequest),
+    /// `query-refund`.
+    QueryRefund(RefundQuery),
+    /// `read-offer`.
+    ReadOffer(InboundRequest),
+    /// `answer-offer`.
+    AnswerOffer(OfferAnswer),
 }
 
 impl Call {
@@ -47,6 +54,9 @@ impl Call {
             Call::QueryPayOut(_) => "query-pay-out",
             Call::QueryPayIn(_) => "query-pay-in",
             Call::RefundPayIn(_) => "refund-pay-in",
+            Call::QueryRefund(_) => "query-refund",
+            Call::ReadOffer(_) => "read-offer",
+            Call::AnswerOffer(_) => "answer-offer",
         }
     }
 }
@@ -72,13 +82,20 @@ pub enum CallOutput {
     /// From `query-pay-in`.
     QueryPayIn(Result<PayInStatus, Failure>),
     /// From `refund-pay-in`.
-    RefundPayIn(Result<RefundReceipt, Failure>),
+    RefundPayIn(Result<RefundStarted, Failure>),
+    /// From `query-refund`.
+    QueryRefund(Result<RefundStatus, Failure>),
+    /// From `read-offer`.
+    ReadOffer(Result<OfferReading, Failure>),
+    /// From `answer-offer`.
+    AnswerOffer(Result<Reply, Failure>),
 }
 
 impl CallOutput {
-    /// The kind of the failure the connector answered with, if it did.
-    pub fn failure_kind(&self) -> Option<FailureKind> {
-        let failure = match self {
+    /// The failure the connector answered with, if it did (a plan's refusal
+    /// of the recipient or payer is an answer, not a failure).
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
             CallOutput::Describe(_) => None,
             CallOutput::Quote(result) => result.as_ref().err(),
             CallOutput::PlanTransfer(Err(PlanRefusal::Failed(failure))) => Some(failure),
@@ -89,8 +106,15 @@ impl CallOutput {
             CallOutput::QueryPayOut(result) => result.as_ref().err(),
             CallOutput::QueryPayIn(result) => result.as_ref().err(),
             CallOutput::RefundPayIn(result) => result.as_ref().err(),
-        };
-        failure.map(|failure| failure.kind)
+            CallOutput::QueryRefund(result) => result.as_ref().err(),
+            CallOutput::ReadOffer(result) => result.as_ref().err(),
+            CallOutput::AnswerOffer(result) => result.as_ref().err(),
+        }
+    }
+
+    /// The kind of the failure the connector answered with, if it did.
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        self.failure().map(|failure| failure.kind)
     }
 }
 
@@ -120,6 +144,9 @@ pub enum Planned {
     Plan(TransferPlan),
     /// The recipient is not one the corridor can pay; the message is for the client.
     InvalidRecipient(String),
+    /// The payer is missing or not one the corridor can collect from; the
+    /// message is for the client.
+    InvalidPayer(String),
 }
 
 /// `plan-transfer`, whose refusal is a variant: its `failed` case is the
@@ -139,6 +166,9 @@ impl Export for PlanTransfer {
             CallOutput::PlanTransfer(Ok(plan)) => Some(Ok(Planned::Plan(plan))),
             CallOutput::PlanTransfer(Err(PlanRefusal::InvalidRecipient(message))) => {
                 Some(Ok(Planned::InvalidRecipient(message)))
+            }
+            CallOutput::PlanTransfer(Err(PlanRefusal::InvalidPayer(message))) => {
+                Some(Ok(Planned::InvalidPayer(message)))
             }
             CallOutput::PlanTransfer(Err(PlanRefusal::Failed(failure))) => Some(Err(failure)),
             _ => None,
@@ -201,6 +231,18 @@ pub mod exports {
     );
     export!(
         /// `refund-pay-in`.
-        RefundPayIn = "refund-pay-in": RefundRequest => RefundReceipt
+        RefundPayIn = "refund-pay-in": RefundRequest => RefundStarted
+    );
+    export!(
+        /// `query-refund`.
+        QueryRefund = "query-refund": RefundQuery => RefundStatus
+    );
+    export!(
+        /// `read-offer`.
+        ReadOffer = "read-offer": InboundRequest => OfferReading
+    );
+    export!(
+        /// `answer-offer`.
+        AnswerOffer = "answer-offer": OfferAnswer => Reply
     );
 }

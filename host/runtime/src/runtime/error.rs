@@ -152,6 +152,16 @@ pub enum LoadError {
         /// Which import or export does not match.
         message: String,
     },
+    /// The descriptor's own inbound routes are malformed.
+    #[error("connector {connector}: inbound route {route:?}: {problem}")]
+    InboundRoute {
+        /// The connector id.
+        connector: String,
+        /// The route as declared.
+        route: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The policy asks for more than this host's pool can give.
     #[error("connector {connector}: {message}")]
     Limits {

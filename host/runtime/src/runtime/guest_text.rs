@@ -40,6 +40,9 @@ pub(super) fn scrub_failure(output: CallOutput, scrubber: &Scrubber) -> CallOutp
                 PlanRefusal::InvalidRecipient(message) => {
                     PlanRefusal::InvalidRecipient(scrubber.scrub(&message))
                 }
+                PlanRefusal::InvalidPayer(message) => {
+                    PlanRefusal::InvalidPayer(scrubber.scrub(&message))
+                }
                 PlanRefusal::Failed(failure) => PlanRefusal::Failed(clean(failure)),
             }
         })),
@@ -49,5 +52,8 @@ pub(super) fn scrub_failure(output: CallOutput, scrubber: &Scrubber) -> CallOutp
         CallOutput::QueryPayOut(result) => CallOutput::QueryPayOut(result.map_err(clean)),
         CallOutput::QueryPayIn(result) => CallOutput::QueryPayIn(result.map_err(clean)),
         CallOutput::RefundPayIn(result) => CallOutput::RefundPayIn(result.map_err(clean)),
+        CallOutput::QueryRefund(result) => CallOutput::QueryRefund(result.map_err(clean)),
+        CallOutput::ReadOffer(result) => CallOutput::ReadOffer(result.map_err(clean)),
+        CallOutput::AnswerOffer(result) => CallOutput::AnswerOffer(result.map_err(clean)),
     }
 }

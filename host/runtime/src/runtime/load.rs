@@ -131,7 +131,7 @@ impl Runtime {
 }
 
 /// The version of the `corridor:connector` package the component was built
-/// against (`0.3.0`), read from its type: the versioned interfaces it
+/// against (`0.4.0`), read from its type: the versioned interfaces it
 /// imports (its `connector` export is unnamed, inline in the world). Empty
 /// when it names none, which linking then refuses.
 fn spoken_wit_version(component: &Component, engine: &wasmtime::Engine) -> String {
@@ -167,8 +167,41 @@ async fn validate(mut loaded: Connector) -> Result<Connector, LoadError> {
             problems,
         });
     }
+    if let Some((route, problem)) = inbound_route_problem(&descriptor.inbound_routes) {
+        return Err(LoadError::InboundRoute {
+            connector: loaded.id().to_string(),
+            route: scrubber.scrub(&route),
+            problem,
+        });
+    }
     let version = scrubber.scrub(&descriptor.version);
     tracing::info!(connector = loaded.id(), %version, sha256 = %loaded.sha256, from_cache = loaded.from_cache, "connector loaded");
     loaded.descriptor = Some(descriptor);
     Ok(loaded)
+}
+
+/// The first malformed own route: 1 to 40 characters of `a-z 0-9 -`, not a
+/// per-transfer route's name, declared once.
+fn inbound_route_problem(
+    routes: &[crate::runtime::bindings::corridor::connector::types::InboundRoute],
+) -> Option<(String, &'static str)> {
+    let mut seen = std::collections::HashSet::new();
+    routes.iter().find_map(|route| {
+        let name = &route.name;
+        let problem = if name.is_empty()
+            || name.len() > 40
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            "a route name is 1 to 40 characters of a-z, 0-9 and -"
+        } else if crate::routes::ALL.contains(&name.as_str()) {
+            "the name is one of the host's per-transfer routes"
+        } else if !seen.insert(name.clone()) {
+            "declared twice"
+        } else {
+            return None;
+        };
+        Some((name.clone(), problem))
+    })
 }

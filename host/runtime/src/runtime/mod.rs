@@ -259,7 +259,7 @@ pub struct Connector {
 
 /// The version of the `corridor:connector` WIT package this host speaks
 /// (`wit/connector.wit`): a component that exports another does not load.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 impl Connector {
     /// The connector id.
@@ -447,6 +447,15 @@ async fn run(
         }
         Call::RefundPayIn(request) => {
             CallOutput::RefundPayIn(exports.call_refund_pay_in(&mut *store, &request).await?)
+        }
+        Call::QueryRefund(request) => {
+            CallOutput::QueryRefund(exports.call_query_refund(&mut *store, &request).await?)
+        }
+        Call::ReadOffer(request) => {
+            CallOutput::ReadOffer(exports.call_read_offer(&mut *store, &request).await?)
+        }
+        Call::AnswerOffer(answer) => {
+            CallOutput::AnswerOffer(exports.call_answer_offer(&mut *store, &answer).await?)
         }
     })
 }

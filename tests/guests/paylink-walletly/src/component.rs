@@ -9,14 +9,17 @@ use corridor_connector_kit::bindings::corridor::connector::http::{
     self, Method, Request, Response,
 };
 use corridor_connector_kit::bindings::corridor::connector::types::{
-    AmountLimit, CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest,
-    PayInInstruction, PayInQuery, PayInRequest, PayInStatus, PayOutFailure, PayOutQuery,
-    PayOutRequest, PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest, RefundReceipt,
-    RefundRequest, Reply, Setting, TransferDraft, TransferPlan,
+    AmountLimit, CallbackOutcome, Descriptor, Event, Failure, FailureKind, FxQuote, InboundRequest,
+    OfferAnswer, OfferReading, PayInInstruction, PayInQuery, PayInRequest, PayInStatus,
+    PayOutFailure, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus, PlanRefusal,
+    QuoteRequest, RefundQuery, RefundReceipt, RefundRequest, RefundStarted, RefundStatus, Reply,
+    Setting, TransferDraft, TransferPlan,
 };
 use corridor_connector_kit::bindings::corridor::connector::{clock, config};
 use corridor_connector_kit::bindings::exports::connector::Guest;
-use corridor_connector_kit::failure::{failed, from_http, read_only, retryable, unknown};
+use corridor_connector_kit::failure::{
+    failed, from_http, not_supported, read_only, retryable, unknown,
+};
 use corridor_connector_kit::money::money;
 use corridor_connector_kit::settings::Settings;
 use serde::Serialize;
@@ -99,6 +102,7 @@ fn outcome(status: u16, events: Vec<Event>, ignored: Option<String>) -> Callback
         reply: reply(status, if status == 200 { "ok" } else { "rejected" }),
         events,
         ignored,
+        authenticated: false,
     }
 }
 
@@ -136,7 +140,11 @@ fn paylink_notification(request: &InboundRequest) -> Result<CallbackOutcome, Fai
         note.amount_minor,
         &note.currency,
     );
-    Ok(outcome(200, vec![Event::PayInSucceeded(receipt)], None))
+    // The signature checked out: PayLink's own word.
+    Ok(CallbackOutcome {
+        authenticated: true,
+        ..outcome(200, vec![Event::PayInSucceeded(receipt)], None)
+    })
 }
 
 fn walletly_result(request: &InboundRequest) -> CallbackOutcome {
@@ -182,6 +190,7 @@ impl Guest for PaylinkWalletly {
                 ),
                 declared("walletly_api_key", true, true, "Walletly's API key"),
             ],
+            inbound_routes: vec![],
         }
     }
 
@@ -222,6 +231,7 @@ impl Guest for PaylinkWalletly {
             payment_url: Some(checkout.pay_url),
             order_string: None,
             provider_reference: Some(checkout.checkout_id.clone()),
+            action: None,
             details: vec![("checkout_id".into(), checkout.checkout_id)],
         })
     }
@@ -287,7 +297,43 @@ impl Guest for PaylinkWalletly {
         }
     }
 
-    fn refund_pay_in(request: RefundRequest) -> Result<RefundReceipt, Failure> {
+    fn refund_pay_in(request: RefundRequest) -> Result<RefundStarted, Failure> {
+        refund(request).map(RefundStarted::Succeeded)
+    }
+
+    /// PayLink refunds are idempotent by reference: asking again answers
+    /// with the refund made, and makes no second one.
+    fn query_refund(query: RefundQuery) -> Result<RefundStatus, Failure> {
+        let request = RefundRequest {
+            transfer_id: query.transfer_id,
+            pay_in_reference: query.pay_in_reference,
+            reference: query.reference,
+            amount: query.amount,
+            reason: "refund status".into(),
+            pay_in_transaction_id: query.pay_in_transaction_id,
+            result_url: query.result_url,
+            timeout_url: query.timeout_url,
+        };
+        match refund(request) {
+            Ok(receipt) => Ok(RefundStatus::Succeeded(receipt)),
+            Err(failure) if failure.kind == FailureKind::Failed => {
+                Ok(RefundStatus::Failed(failure))
+            }
+            Err(failure) => Err(failure),
+        }
+    }
+
+    fn read_offer(_: InboundRequest) -> Result<OfferReading, Failure> {
+        Err(not_supported("read-offer"))
+    }
+
+    fn answer_offer(_: OfferAnswer) -> Result<Reply, Failure> {
+        Err(not_supported("answer-offer"))
+    }
+}
+
+fn refund(request: RefundRequest) -> Result<RefundReceipt, Failure> {
+    {
         let body = NewRefund {
             checkout_reference: request.pay_in_reference,
             reference: request.reference,

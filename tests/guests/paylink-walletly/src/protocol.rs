@@ -48,6 +48,7 @@ pub fn plan(draft: &TransferDraft) -> Result<TransferPlan, String> {
         pay_in_details: vec![("checkout_reference".into(), format!("PL-{tail}"))],
         pay_out_details: vec![("wallet".into(), account.clone())],
         recipient: account,
+        payer: None,
     })
 }
 

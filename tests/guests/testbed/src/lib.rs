@@ -32,9 +32,10 @@ mod component {
 
     use corridor::connector::types::{
         AmountLimit, CallbackOutcome, Decimal, Descriptor, Failure, FailureKind, FxQuote,
-        InboundRequest, Money, PayInInstruction, PayInQuery, PayInRequest, PayInStatus,
-        PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest,
-        RefundReceipt, RefundRequest, Setting, TransferDraft, TransferPlan,
+        InboundRequest, Money, OfferAnswer, OfferReading, PayInInstruction, PayInQuery,
+        PayInRequest, PayInStatus, PayOutQuery, PayOutRequest, PayOutStarted, PayOutStatus,
+        PlanRefusal, QuoteRequest, RefundQuery, RefundRequest, RefundStarted, RefundStatus, Reply,
+        Setting, TransferDraft, TransferPlan,
     };
     use corridor::connector::{clock, config, http, log, storage};
     use exports::connector::Guest;
@@ -249,6 +250,7 @@ mod component {
                     description: description.to_string(),
                 })
                 .collect(),
+                inbound_routes: vec![],
             }
         }
 
@@ -261,6 +263,7 @@ mod component {
             let id = &draft.transfer_id;
             Ok(TransferPlan {
                 recipient: draft.recipient.clone(),
+                payer: draft.payer.clone(),
                 pay_in_reference: format!("{id}-in"),
                 pay_out_reference: format!("{id}-out"),
                 refund_reference: format!("{id}-refund"),
@@ -289,7 +292,19 @@ mod component {
             Err(not_supported())
         }
 
-        fn refund_pay_in(_: RefundRequest) -> Result<RefundReceipt, Failure> {
+        fn refund_pay_in(_: RefundRequest) -> Result<RefundStarted, Failure> {
+            Err(not_supported())
+        }
+
+        fn query_refund(_: RefundQuery) -> Result<RefundStatus, Failure> {
+            Err(not_supported())
+        }
+
+        fn read_offer(_: InboundRequest) -> Result<OfferReading, Failure> {
+            Err(not_supported())
+        }
+
+        fn answer_offer(_: OfferAnswer) -> Result<Reply, Failure> {
             Err(not_supported())
         }
     }
