@@ -50,6 +50,10 @@ pub struct C2bConfig {
     pub paybills: Vec<Paybill>,
     /// The paying customers (added to the M-PESA customers' balances).
     pub payers: Vec<Payer>,
+    /// Numbers that pay without a balance check, as Daraja's public sandbox
+    /// test number does; their balance goes below zero. Every other payer
+    /// needs the funds, or the payment fails before validation.
+    pub unlimited_msisdns: Vec<String>,
     /// How long the broker waits for a validation answer before applying the
     /// registered `ResponseType` (Daraja: about 8 s).
     pub validation_timeout_ms: u64,
@@ -91,6 +95,7 @@ impl Default for C2bConfig {
                     balance: "10.00".into(),
                 },
             ],
+            unlimited_msisdns: vec!["254708374149".into()],
             validation_timeout_ms: 8000,
             confirmation_attempts: 5,
             confirmation_backoff_ms: 1000,

@@ -77,7 +77,13 @@ pub(super) async fn pay(world: &Arc<World>, request: PayRequest) -> Outcome {
             .customers
             .entry(request.msisdn.clone())
             .or_insert(0);
-        if *balance < request.amount_cents {
+        let unlimited = world
+            .config
+            .mpesa
+            .c2b
+            .unlimited_msisdns
+            .contains(&request.msisdn);
+        if *balance < request.amount_cents && !unlimited {
             return Outcome::InsufficientFunds;
         }
         // Authorised: the funds are reserved while validation runs.

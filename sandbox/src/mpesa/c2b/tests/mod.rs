@@ -388,3 +388,33 @@ async fn a_malformed_envelope_is_a_soap_fault_and_a_wrong_password_is_refused() 
     let refused = register::soap_parse(&harness.send(request).await).expect_err("refused");
     assert_eq!(refused.code, "100000007");
 }
+
+#[tokio::test]
+async fn darajas_simulate_lets_its_public_test_number_pay_without_funds() {
+    let harness = start(C2bForm::DarajaV2).await;
+    register(&harness, ResponseType::Completed).await;
+    let token = harness.token().await;
+    let simulate = serde_json::json!({ "ShortCode": 600984, "CommandID": "CustomerPayBillOnline", "Amount": 5, "Msisdn": 254708374149u64, "BillRefNumber": "Test" });
+    let answer = harness
+        .send(
+            corridor_connector_kit::bindings::corridor::connector::http::Request {
+                method: corridor_connector_kit::bindings::corridor::connector::http::Method::Post,
+                url: format!("{}/mpesa/c2b/v2/simulate", harness.sandbox.mpesa_url),
+                headers: vec![
+                    ("authorization".into(), format!("Bearer {token}")),
+                    ("content-type".into(), "application/json".into()),
+                ],
+                body: simulate.to_string().into_bytes(),
+                timeout_ms: None,
+            },
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    let confirmed = harness.confirmations(1).await.remove(0);
+    assert_eq!(confirmed.msisdn, "2547 ***** 149");
+    assert_eq!(confirmed.amount_cents, 500);
+    assert_eq!(
+        harness.sandbox.mpesa_balances().customers["254708374149"],
+        -500
+    );
+}
