@@ -261,6 +261,8 @@ pub struct MpesaConfig {
     pub stk_shortcode: String,
     /// The M-PESA Express passkey: `Password = base64(shortcode + passkey + timestamp)`.
     pub stk_passkey: String,
+    /// C2B Paybill: the broker's SP credentials, the Paybills, the payers.
+    pub c2b: crate::mpesa::C2bConfig,
 }
 
 impl Default for MpesaConfig {
@@ -303,6 +305,7 @@ impl Default for MpesaConfig {
             result_delay_ms: None,
             stk_shortcode: "174379".into(),
             stk_passkey: "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919".into(),
+            c2b: crate::mpesa::C2bConfig::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
@@ -24,6 +24,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/control/ledger", get(ledger))
         .route("/control/alipay/trades", get(trades))
         .route("/control/momo/transfers", get(momo_transfers))
+        .route("/control/mpesa/c2b/pay", post(mpesa_c2b_pay))
         .with_state(world)
 }
 
@@ -97,4 +98,10 @@ async fn trades(State(world): State<Arc<World>>) -> Response {
 
 async fn momo_transfers(State(world): State<Arc<World>>) -> Response {
     Json(world.momo.transfers()).into_response()
+}
+
+/// "Customer `msisdn` pays Paybill `shortcode`, account `account`, `amount`",
+/// in the form the Paybill registered for; answers with the outcome.
+async fn mpesa_c2b_pay(State(world): State<Arc<World>>, body: String) -> Response {
+    crate::mpesa::control_c2b_pay(world, &body).await
 }

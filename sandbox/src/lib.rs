@@ -11,11 +11,11 @@
 //! | service | paths |
 //! |---|---|
 //! | Alipay mapi gateway | `/gateway.do` (a wap order's URL opens the cashier page), `/sandbox/pay` (the payer's step) |
-//! | M-PESA Daraja | `/oauth/v1/generate`, `/mpesa/b2c/v1|v3/paymentrequest`, `/mpesa/transactionstatus/v1/query`, `/mpesa/accountbalance/v1/query`, `/sandbox/certificate.cer` |
+//! | M-PESA Daraja | `/oauth/v1/generate`, `/mpesa/b2c/v1|v3/paymentrequest`, `/mpesa/transactionstatus/v1/query`, `/mpesa/accountbalance/v1/query`, `/mpesa/reversal/v1/request`, `/mpesa/c2b/v1|v2/registerurl|simulate`, `/mminterface/registerURL` (SOAP), `/sandbox/certificate.cer` |
 //! | MTN MoMo (Open API) | `/v1_0/apiuser`, `/v1_0/apiuser/{id}/apikey`, `/disbursement/token/`, `/disbursement/v1_0/transfer[/{referenceId}]`, `/disbursement/v1_0/account/balance`, `/disbursement/v1_0/accountholder/msisdn/{msisdn}/active` |
 //! | Centiglobe ledger | `/ledger/register`, `/ledger/check/{id}` |
 //! | FX rates | `/v1/rates?base=USD` |
-//! | control | `/control/journal`, `/control/faults`, `/control/fx`, `/control/balances`, `/control/ledger`, `/control/alipay/trades`, `/control/momo/transfers` |
+//! | control | `/control/journal`, `/control/faults`, `/control/fx`, `/control/balances`, `/control/ledger`, `/control/alipay/trades`, `/control/momo/transfers`, `/control/mpesa/c2b/pay` |
 
 pub mod alipay;
 pub mod clock;

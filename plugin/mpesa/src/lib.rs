@@ -8,13 +8,18 @@
 //! - [`callback`]: the `Result` and `QueueTimeOutURL` callbacks.
 //! - [`messages`]: Daraja's requests, replies and callbacks as types.
 //! - [`msisdn`]: the recipient, a Kenyan M-PESA number, checked and normalised.
+//! - [`c2b`]: Paybill collections: RegisterURL, validation and confirmation
+//!   (Daraja JSON v1/v2 and the broker's SOAP), and the receipt's status.
+//! - [`reversal`]: giving a C2B payment back, and the status of a reversal.
 
 pub mod b2c;
+pub mod c2b;
 pub mod callback;
 pub mod credential;
 pub mod messages;
 pub mod msisdn;
 pub mod oauth;
+pub mod reversal;
 pub mod status;
 
 use corridor_connector_kit::bindings::corridor::connector::http::Response;

@@ -105,8 +105,13 @@ pub struct TransactionStatusQuery {
     pub initiator: String,
     /// Spelled with one s on this API.
     pub occasion: String,
-    /// The B2C's `OriginatorConversationID`.
-    #[serde(rename = "OriginalConversationID")]
+    /// The `OriginatorConversationID` of the request that made the
+    /// transaction; left out when the query names a receipt instead.
+    #[serde(
+        rename = "OriginalConversationID",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub original_conversation_id: String,
     /// The shortcode that paid.
     pub party_a: String,
@@ -120,8 +125,8 @@ pub struct TransactionStatusQuery {
     pub result_url: String,
     /// The initiator password encrypted with Daraja's certificate.
     pub security_credential: String,
-    /// The M-PESA receipt, the other way to name the payment; this connector
-    /// queries by `OriginalConversationID`, which it always has.
+    /// The M-PESA receipt, the other way to name the transaction: a C2B
+    /// payment has no originator id of ours, only its receipt.
     #[serde(
         rename = "TransactionID",
         default,

@@ -1,6 +1,7 @@
 //! The M-PESA Daraja simulator: OAuth, B2C (v1 and v3), Transaction Status,
-//! Account Balance, and the sandbox certificate clients encrypt the initiator
-//! password with.
+//! Account Balance, C2B Paybill (Daraja JSON and the broker's SOAP),
+//! Transaction Reversal, and the sandbox certificate clients encrypt the
+//! initiator password with.
 //!
 //! Faithful to the real API where it matters to a connector: the error envelope
 //! (`requestId`, `errorCode`, `errorMessage`, HTTP status from the code), tokens
@@ -29,6 +30,9 @@ use serde_json::Value;
 mod b2c;
 mod balance;
 mod c2b;
+
+pub use c2b::config::{C2bConfig, Paybill, Payer};
+pub use c2b::{C2bPayment, C2bStatus, PaybillBalances, ReversalRecord};
 mod reversal;
 mod status;
 mod stk;
@@ -56,6 +60,8 @@ pub struct Balances {
     pub charges_paid_cents: i64,
     /// Customers' balances by MSISDN.
     pub customers: BTreeMap<String, i64>,
+    /// The Paybill organisations' accounts, by shortcode.
+    pub paybills: BTreeMap<String, PaybillBalances>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,11 +134,13 @@ impl Daraja {
                 money("customers.balance", &customer.balance)?,
             );
         }
+        let paybills = c2b::open(&config.c2b, &mut customers, &mut customer_balances)?;
         let balances = Balances {
             utility_cents: money("utility_balance", &config.utility_balance)?,
             working_cents: money("working_balance", &config.working_balance)?,
             charges_paid_cents: money("charges_paid_balance", &config.charges_paid_balance)?,
             customers: customer_balances,
+            paybills,
         };
         let state = State_ {
             token: None,
@@ -213,8 +221,9 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/mpesa/accountbalance/v1/query", post(balance::query))
         .route("/sandbox/certificate.cer", get(certificate))
         .route("/mpesa/reversal/v1/request", post(reversal::request))
-        .route("/mpesa/c2b/v1/registerurl", post(c2b::register))
-        .route("/mpesa/c2b/v2/registerurl", post(c2b::register))
+        .route("/mpesa/c2b/v1/registerurl", post(c2b::register_v1))
+        .route("/mpesa/c2b/v2/registerurl", post(c2b::register_v2))
+        .route("/mminterface/registerURL", post(c2b::register_soap))
         .route("/mpesa/c2b/v1/simulate", post(c2b::simulate_v1))
         .route("/mpesa/c2b/v2/simulate", post(c2b::simulate_v2))
         .route("/mpesa/stkpush/v1/processrequest", post(stk::push))
@@ -393,4 +402,9 @@ fn eat_datetime(ms: u64, pattern: &str) -> String {
 
 fn eat_date(ms: u64) -> String {
     eat_datetime(ms, "yyyyMMddHHmmss")[..8].to_string()
+}
+
+/// The control API's C2B payment (`POST /control/mpesa/c2b/pay`).
+pub(crate) async fn control_c2b_pay(world: Arc<World>, body: &str) -> Response {
+    c2b::control_pay(world, body).await
 }

@@ -1,18 +1,26 @@
 //! Reversal (`/mpesa/reversal/v1/request`): for C2B collections only. As on the
 //! real API, a B2C payment cannot be reversed through it; the result says the
-//! original transaction is invalid. Each request gets its own
-//! `ConversationID` and `OriginatorConversationID`, and its `Result` carries
-//! the same two.
+//! original transaction is invalid (`R000002`), as it does for a cancelled
+//! payment; a second reversal is `R000001`. A reversal moves the money from
+//! the Paybill's utility account back to the customer. Each request gets its
+//! own `ConversationID` and `OriginatorConversationID`, and its `Result`
+//! carries the same two; the callback knobs (`mpesa`) drop, delay or
+//! duplicate that result, so a client must be able to ask Transaction Status.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 
-use super::{accept, acknowledge_then_call_back, error, is_url, text};
+use super::c2b::{C2bStatus, ReversalRecord};
+use super::{accept, eat_datetime, error, is_url, receipt, text};
 use crate::World;
 use crate::faults::lock;
+use crate::money::format_minor;
 
 pub(super) async fn request(
     State(world): State<Arc<World>>,
@@ -24,7 +32,7 @@ pub(super) async fn request(
         &headers,
         "POST /mpesa/reversal/v1/request",
         &body,
-        None,
+        Some("mpesa.reversal"),
         ("400.002.02", "Bad Request - Invalid Body"),
     )
     .await
@@ -50,38 +58,111 @@ pub(super) async fn request(
         );
     }
     let credential_ok = matches!((field("Initiator"), field("SecurityCredential")), (Some(initiator), Some(credential)) if world.mpesa.credential_matches(&initiator, &credential));
-    let (code, desc) = {
-        let mut guard = lock(&world.mpesa.state);
-        let state = &mut *guard;
-        let collection = state
-            .c2b
-            .payments
-            .iter_mut()
-            .find(|payment| payment.trans_id == transaction_id);
-        match (credential_ok, collection) {
-            (false, _) => ("2001", "The initiator information is invalid."),
-            (true, Some(payment)) if payment.reversed => {
-                ("R000001", "The transaction has already been reversed.")
-            }
-            (true, Some(payment)) => {
-                payment.reversed = true;
-                state.balances.utility_cents -= payment.amount_cents;
-                *state
-                    .balances
-                    .customers
-                    .entry(payment.msisdn.clone())
-                    .or_insert(0) += payment.amount_cents;
-                ("0", "The service request is processed successfully.")
-            }
-            // B2C receipts (and unknown ones) cannot be reversed through the API.
-            (true, None) => ("R000002", "The OriginalTransactionID is invalid."),
-        }
-    };
     let (conversation_id, originator) = world.mpesa.conversation_ids(4);
-    let result = serde_json::json!({ "Result": {
-        "ResultType": 0, "ResultCode": code, "ResultDesc": desc,
+    let receiver = field("ReceiverParty").unwrap_or_default();
+    let ids = (conversation_id.as_str(), originator.as_str());
+    let result = reverse(&world, &transaction_id, &receiver, credential_ok, ids);
+    let world_for_result = world.clone();
+    tokio::spawn(async move {
+        let decision = world_for_result
+            .faults
+            .decide_callback("mpesa", Duration::ZERO);
+        tokio::time::sleep(decision.delay).await;
+        let deliveries = match (decision.send, decision.duplicate) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => 2,
+        };
+        for _ in 0..deliveries {
+            world_for_result
+                .post_callback("mpesa", &result_url, "application/json", result.to_string())
+                .await;
+        }
+    });
+    Json(serde_json::json!({
+        "ConversationID": conversation_id, "OriginatorConversationID": originator,
+        "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
+    }))
+    .into_response()
+}
+
+/// Reverses `transaction_id` if it may be, and says so as Daraja's `Result`.
+fn reverse(
+    world: &World,
+    transaction_id: &str,
+    receiver: &str,
+    credential_ok: bool,
+    (conversation_id, originator): (&str, &str),
+) -> Value {
+    let failure = |code: &str, desc: &str| {
+        serde_json::json!({ "Result": {
+            "ResultType": 0, "ResultCode": code, "ResultDesc": desc,
+            "OriginatorConversationID": originator, "ConversationID": conversation_id,
+            "TransactionID": transaction_id,
+        }})
+    };
+    if !credential_ok {
+        return failure("2001", "The initiator information is invalid.");
+    }
+    let mut guard = lock(&world.mpesa.state);
+    let state = &mut *guard;
+    let Some(payment) = state
+        .c2b
+        .payments
+        .iter_mut()
+        .find(|payment| payment.trans_id == transaction_id && payment.shortcode == receiver)
+    else {
+        // B2C receipts (and unknown ones) cannot be reversed through the API.
+        return failure("R000002", "The OriginalTransactionID is invalid.");
+    };
+    match payment.status {
+        C2bStatus::Reversed => {
+            return failure("R000001", "The transaction has already been reversed.");
+        }
+        C2bStatus::Cancelled => return failure("R000002", "The OriginalTransactionID is invalid."),
+        C2bStatus::Completed => payment.status = C2bStatus::Reversed,
+    }
+    let payment = payment.clone();
+    let paybill = state
+        .balances
+        .paybills
+        .entry(payment.shortcode.clone())
+        .or_default();
+    paybill.utility_cents -= payment.amount_cents;
+    let utility = format_minor(paybill.utility_cents);
+    let paybill_name = format!("{} - {}", payment.shortcode, paybill.name);
+    *state
+        .balances
+        .customers
+        .entry(payment.msisdn.clone())
+        .or_insert(0) += payment.amount_cents;
+    let customer = state
+        .customers
+        .get(&payment.msisdn)
+        .map_or("SANDBOX CUSTOMER", |customer| customer.name.as_str());
+    let customer = format!("{} - {customer}", payment.msisdn);
+    let reversal_receipt = receipt(&mut state.random);
+    let time_ms = crate::now_ms();
+    state.c2b.reversals.push(ReversalRecord {
+        originator_conversation_id: originator.to_string(),
+        receipt: reversal_receipt.clone(),
+        original: payment.trans_id.clone(),
+        amount_cents: payment.amount_cents,
+        time_ms,
+    });
+    serde_json::json!({ "Result": {
+        "ResultType": 0, "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
         "OriginatorConversationID": originator, "ConversationID": conversation_id,
-        "TransactionID": transaction_id,
-    }});
-    acknowledge_then_call_back(&world, result_url, result, (&conversation_id, &originator))
+        "TransactionID": reversal_receipt,
+        "ResultParameters": { "ResultParameter": [
+            { "Key": "DebitAccountBalance", "Value": format!("Utility Account|KES|{utility}|{utility}|0.00|0.00") },
+            { "Key": "Amount", "Value": format_minor(payment.amount_cents) },
+            { "Key": "TransCompletedTime", "Value": eat_datetime(time_ms, "yyyyMMddHHmmss") },
+            { "Key": "OriginalTransactionID", "Value": payment.trans_id },
+            { "Key": "Charge", "Value": "0.00" },
+            { "Key": "CreditPartyPublicName", "Value": customer },
+            { "Key": "DebitPartyPublicName", "Value": paybill_name },
+        ]},
+        "ReferenceData": { "ReferenceItem": { "Key": "QueueTimeoutURL", "Value": "" } },
+    }})
 }

@@ -1,7 +1,14 @@
 //! Transaction Status: the acknowledgement now, the payment's status later
-//! by callback on the query's own `ResultURL`.
+//! by callback on the query's own `ResultURL`. B2C payments here; C2B
+//! receipts and reversals in [`super::c2b::status`].
 
 use super::*;
+
+/// What a query named: a B2C payment, or a C2B payment or reversal.
+enum Found {
+    B2c(Payment),
+    C2b(c2b::status::Found),
+}
 
 pub(super) async fn transaction_status(
     State(world): State<Arc<World>>,
@@ -34,15 +41,22 @@ pub(super) async fn transaction_status(
     }
     let receipt = field("TransactionID");
     let original = field("OriginalConversationID");
-    let found = lock(&world.mpesa.state)
-        .payments
-        .iter()
-        .find(|payment| {
-            Some(&payment.transaction_id) == receipt.as_ref()
-                || Some(&payment.originator_conversation_id) == original.as_ref()
-        })
-        .cloned();
-    let Some(payment) = found else {
+    let found = {
+        let state = lock(&world.mpesa.state);
+        state
+            .payments
+            .iter()
+            .find(|payment| {
+                Some(&payment.transaction_id) == receipt.as_ref()
+                    || Some(&payment.originator_conversation_id) == original.as_ref()
+            })
+            .cloned()
+            .map(Found::B2c)
+            .or_else(|| {
+                c2b::status::find(&state, receipt.as_deref(), original.as_deref()).map(Found::C2b)
+            })
+    };
+    let Some(found) = found else {
         return error(&world, "404.003.01", "Resource not found");
     };
     let credential_ok = world.mpesa.credential_matches(&initiator, &credential);
@@ -61,13 +75,21 @@ pub(super) async fn transaction_status(
         if !decision.send {
             return;
         }
-        let body = status_result_body(
-            &world_for_result.mpesa,
-            &payment,
-            credential_ok,
-            &conversation_id,
-            &originator,
-        )
+        let body = match &found {
+            Found::B2c(payment) => status_result_body(
+                &world_for_result.mpesa,
+                payment,
+                credential_ok,
+                &conversation_id,
+                &originator,
+            ),
+            Found::C2b(found) => c2b::status::result_body(
+                &world_for_result.mpesa,
+                found,
+                credential_ok,
+                (&conversation_id, &originator),
+            ),
+        }
         .to_string();
         world_for_result
             .post_callback("mpesa", &result_url, "application/json", body)
