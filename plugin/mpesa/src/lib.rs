@@ -8,13 +8,20 @@
 //! - [`callback`]: the `Result` and `QueueTimeOutURL` callbacks.
 //! - [`messages`]: Daraja's requests, replies and callbacks as types.
 //! - [`msisdn`]: the recipient, a Kenyan M-PESA number, checked and normalised.
+//! - [`pay_in`]: the neutral outcome every pay-in protocol reads into, and
+//!   the `mpesa_pay_in_protocol` settings; [`express`] (Daraja's STK push) and
+//!   [`checkout`] (the SOAP Online Checkout, seed 004) are two such protocols.
 
 pub mod b2c;
 pub mod callback;
+pub mod checkout;
 pub mod credential;
+pub mod express;
 pub mod messages;
 pub mod msisdn;
 pub mod oauth;
+pub mod pay_in;
+mod pay_in_settings;
 pub mod status;
 
 use corridor_connector_kit::bindings::corridor::connector::http::Response;
