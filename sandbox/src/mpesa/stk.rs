@@ -66,16 +66,11 @@ struct Push {
     callback_url: String,
 }
 
-/// Checks a push as Daraja does: `400.002.02 Bad Request - Invalid <Field>`.
-fn checked(world: &World, request: &Value) -> Result<Push, Response> {
+/// Checks a push as Daraja does; `Err` names the field refused with
+/// `400.002.02 Bad Request - Invalid <Field>`.
+fn checked(request: &Value) -> Result<Push, &'static str> {
     let field = |name: &str| text(request, name).filter(|value| !value.trim().is_empty());
-    let invalid = |name: &str| {
-        error(
-            world,
-            "400.002.02",
-            &format!("Bad Request - Invalid {name}"),
-        )
-    };
+    let invalid = |name: &'static str| name;
     if !matches!(
         field("TransactionType").as_deref(),
         Some("CustomerPayBillOnline" | "CustomerBuyGoodsOnline")
@@ -125,9 +120,15 @@ pub(super) async fn push(
     if !password_is_valid(&world, &request) {
         return error(&world, "500.001.1001", "Wrong credentials");
     }
-    let push = match checked(&world, &request) {
+    let push = match checked(&request) {
         Ok(push) => push,
-        Err(response) => return response,
+        Err(field) => {
+            return error(
+                &world,
+                "400.002.02",
+                &format!("Bad Request - Invalid {field}"),
+            );
+        }
     };
     let Some((merchant_request_id, checkout_request_id)) = register(&world, &push.phone) else {
         // One prompt at a time per handset: Daraja cannot lock the subscriber.
