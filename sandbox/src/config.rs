@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultPlan;
 pub use crate::momo::config::{MomoApiUser, MomoConfig, TestNumber, TestOutcome};
+pub use crate::mpesa::PromptAnswer;
 
 /// A latency profile: which default delays the simulators use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +219,10 @@ pub struct Customer {
     pub registered: bool,
     /// The KES balance, "0.00".
     pub balance: String,
+    /// How the customer answers a payment prompt (STK push, checkout);
+    /// default `pays`.
+    #[serde(default)]
+    pub answers: PromptAnswer,
 }
 
 /// The Daraja simulator.
@@ -263,6 +268,14 @@ pub struct MpesaConfig {
     pub stk_passkey: String,
     /// C2B Paybill: the broker's SP credentials, the Paybills, the payers.
     pub c2b: crate::mpesa::C2bConfig,
+    /// How much longer a `pays-late` customer takes; default 20 000 ms
+    /// (thesis profile), none under the zero profile.
+    pub late_answer_ms: Option<u64>,
+    /// The Online Checkout's `MERCHANT_ID` (seed 004's sample: 898945).
+    pub checkout_merchant_id: String,
+    /// The Online Checkout passkey:
+    /// `PASSWORD = base64(hex(sha256(MERCHANT_ID + passkey + TIMESTAMP)))`.
+    pub checkout_passkey: String,
 }
 
 impl Default for MpesaConfig {
@@ -288,26 +301,82 @@ impl Default for MpesaConfig {
                     name: "John Doe".into(),
                     registered: true,
                     balance: "0.00".into(),
+                    answers: PromptAnswer::Pays,
                 },
                 Customer {
                     msisdn: "254705912645".into(),
                     name: "NICHOLAS JOHN SONGOK".into(),
                     registered: true,
                     balance: "0.00".into(),
+                    answers: PromptAnswer::Pays,
                 },
                 Customer {
                     msisdn: "254700000040".into(),
                     name: "UNREGISTERED".into(),
                     registered: false,
                     balance: "0.00".into(),
+                    answers: PromptAnswer::Pays,
                 },
-            ],
+            ]
+            .into_iter()
+            .chain(payers())
+            .collect(),
             result_delay_ms: None,
             stk_shortcode: "174379".into(),
             stk_passkey: "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919".into(),
             c2b: crate::mpesa::C2bConfig::default(),
+            late_answer_ms: None,
+            checkout_merchant_id: "898945".into(),
+            checkout_passkey: "corridor-sandbox-checkout-passkey".into(),
         }
     }
+}
+
+/// The payers of the pay-in tests: one per way of answering a prompt
+/// (Daraja's sample payer 254722000000 pays), and one without funds.
+fn payers() -> Vec<Customer> {
+    [
+        (
+            "254722000000",
+            "JANE PAYER",
+            "100000.00",
+            PromptAnswer::Pays,
+        ),
+        (
+            "254700000101",
+            "CANCELS",
+            "100000.00",
+            PromptAnswer::Cancels,
+        ),
+        (
+            "254700000102",
+            "TIMES OUT",
+            "100000.00",
+            PromptAnswer::TimesOut,
+        ),
+        (
+            "254700000103",
+            "WRONG PIN",
+            "100000.00",
+            PromptAnswer::WrongPin,
+        ),
+        ("254700000104", "NO FUNDS", "0.00", PromptAnswer::Pays),
+        (
+            "254700000105",
+            "PAYS LATE",
+            "100000.00",
+            PromptAnswer::PaysLate,
+        ),
+    ]
+    .into_iter()
+    .map(|(msisdn, name, balance, answers)| Customer {
+        msisdn: msisdn.into(),
+        name: name.into(),
+        registered: true,
+        balance: balance.into(),
+        answers,
+    })
+    .collect()
 }
 
 /// The Centiglobe ledger.

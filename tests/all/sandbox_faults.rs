@@ -276,7 +276,7 @@ async fn stk_push_checks_its_password_and_the_query_is_pending_until_the_custome
     ));
     let mut push = json!({
         "BusinessShortCode": 174379, "Password": password, "Timestamp": timestamp, "TransactionType": "CustomerPayBillOnline",
-        "Amount": "1", "PartyA": "254708374149", "PartyB": "174379", "PhoneNumber": "254708374149",
+        "Amount": "1", "PartyA": "254722000000", "PartyB": "174379", "PhoneNumber": "254722000000",
         "CallBackURL": format!("{}/stk", sink.url), "AccountReference": "ref", "TransactionDesc": "desc",
     });
     let (status, ack) = post(

@@ -11,15 +11,22 @@
 //! - [`c2b`]: Paybill collections: RegisterURL, validation and confirmation
 //!   (Daraja JSON v1/v2 and the broker's SOAP), and the receipt's status.
 //! - [`reversal`]: giving a C2B payment back, and the status of a reversal.
+//! - [`pay_in`]: the neutral outcome every pay-in protocol reads into, and
+//!   the `mpesa_pay_in_protocol` settings; [`express`] (Daraja's STK push) and
+//!   [`checkout`] (the SOAP Online Checkout, seed 004) are two such protocols.
 
 pub mod b2c;
 pub mod c2b;
 pub mod callback;
+pub mod checkout;
 pub mod credential;
+pub mod express;
 pub mod messages;
 pub mod msisdn;
 pub mod oauth;
 pub mod reversal;
+pub mod pay_in;
+mod pay_in_settings;
 pub mod status;
 
 use corridor_connector_kit::bindings::corridor::connector::http::Response;

@@ -5,6 +5,7 @@ use base64::Engine as _;
 
 use super::MpesaSettings;
 use super::messages::OAuthToken;
+use crate::pay_in::DarajaApp;
 use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
 use corridor_connector_kit::bindings::corridor::connector::types::Failure;
 use corridor_connector_kit::failure::{failed, retryable};
@@ -14,17 +15,24 @@ pub const REFRESH_MARGIN_MS: u64 = 5 * 60 * 1000;
 
 pub use corridor_connector_kit::token::Token;
 
-/// The token request.
+/// The token request of the B2C app.
 pub fn request(settings: &MpesaSettings) -> Request {
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        settings.consumer_key, settings.consumer_secret
-    ));
+    request_for(&DarajaApp {
+        base_url: settings.base_url.clone(),
+        consumer_key: settings.consumer_key.clone(),
+        consumer_secret: settings.consumer_secret.clone(),
+    })
+}
+
+/// The token request of any Daraja app (the pay-in's M-PESA Express too).
+pub fn request_for(app: &DarajaApp) -> Request {
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", app.consumer_key, app.consumer_secret));
     Request {
         method: Method::Get,
         url: format!(
             "{}/oauth/v1/generate?grant_type=client_credentials",
-            settings.base_url
+            app.base_url
         ),
         headers: vec![("authorization".into(), format!("Basic {basic}"))],
         body: vec![],

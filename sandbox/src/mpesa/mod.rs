@@ -33,9 +33,13 @@ mod c2b;
 
 pub use c2b::config::{C2bConfig, Paybill, Payer};
 pub use c2b::{C2bPayment, C2bStatus, PaybillBalances, ReversalRecord};
+mod checkout;
+mod handset;
 mod reversal;
 mod status;
 mod stk;
+
+pub use handset::PromptAnswer;
 
 use self::b2c::{b2c_v1, b2c_v3};
 use self::status::transaction_status;
@@ -96,6 +100,7 @@ struct State_ {
     sequence: u64,
     c2b: c2b::C2bState,
     stk: Vec<stk::StkRequest>,
+    checkout: Vec<checkout::Transaction>,
 }
 
 /// Daraja's state.
@@ -152,6 +157,7 @@ impl Daraja {
             sequence: 0,
             c2b: c2b::C2bState::default(),
             stk: Vec::new(),
+            checkout: Vec::new(),
         };
         Ok(Daraja {
             config: config.clone(),
@@ -228,6 +234,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/mpesa/c2b/v2/simulate", post(c2b::simulate_v2))
         .route("/mpesa/stkpush/v1/processrequest", post(stk::push))
         .route("/mpesa/stkpushquery/v1/query", post(stk::query))
+        .route(checkout::PATH, post(checkout::soap))
         .with_state(world)
 }
 
