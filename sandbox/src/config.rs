@@ -261,6 +261,38 @@ pub struct MpesaConfig {
     pub stk_shortcode: String,
     /// The M-PESA Express passkey: `Password = base64(shortcode + passkey + timestamp)`.
     pub stk_passkey: String,
+    /// The G2 SOAP broker (`/mminterface/request`), which pays from the same accounts.
+    pub broker: BrokerConfig,
+}
+
+/// `[mpesa.broker]`: the G2 broker's SP credentials and checks. The shortcode,
+/// initiator, limits and balances are Daraja's (`[mpesa]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// The SP id (`spId`).
+    pub sp_id: String,
+    /// The SP password `spPassword` hashes.
+    pub sp_password: String,
+    /// The service id (`serviceId`).
+    pub service_id: String,
+    /// The API caller's `ThirdPartyID`.
+    pub third_party_id: String,
+    /// Oldest `Transaction/Timestamp` processed, seconds; older is ApiResult
+    /// 19, `ApiRequestMessageExpiryFailure`. Default 300.
+    pub max_message_age_s: u64,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            sp_id: "151515".into(),
+            sp_password: "corridor-sandbox-sp-password".into(),
+            service_id: "151515000".into(),
+            third_party_id: "898941".into(),
+            max_message_age_s: 300,
+        }
+    }
 }
 
 impl Default for MpesaConfig {
@@ -303,6 +335,7 @@ impl Default for MpesaConfig {
             result_delay_ms: None,
             stk_shortcode: "174379".into(),
             stk_passkey: "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919".into(),
+            broker: BrokerConfig::default(),
         }
     }
 }

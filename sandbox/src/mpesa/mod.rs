@@ -28,6 +28,7 @@ use serde_json::Value;
 
 mod b2c;
 mod balance;
+pub mod broker;
 mod c2b;
 mod reversal;
 mod status;
@@ -97,6 +98,7 @@ pub(crate) struct Daraja {
     config: MpesaConfig,
     private_key: RsaPrivateKey,
     state: Mutex<State_>,
+    broker: broker::Broker,
 }
 
 impl Daraja {
@@ -149,6 +151,7 @@ impl Daraja {
             config: config.clone(),
             private_key,
             state: Mutex::new(state),
+            broker: broker::Broker::default(),
         })
     }
 
@@ -219,6 +222,11 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/mpesa/c2b/v2/simulate", post(c2b::simulate_v2))
         .route("/mpesa/stkpush/v1/processrequest", post(stk::push))
         .route("/mpesa/stkpushquery/v1/query", post(stk::query))
+        .route("/mminterface/request", post(broker::request))
+        .route(
+            "/queryTransactionService/services/transaction",
+            post(broker::query),
+        )
         .with_state(world)
 }
 
