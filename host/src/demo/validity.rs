@@ -150,6 +150,13 @@ fn b2c_result_conversations(sandbox: &Sandbox) -> BTreeMap<String, String> {
         if entry.direction == corridor_sandbox::journal::Direction::Sent
             && entry.target.contains(&b2c_result_route)
         {
+            // The broker's ResultMsg (SOAP), or Daraja's Result (JSON).
+            if let Some((conversation, originator)) =
+                corridor_sandbox::mpesa::broker::result_ids(&entry.body)
+            {
+                conversations.insert(conversation, originator);
+                continue;
+            }
             let body: serde_json::Value = serde_json::from_str(&entry.body).unwrap_or_default();
             if let Some(id) = body["Result"]["ConversationID"].as_str() {
                 conversations.insert(
@@ -169,7 +176,10 @@ fn one_b2c_request_each(sandbox: &Sandbox, completed: usize) -> Check {
     let b2c_requests = sandbox
         .journal(Some("mpesa"))
         .iter()
-        .filter(|entry| entry.target.contains("/paymentrequest"))
+        .filter(|entry| {
+            entry.target.contains("/paymentrequest")
+                || entry.target.contains("/mminterface/request")
+        })
         .count();
     Check {
         ok: b2c_requests == completed,

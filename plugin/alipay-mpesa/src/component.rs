@@ -18,8 +18,8 @@ use corridor_connector_kit::bindings::exports::connector::Guest;
 use corridor_connector_kit::failure::{from_http, read_only, retryable, unknown};
 use corridor_connector_kit::settings::Settings;
 use corridor_rail_alipay::{self as alipay, AlipaySettings};
-use corridor_rail_mpesa::oauth::{self, Token};
 use corridor_rail_mpesa::broker::BrokerSettings;
+use corridor_rail_mpesa::oauth::{self, Token};
 use corridor_rail_mpesa::{self as mpesa, MpesaSettings, PayOutProtocol, Rejection};
 
 struct AlipayMpesa;
@@ -263,7 +263,7 @@ fn broker_callback(request: &InboundRequest) -> CallbackOutcome {
             events,
             ignored: None,
         },
-        Err(reason) => ignored(reply, reason),
+        Err(reason) => ignored(result::reply_to(&request.body).unwrap_or(reply), reason),
     }
 }
 

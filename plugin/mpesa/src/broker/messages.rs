@@ -550,3 +550,34 @@ pub struct QueueTimeoutReplyResult {
     #[serde(rename = "res:ResultDesc")]
     pub result_desc: String,
 }
+
+/// A SOAP 1.1 fault the caller's server answers with (SOAP 1.1 §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename = "soapenv:Envelope")]
+pub struct FaultEnvelope {
+    /// `xmlns:soapenv`.
+    #[serde(rename = "@xmlns:soapenv")]
+    pub soapenv: String,
+    /// The fault.
+    #[serde(rename = "soapenv:Body")]
+    pub body: FaultBody,
+}
+
+/// The body of a [`FaultEnvelope`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FaultBody {
+    /// `soapenv:Fault`.
+    #[serde(rename = "soapenv:Fault")]
+    pub fault: OutboundFault,
+}
+
+/// `soapenv:Fault`'s fields (SOAP 1.1 §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboundFault {
+    /// `soapenv:Client`: the message was at fault.
+    #[serde(rename = "faultcode")]
+    pub fault_code: String,
+    /// Why.
+    #[serde(rename = "faultstring")]
+    pub fault_string: String,
+}

@@ -73,7 +73,9 @@ impl BrokerSettings {
                 })
         };
         Ok(BrokerSettings {
-            url: broker("mpesa_broker_url")?.trim_end_matches('/').to_string(),
+            url: broker("mpesa_broker_url")?
+                .trim_end_matches('/')
+                .to_string(),
             sp_id: broker("mpesa_sp_id")?,
             sp_password: broker("mpesa_sp_password")?,
             service_id: broker("mpesa_service_id")?,
@@ -125,11 +127,7 @@ fn from_xml<T: DeserializeOwned>(text: &str) -> Result<T, String> {
         // Only the prolog and the root's start tag carry the quirk.
         let end = text
             .find('>')
-            .and_then(|first| {
-                text[first + 1..]
-                    .find('>')
-                    .map(|second| first + second + 2)
-            })
+            .and_then(|first| text[first + 1..].find('>').map(|second| first + second + 2))
             .unwrap_or(text.len());
         normalised = format!("{}{}", text[..end].replace("''", "\""), &text[end..]);
         normalised.as_str()

@@ -8,8 +8,8 @@
 use base64::Engine as _;
 
 use super::messages::{
-    ApiResult, InboundEnvelope, QUERY_HEADER_NAMESPACE, QUERY_NAMESPACE, QueryBody,
-    QueryEnvelope, QueryTransaction, QueryTransactionResponse, SOAP_ENVELOPE,
+    ApiResult, InboundEnvelope, QUERY_HEADER_NAMESPACE, QUERY_NAMESPACE, QueryBody, QueryEnvelope,
+    QueryTransaction, QueryTransactionResponse, SOAP_ENVELOPE,
 };
 use super::request::{fault_failure, soap_header, soap_post, unreadable};
 use super::{BrokerSettings, QUERY_PATH, from_xml, is_success, response_failure, to_xml};
@@ -59,7 +59,9 @@ fn results(list: &[String], query: &PayOutQuery) -> Vec<ApiResult> {
                 .decode(item.trim())
                 .ok()
         })
-        .filter_map(|bytes| super::result::parse(http_body(&String::from_utf8_lossy(&bytes)).as_bytes()).ok())
+        .filter_map(|bytes| {
+            super::result::parse(http_body(&String::from_utf8_lossy(&bytes)).as_bytes()).ok()
+        })
         .filter(|result| result.originator_conversation_id.trim() == query.reference)
         .filter(|result| {
             query
@@ -84,7 +86,10 @@ pub fn parse(response: &Response, query: &PayOutQuery) -> Result<PayOutStatus, F
         return Err(read_only(fault_failure(fault)));
     }
     let Some(answer) = envelope.body.query_response else {
-        return Err(read_only(unreadable(response, "a queryTransactionResponse")));
+        return Err(read_only(unreadable(
+            response,
+            "a queryTransactionResponse",
+        )));
     };
     if !is_success(&answer.result.response_code) {
         return Err(read_only(response_failure(

@@ -45,7 +45,11 @@ fn success() -> String {
 #[test]
 fn the_query_names_the_reference_under_the_sp_header() {
     let built = request(&settings(), &query(None), 1_411_822_399_052).expect("request");
-    assert!(built.url.ends_with("/queryTransactionService/services/transaction"));
+    assert!(
+        built
+            .url
+            .ends_with("/queryTransactionService/services/transaction")
+    );
     let text = String::from_utf8(built.body).expect("utf-8");
     assert!(text.contains(&format!(
         "<loc:originatorConversationID>{REFERENCE}</loc:originatorConversationID>"

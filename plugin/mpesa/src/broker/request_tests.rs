@@ -122,7 +122,10 @@ fn the_request_names_the_reference_the_amount_and_the_host_urls() {
     let built = request(&settings(), "cred==", &payout("COR-t1-B2C"), now_ms).expect("request");
     assert_eq!(built.url, "http://127.0.0.1:1/mminterface/request");
     let text = String::from_utf8(built.body).expect("utf-8");
-    assert!(text.starts_with("<soapenv:Envelope xmlns:soapenv="), "{text}");
+    assert!(
+        text.starts_with("<soapenv:Envelope xmlns:soapenv="),
+        "{text}"
+    );
     let envelope: RequestEnvelope = from_xml(&text).expect("our envelope reads back");
     let header = &envelope.header.request_soap_header;
     assert_eq!(header.time_stamp, "20140927125319");
@@ -187,16 +190,15 @@ fn the_captured_answer_is_accepted_with_its_conversation_id() {
         accepted.provider_reference,
         "e0e968f5-8cea-4313-aacf-079c5ca47d01"
     );
-    let other = parse(&response(200, CAPTURED_RESPONSE), &payout("COR-other"))
-        .expect_err("another id");
+    let other =
+        parse(&response(200, CAPTURED_RESPONSE), &payout("COR-other")).expect_err("another id");
     assert_eq!(other.kind, FailureKind::Unknown);
 }
 
 #[test]
 fn refusals_map_to_failed_retryable_or_unknown() {
     let answer = |document: &str| {
-        parse(&response(200, &enveloped(document)), &payout("COR-t1-B2C"))
-            .expect_err("refused")
+        parse(&response(200, &enveloped(document)), &payout("COR-t1-B2C")).expect_err("refused")
     };
     // The spec's authentication failure: lower-case root, no ConversationID.
     let authentication = answer(
@@ -210,8 +212,9 @@ fn refusals_map_to_failed_retryable_or_unknown() {
         "<Response><ResponseCode>100000000</ResponseCode><ResponseDesc>Request was cached, waiting for resending</ResponseDesc></Response>",
     );
     assert_eq!(cached.kind, FailureKind::Unknown);
-    let throttled =
-        answer("<Response><ResponseCode>100000002</ResponseCode><ResponseDesc>Throttling error</ResponseDesc></Response>");
+    let throttled = answer(
+        "<Response><ResponseCode>100000002</ResponseCode><ResponseDesc>Throttling error</ResponseDesc></Response>",
+    );
     assert_eq!(throttled.kind, FailureKind::Retryable);
     let client_fault = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>malformed</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#;
     let fault = parse(&response(500, client_fault), &payout("COR-t1-B2C")).expect_err("fault");

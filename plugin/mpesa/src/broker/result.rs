@@ -6,9 +6,10 @@
 //! refunds anything.
 
 use super::messages::{
-    Acknowledgement, AcknowledgementBody, AcknowledgementEnvelope, ApiResult, InboundEnvelope,
-    QueueTimeoutReply, QueueTimeoutReplyBody, QueueTimeoutReplyEnvelope, QueueTimeoutReplyResult,
-    REQUEST_NAMESPACE, RESPONSE_NAMESPACE, RESULT_NAMESPACE, SOAP_ENVELOPE, TIMEOUT_NAMESPACE,
+    Acknowledgement, AcknowledgementBody, AcknowledgementEnvelope, ApiResult, FaultBody,
+    FaultEnvelope, InboundEnvelope, OutboundFault, QueueTimeoutReply, QueueTimeoutReplyBody,
+    QueueTimeoutReplyEnvelope, QueueTimeoutReplyResult, REQUEST_NAMESPACE, RESPONSE_NAMESPACE,
+    RESULT_NAMESPACE, SOAP_ENVELOPE, TIMEOUT_NAMESPACE,
 };
 use super::{from_xml, is_success, to_xml};
 use corridor_connector_kit::bindings::corridor::connector::types::{
@@ -92,7 +93,12 @@ fn not_paid(result: &ApiResult, failure: Failure) -> Event {
 /// `"100.00"`, `"Ksh200.00"` (capture) → cents.
 fn amount_minor(text: &str) -> Option<i64> {
     let text = text.trim();
-    parse_minor(text.strip_prefix("Ksh").unwrap_or(text).replace(',', "").trim())
+    parse_minor(
+        text.strip_prefix("Ksh")
+            .unwrap_or(text)
+            .replace(',', "")
+            .trim(),
+    )
 }
 
 /// `"254778866553-Kip Keino"` (spec) or `"254708374149 - John Doe"` → the MSISDN.
@@ -124,7 +130,10 @@ fn receipt(result: &ApiResult) -> Result<PayOutReceipt, String> {
         .filter(|id| !id.is_empty())
         .ok_or("no TransactionReceipt")?;
     let details = [
-        ("originator_conversation_id", result.originator_conversation_id.trim()),
+        (
+            "originator_conversation_id",
+            result.originator_conversation_id.trim(),
+        ),
         ("conversation_id", result.conversation_id.trim()),
         ("transaction_id", transaction_id.as_str()),
         ("msisdn", recipient.as_str()),
@@ -173,6 +182,27 @@ pub fn acknowledgement() -> Reply {
         },
     };
     soap_reply(to_xml(&envelope).expect("a struct of strings always serializes"))
+}
+
+/// The answer to a body that is not a SOAP envelope at all: a SOAP `Client`
+/// fault, HTTP 500 (SOAP 1.1 §6.2), as any SOAP server gives. A readable
+/// envelope is acknowledged, acted on or not ([`acknowledgement`]).
+pub fn reply_to(body: &[u8]) -> Option<Reply> {
+    if from_xml::<InboundEnvelope>(&String::from_utf8_lossy(body)).is_ok() {
+        return None;
+    }
+    let envelope = FaultEnvelope {
+        soapenv: SOAP_ENVELOPE.into(),
+        body: FaultBody {
+            fault: OutboundFault {
+                fault_code: "soapenv:Client".into(),
+                fault_string: "The message is not a SOAP envelope".into(),
+            },
+        },
+    };
+    let mut reply = soap_reply(to_xml(&envelope).expect("a struct of strings always serializes"));
+    reply.status = 500;
+    Some(reply)
 }
 
 /// Reads a `notifyQueueTimeout`: the broker's cache expired the request. The

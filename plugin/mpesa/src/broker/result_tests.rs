@@ -43,11 +43,10 @@ fn the_spec_success_is_a_pay_out_success_in_cents() {
     assert_eq!(receipt.amount.currency, "KES");
     assert_eq!(receipt.provider_transaction_id, "2782728972");
     assert_eq!(receipt.recipient, "254778866553868");
-    assert!(
-        receipt
-            .details
-            .contains(&("conversation_id".into(), "B72AC018-86E4-477A-B4B0-9EC65AE8A2FE".into()))
-    );
+    assert!(receipt.details.contains(&(
+        "conversation_id".into(),
+        "B72AC018-86E4-477A-B4B0-9EC65AE8A2FE".into()
+    )));
 }
 
 #[test]
@@ -110,5 +109,23 @@ fn a_queue_timeout_is_unknown_and_answered_success() {
         matches!(&events[..], [Event::PayOutUnknown(failure)] if failure.reference.as_deref() == Some("COR-t1-B2C"))
     );
     let reply = String::from_utf8(queue_timeout_reply().body).expect("utf-8");
-    assert!(reply.contains("<res:ResultCode>00000000</res:ResultCode>"), "{reply}");
+    assert!(
+        reply.contains("<res:ResultCode>00000000</res:ResultCode>"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn a_body_that_is_not_soap_is_answered_with_a_client_fault() {
+    let reply = reply_to(b"not xml at all <").expect("a fault");
+    assert_eq!(reply.status, 500);
+    let text = String::from_utf8(reply.body).expect("utf-8");
+    assert!(
+        text.contains("<faultcode>soapenv:Client</faultcode>"),
+        "{text}"
+    );
+    assert!(
+        reply_to(SPEC_SUCCESS.as_bytes()).is_none(),
+        "a readable envelope is acknowledged"
+    );
 }

@@ -136,7 +136,11 @@ fn authenticated(config: &BrokerConfig, header: Option<&SpHeader>) -> bool {
         return false;
     };
     let digest = Sha256::digest(
-        format!("{}{}{}", header.sp_id, config.sp_password, header.time_stamp).as_bytes(),
+        format!(
+            "{}{}{}",
+            header.sp_id, config.sp_password, header.time_stamp
+        )
+        .as_bytes(),
     );
     let presented = base64::engine::general_purpose::STANDARD
         .decode(header.sp_password.trim())
@@ -150,11 +154,9 @@ fn authenticated(config: &BrokerConfig, header: Option<&SpHeader>) -> bool {
 
 /// An ISO 8601 UTC time (`2014-09-27T12:53:19.0000521Z`) in ms.
 fn timestamp_ms(text: &str) -> Option<u64> {
-    let parsed = time::OffsetDateTime::parse(
-        text.trim(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .ok()?;
+    let parsed =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .ok()?;
     u64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
@@ -211,7 +213,10 @@ fn validate(
     Ok(Accepted {
         conversation_id: String::new(),
         initiator: required(&identity.initiator.identifier, "Initiator")?,
-        credential: required(&identity.initiator.security_credential, "SecurityCredential")?,
+        credential: required(
+            &identity.initiator.security_credential,
+            "SecurityCredential",
+        )?,
         party_a: required(&identity.primary_party.identifier, "PrimaryParty")?,
         queue_timeout_url: transaction
             .reference_data
@@ -387,7 +392,10 @@ async fn deliver_result(world: Arc<World>, accepted: Accepted, duplicate: bool) 
         exchange.result = Some(http_request("/", &body));
     });
     if !decision.send {
-        tracing::info!(accepted.originator, "broker result dropped by the fault plan");
+        tracing::info!(
+            accepted.originator,
+            "broker result dropped by the fault plan"
+        );
         return;
     }
     let copies = if decision.duplicate { 2 } else { 1 };
@@ -487,10 +495,22 @@ fn success_parameters(world: &World, payment: &Payment) -> Vec<KeyValue> {
         ("TransactionReceipt", payment.transaction_id.clone()),
         ("TransactionAmount", format_minor(payment.amount_cents)),
         ("TransactionCompletedDateTime", completed),
-        ("ReceiverPartyPublicName", format!("{}-{name}", payment.party_b)),
-        ("B2CWorkingAccountAvailableFunds", signed(balances.working_cents)),
-        ("B2CUtilityAccountAvailableFunds", signed(balances.utility_cents)),
-        ("B2CChargesPaidAccountAvailableFunds", signed(balances.charges_paid_cents)),
+        (
+            "ReceiverPartyPublicName",
+            format!("{}-{name}", payment.party_b),
+        ),
+        (
+            "B2CWorkingAccountAvailableFunds",
+            signed(balances.working_cents),
+        ),
+        (
+            "B2CUtilityAccountAvailableFunds",
+            signed(balances.utility_cents),
+        ),
+        (
+            "B2CChargesPaidAccountAvailableFunds",
+            signed(balances.charges_paid_cents),
+        ),
         ("B2CRecipientIsRegisteredCustomer", "Y".into()),
     ]
     .into_iter()

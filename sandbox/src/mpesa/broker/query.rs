@@ -19,7 +19,11 @@ fn query_answer(code: &str, description: &str, exchanges: &[Exchange]) -> Respon
                 },
                 requests: exchanges.iter().map(|e| encode(&e.request)).collect(),
                 responses: exchanges.iter().map(|e| encode(&e.response)).collect(),
-                results: exchanges.iter().filter_map(|e| e.result.as_ref()).map(encode).collect(),
+                results: exchanges
+                    .iter()
+                    .filter_map(|e| e.result.as_ref())
+                    .map(encode)
+                    .collect(),
                 queue_timeouts: exchanges
                     .iter()
                     .filter_map(|e| e.queue_timeout.as_ref())

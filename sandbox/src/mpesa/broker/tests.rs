@@ -213,7 +213,10 @@ async fn the_rail_pays_once_through_the_broker_and_the_balances_move_as_daraja_m
         "the amount and Daraja's B2C charge"
     );
     assert_eq!(after.charges_paid_cents - before.charges_paid_cents, -3_300);
-    assert_eq!(after.customers[RECIPIENT] - before.customers[RECIPIENT], 100_000);
+    assert_eq!(
+        after.customers[RECIPIENT] - before.customers[RECIPIENT],
+        100_000
+    );
     let status = harness.status("COR-1", Some(&conversation)).await;
     assert!(
         matches!(&status, PayOutStatus::Succeeded(found) if found.provider_transaction_id == receipt.provider_transaction_id),
@@ -257,7 +260,10 @@ async fn a_malformed_envelope_is_answered_with_a_soap_fault() {
         .expect("answer");
     assert_eq!(answer.status().as_u16(), 500);
     let body = answer.text().await.expect("text");
-    assert!(body.contains("<faultcode>soapenv:Client</faultcode>"), "{body}");
+    assert!(
+        body.contains("<faultcode>soapenv:Client</faultcode>"),
+        "{body}"
+    );
     let failure = rail::request::parse(
         &Answer {
             status: 500,
@@ -267,7 +273,11 @@ async fn a_malformed_envelope_is_answered_with_a_soap_fault() {
         &harness.payout("COR-3"),
     )
     .expect_err("a fault");
-    assert_eq!(failure.kind, FailureKind::Failed, "a client fault processed nothing");
+    assert_eq!(
+        failure.kind,
+        FailureKind::Failed,
+        "a client fault processed nothing"
+    );
 }
 
 #[tokio::test]
@@ -280,9 +290,16 @@ async fn a_repeated_originator_conversation_id_is_refused_by_result_15_and_pays_
     let results = harness.callbacks_on("/pay-out/COR-4", 2).await;
     let codes: Vec<String> = results
         .iter()
-        .map(|body| rail::result::parse(body.as_bytes()).expect("a result").result_code)
+        .map(|body| {
+            rail::result::parse(body.as_bytes())
+                .expect("a result")
+                .result_code
+        })
         .collect();
-    assert!(codes.contains(&"0".to_string()) && codes.contains(&"15".to_string()), "{codes:?}");
+    assert!(
+        codes.contains(&"0".to_string()) && codes.contains(&"15".to_string()),
+        "{codes:?}"
+    );
     let duplicate = results
         .iter()
         .find(|body| body.contains("<ResultCode>15<"))

@@ -367,6 +367,10 @@ pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
         .match_indices('>')
         .nth(1)
         .map_or(text.len(), |(index, _)| index + 1);
-    let normalised = format!("{}{}", text[..head_end].replace("''", "\""), &text[head_end..]);
+    let normalised = format!(
+        "{}{}",
+        text[..head_end].replace("''", "\""),
+        &text[head_end..]
+    );
     quick_xml::de::from_str(&normalised).ok()
 }
