@@ -87,6 +87,12 @@ pub async fn run(args: DemoArgs, policy_dir: &Path, data_dir: &Path) -> anyhow::
         charge_cents,
         before,
     };
+    let completed = round
+        .transfers
+        .iter()
+        .filter(|transfer| transfer.state == crate::engine::model::TransferState::Completed)
+        .count();
+    validity::await_results(&sandbox, completed).await;
     let checks = validity::checks(&sandbox, &round.transfers, &expected);
     let passed = print_checks(&round.failures, &checks);
     drop(host);
