@@ -10,7 +10,7 @@
 //!
 //! - [`request`]: `GenericAPIRequest` and its `GenericAPIResponse`.
 //! - [`result`]: the `ResultMsg`, `notifyQueueTimeout`, and the caller's SOAP answers.
-//! - [`query`]: `queryTransaction`.
+//! - [`query`]: the `queryTransaction` call.
 //! - [`messages`]: the messages as types.
 
 pub mod messages;
