@@ -445,6 +445,7 @@ async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::R
                     &format!("{}/gateway.do", sandbox.alipay_url),
                 )
                 .with_setting("mpesa_base_url", &sandbox.mpesa_url)
+                .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
                 .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url));
         }
         sources.push(crate::server::ConnectorSource { component, policy });

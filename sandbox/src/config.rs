@@ -276,6 +276,38 @@ pub struct MpesaConfig {
     /// The Online Checkout passkey:
     /// `PASSWORD = base64(hex(sha256(MERCHANT_ID + passkey + TIMESTAMP)))`.
     pub checkout_passkey: String,
+    /// The G2 SOAP broker (`/mminterface/request`), which pays from the same accounts.
+    pub broker: BrokerConfig,
+}
+
+/// `[mpesa.broker]`: the G2 broker's SP credentials and checks. The shortcode,
+/// initiator, limits and balances are Daraja's (`[mpesa]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// The SP id (`spId`).
+    pub sp_id: String,
+    /// The SP password `spPassword` hashes.
+    pub sp_password: String,
+    /// The service id (`serviceId`).
+    pub service_id: String,
+    /// The API caller's `ThirdPartyID`.
+    pub third_party_id: String,
+    /// Oldest `Transaction/Timestamp` processed, seconds; older is ApiResult
+    /// 19, `ApiRequestMessageExpiryFailure`. Default 300.
+    pub max_message_age_s: u64,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            sp_id: "151515".into(),
+            sp_password: "corridor-sandbox-sp-password".into(),
+            service_id: "151515000".into(),
+            third_party_id: "898941".into(),
+            max_message_age_s: 300,
+        }
+    }
 }
 
 impl Default for MpesaConfig {
@@ -328,6 +360,7 @@ impl Default for MpesaConfig {
             late_answer_ms: None,
             checkout_merchant_id: "898945".into(),
             checkout_passkey: "corridor-sandbox-checkout-passkey".into(),
+            broker: BrokerConfig::default(),
         }
     }
 }

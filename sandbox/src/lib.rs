@@ -11,7 +11,7 @@
 //! | service | paths |
 //! |---|---|
 //! | Alipay mapi gateway | `/gateway.do` (a wap order's URL opens the cashier page), `/sandbox/pay` (the payer's step) |
-//! | M-PESA Daraja | `/oauth/v1/generate`, `/mpesa/b2c/v1|v3/paymentrequest`, `/mpesa/transactionstatus/v1/query`, `/mpesa/accountbalance/v1/query`, `/mpesa/reversal/v1/request`, `/mpesa/c2b/v1|v2/registerurl|simulate`, `/mminterface/registerURL` (SOAP), `/sandbox/certificate.cer` |
+//! | M-PESA Daraja | `/oauth/v1/generate`, `/mpesa/b2c/v1|v3/paymentrequest`, `/mpesa/transactionstatus/v1/query`, `/mpesa/accountbalance/v1/query`, `/mpesa/reversal/v1/request`, `/mpesa/c2b/v1|v2/registerurl|simulate`, `/mpesa/stkpush/v1/processrequest`, `/mpesa/stkpushquery/v1/query`, `/sandbox/certificate.cer`; the G2 SOAP broker beside it: `/mminterface/request`, `/mminterface/registerURL`, `/queryTransactionService/services/transaction`; the Online Checkout (seed 004) at its SOAP path |
 //! | MTN MoMo (Open API) | `/v1_0/apiuser`, `/v1_0/apiuser/{id}/apikey`, `/disbursement/token/`, `/disbursement/v1_0/transfer[/{referenceId}]`, `/disbursement/v1_0/account/balance`, `/disbursement/v1_0/accountholder/msisdn/{msisdn}/active` |
 //! | Centiglobe ledger | `/ledger/register`, `/ledger/check/{id}` |
 //! | FX rates | `/v1/rates?base=USD` |

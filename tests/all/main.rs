@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod broker;
 mod cache;
 mod callbacks;
 mod capabilities;

@@ -116,7 +116,7 @@ async fn rsa_and_rsa2_signed_orders_and_notifications_complete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b2c_v1_lets_daraja_name_the_request_and_still_completes() {
     let setup = Setup {
-        settings: vec![("mpesa_b2c_version", "v1".to_string())],
+        settings: vec![("mpesa_pay_out_protocol", "daraja-v1".to_string())],
         ..Setup::default()
     };
     let corridor = Corridor::start(setup).await;

@@ -271,6 +271,7 @@ impl Corridor {
                 &format!("{}/gateway.do", self.sandbox.alipay_url),
             )
             .with_setting("mpesa_base_url", &self.sandbox.mpesa_url)
+            .with_setting("mpesa_broker_url", &self.sandbox.mpesa_url)
             .with_setting("fx_rates_url", &format!("{}/v1/rates", self.sandbox.fx_url));
         for (key, value) in &self.settings {
             policy = policy.with_setting(key, value);

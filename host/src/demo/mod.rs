@@ -43,6 +43,10 @@ pub struct DemoArgs {
     /// The M-PESA recipient.
     #[arg(long, default_value = "254708374149")]
     pub recipient: String,
+    /// How M-PESA pays out: Daraja B2C v3 or v1, or B2C over the G2 SOAP
+    /// broker (the policy's `mpesa_pay_out_protocol`).
+    #[arg(long, default_value = "daraja-v3", value_parser = ["daraja-v3", "daraja-v1", "broker"])]
+    pub pay_out: String,
     /// The connector component.
     #[arg(
         long,
@@ -69,7 +73,7 @@ pub async fn run(args: DemoArgs, policy_dir: &Path, data_dir: &Path) -> anyhow::
     let sandbox_config = sandbox_config(&args.profile);
     let charge_cents = sandbox_config.mpesa.b2c_charge_cents;
     let sandbox = Sandbox::start(sandbox_config).await?;
-    let host = start_host(&args.component, &sandbox, policy_dir, data_dir).await?;
+    let host = start_host(&args, &sandbox, policy_dir, data_dir).await?;
     print_banner(&args, &recipient, &host, &sandbox);
     let before = Balances::read(&sandbox);
 
@@ -83,6 +87,12 @@ pub async fn run(args: DemoArgs, policy_dir: &Path, data_dir: &Path) -> anyhow::
         charge_cents,
         before,
     };
+    let completed = round
+        .transfers
+        .iter()
+        .filter(|transfer| transfer.state == crate::engine::model::TransferState::Completed)
+        .count();
+    validity::await_results(&sandbox, completed).await;
     let checks = validity::checks(&sandbox, &round.transfers, &expected);
     let passed = print_checks(&round.failures, &checks);
     drop(host);
@@ -111,7 +121,7 @@ fn sandbox_config(profile: &str) -> SandboxConfig {
 /// A host in this process, on a fresh `<data_dir>/demo`, whose connector
 /// speaks to the sandboxes.
 async fn start_host(
-    component: &Path,
+    args: &DemoArgs,
     sandbox: &Sandbox,
     policy_dir: &Path,
     data_dir: &Path,
@@ -122,6 +132,8 @@ async fn start_host(
             &format!("{}/gateway.do", sandbox.alipay_url),
         )
         .with_setting("mpesa_base_url", &sandbox.mpesa_url)
+        .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
+        .with_setting("mpesa_pay_out_protocol", &args.pay_out)
         .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url));
     let demo_dir = data_dir.join("demo");
     if demo_dir.exists() {
@@ -137,7 +149,7 @@ async fn start_host(
         burst: std::num::NonZeroU32::new(10_000).expect("10,000 is not zero"),
     };
     let connector = ConnectorSource {
-        component: component.to_path_buf(),
+        component: args.component.clone(),
         policy,
     };
     Host::start_with_clock(config, vec![connector], Arc::new(SystemClock)).await
@@ -145,11 +157,12 @@ async fn start_host(
 
 fn print_banner(args: &DemoArgs, recipient: &str, host: &Host, sandbox: &Sandbox) {
     println!(
-        "corridor demo: {} transfers of US${} to {recipient}, {} at a time, {} profile\n  host {}  alipay {}  mpesa {}  ledger {}",
+        "corridor demo: {} transfers of US${} to {recipient}, {} at a time, {} profile, M-PESA pay-out by {}\n  host {}  alipay {}  mpesa {}  ledger {}",
         args.transfers,
         args.amount,
         args.concurrency,
         args.profile,
+        args.pay_out,
         host.url,
         sandbox.alipay_url,
         sandbox.mpesa_url,

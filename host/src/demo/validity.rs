@@ -46,6 +46,19 @@ pub(super) struct Expected {
 }
 
 /// The section 5.3 checks, in the order they print.
+/// Waits (at most a second) until the sandbox's journal holds a pay-out
+/// result for each of `completed` transfers. The sandbox journals a callback
+/// once the host has answered it, and the host answers after it has applied
+/// it, so the last result can be journaled just after its transfer completed.
+pub(super) async fn await_results(sandbox: &Sandbox, completed: usize) {
+    for _ in 0..50 {
+        if b2c_result_conversations(sandbox).len() >= completed {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub(super) fn checks(
     sandbox: &Sandbox,
     transfers: &[TransferView],
@@ -126,7 +139,13 @@ fn mpesa_conversations_pair_with_pay_outs(
         .filter(|(conversation, originator)| {
             by_conversation
                 .get(conversation.as_str())
-                .is_some_and(|transfer| transfer.pay_out.reference == **originator)
+                .is_some_and(|transfer| {
+                    // Daraja v1 names the request itself: the pay-out's
+                    // details keep the id it chose.
+                    transfer.pay_out.reference == **originator
+                        || transfer.pay_out.details.get("originator_conversation_id")
+                            == Some(*originator)
+                })
         })
         .count();
     Check {
@@ -150,6 +169,13 @@ fn b2c_result_conversations(sandbox: &Sandbox) -> BTreeMap<String, String> {
         if entry.direction == corridor_sandbox::journal::Direction::Sent
             && entry.target.contains(&b2c_result_route)
         {
+            // The broker's ResultMsg (SOAP), or Daraja's Result (JSON).
+            if let Some((conversation, originator)) =
+                corridor_sandbox::mpesa::broker::result_ids(&entry.body)
+            {
+                conversations.insert(conversation, originator);
+                continue;
+            }
             let body: serde_json::Value = serde_json::from_str(&entry.body).unwrap_or_default();
             if let Some(id) = body["Result"]["ConversationID"].as_str() {
                 conversations.insert(
@@ -169,7 +195,10 @@ fn one_b2c_request_each(sandbox: &Sandbox, completed: usize) -> Check {
     let b2c_requests = sandbox
         .journal(Some("mpesa"))
         .iter()
-        .filter(|entry| entry.target.contains("/paymentrequest"))
+        .filter(|entry| {
+            entry.target.contains("/paymentrequest")
+                || entry.target.contains("/mminterface/request")
+        })
         .count();
     Check {
         ok: b2c_requests == completed,

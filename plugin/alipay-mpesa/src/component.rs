@@ -20,8 +20,9 @@ use corridor_connector_kit::bindings::exports::connector::Guest;
 use corridor_connector_kit::failure::{from_http, not_supported, read_only, retryable, unknown};
 use corridor_connector_kit::settings::Settings;
 use corridor_rail_alipay::{self as alipay, AlipaySettings};
+use corridor_rail_mpesa::broker::BrokerSettings;
 use corridor_rail_mpesa::oauth::{self, Token};
-use corridor_rail_mpesa::{self as mpesa, B2cVersion, MpesaSettings, Rejection};
+use corridor_rail_mpesa::{self as mpesa, MpesaSettings, PayOutProtocol, Rejection};
 
 struct AlipayMpesa;
 
@@ -128,13 +129,9 @@ fn refresh_token(settings: &MpesaSettings, rejected: Option<&str>) -> Result<Str
     Ok(token.access_token)
 }
 
-fn security_credential(settings: &MpesaSettings) -> Result<String, Failure> {
-    let key = mpesa::credential::certificate_key(&settings.certificate_pem)?;
-    mpesa::credential::security_credential(
-        &settings.initiator_password,
-        &key,
-        &mut rand_core::OsRng,
-    )
+fn security_credential(password: &str, certificate_pem: &str) -> Result<String, Failure> {
+    let key = mpesa::credential::certificate_key(certificate_pem)?;
+    mpesa::credential::security_credential(password, &key, &mut rand_core::OsRng)
 }
 
 /// Sends a Daraja request built for a token; if Daraja refuses the token (a
@@ -226,9 +223,9 @@ fn pay_out_reference(event: &mut Event) -> Option<&mut String> {
 /// tell. Never report an id the host does not know as ours.
 fn with_our_references(
     mut events: Vec<Event>,
-    version: B2cVersion,
+    protocol: PayOutProtocol,
 ) -> Result<Result<Vec<Event>, String>, Failure> {
-    if version == B2cVersion::V3 {
+    if protocol != PayOutProtocol::DarajaV1 {
         return Ok(Ok(events));
     }
     for event in &mut events {
@@ -246,15 +243,47 @@ fn with_our_references(
     Ok(Ok(events))
 }
 
+/// The broker's `ResultMsg` (on `pay-out`) or `notifyQueueTimeout` (on
+/// `pay-out-timeout`), answered in SOAP. Its query is synchronous, so nothing
+/// is expected on `pay-out-status`.
+fn broker_callback(request: &InboundRequest) -> CallbackOutcome {
+    use mpesa::broker::result;
+    let (parsed, reply) = match request.route.as_str() {
+        routes::MPESA_RESULT => (
+            result::result_events(&request.body),
+            result::acknowledgement(),
+        ),
+        routes::MPESA_TIMEOUT => (
+            result::queue_timeout_events(&request.body),
+            result::queue_timeout_reply(),
+        ),
+        other => (
+            Err(format!("the broker sends nothing to the {other:?} route")),
+            result::acknowledgement(),
+        ),
+    };
+    match parsed {
+        Ok(events) => CallbackOutcome {
+            reply,
+            events,
+            ignored: None,
+        },
+        Err(reason) => ignored(result::reply_to(&request.body).unwrap_or(reply), reason),
+    }
+}
+
 fn mpesa_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
     use mpesa::callback::{ResultKind, queue_timeout_events, result_events};
+    let protocol = PayOutProtocol::from_settings(&settings())?;
+    if protocol == PayOutProtocol::Broker {
+        return Ok(broker_callback(request));
+    }
     let parsed = match request.route.as_str() {
         routes::MPESA_TIMEOUT => queue_timeout_events(&request.body),
         routes::MPESA_STATUS => result_events(&request.body, ResultKind::Status),
         _ => result_events(&request.body, ResultKind::B2c),
     };
-    let version = MpesaSettings::from_settings(&settings())?.b2c_version;
-    match parsed.map(|events| with_our_references(events, version)) {
+    match parsed.map(|events| with_our_references(events, protocol)) {
         Ok(Ok(Ok(events))) => Ok(CallbackOutcome {
             reply: mpesa::callback::reply(),
             events,
@@ -265,6 +294,25 @@ fn mpesa_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> 
         Ok(Err(failure)) => Err(failure),
         Ok(Ok(Err(reason))) | Err(reason) => Ok(ignored(mpesa::callback::reply(), reason)),
     }
+}
+
+// ---- M-PESA on the G2 broker: no token; the query answers at once ----
+
+/// One `GenericAPIRequest`. A lost answer is `unknown` (from the transport),
+/// which the host resolves by `queryTransaction`, never by sending again.
+fn broker_pay_out(request: &PayOutRequest) -> Result<PayOutStarted, Failure> {
+    let broker = BrokerSettings::from_settings(&settings())?;
+    let credential = security_credential(&broker.initiator_password, &broker.certificate_pem)?;
+    let soap = mpesa::broker::request::request(&broker, &credential, request, clock::now_ms())?;
+    let response = send(&soap)?;
+    mpesa::broker::request::parse(&response, request)
+}
+
+fn broker_query(request: &PayOutQuery) -> Result<PayOutStatus, Failure> {
+    let broker = BrokerSettings::from_settings(&settings())?;
+    let soap = mpesa::broker::query::request(&broker, request, clock::now_ms())?;
+    let response = send(&soap).map_err(read_only)?;
+    mpesa::broker::query::parse(&response, request)
 }
 
 impl Guest for AlipayMpesa {
@@ -346,8 +394,11 @@ impl Guest for AlipayMpesa {
     }
 
     fn begin_pay_out(request: PayOutRequest) -> Result<PayOutStarted, Failure> {
+        if PayOutProtocol::from_settings(&settings())? == PayOutProtocol::Broker {
+            return broker_pay_out(&request);
+        }
         let mpesa = MpesaSettings::from_settings(&settings())?;
-        let credential = security_credential(&mpesa)?;
+        let credential = security_credential(&mpesa.initiator_password, &mpesa.certificate_pem)?;
         let accepted = with_token(
             &mpesa,
             |token| mpesa::b2c::request(&mpesa, token, &credential, &request),
@@ -374,23 +425,26 @@ impl Guest for AlipayMpesa {
     }
 
     fn query_pay_out(request: PayOutQuery) -> Result<PayOutStatus, Failure> {
+        if PayOutProtocol::from_settings(&settings())? == PayOutProtocol::Broker {
+            return broker_query(&request);
+        }
         let mpesa = MpesaSettings::from_settings(&settings())?;
         // Under v1 only Daraja's own id finds the payment; asking by ours would
         // say "not found" about a payment that may have happened.
         let originator = match (
             get_text(&originator_key(&request.reference))?,
-            mpesa.b2c_version,
+            mpesa.pay_out_protocol,
         ) {
             (Some(originator), _) => originator,
-            (None, B2cVersion::V3) => request.reference.clone(),
-            (None, B2cVersion::V1) => {
+            (None, PayOutProtocol::DarajaV1) => {
                 return Err(retryable(
                     "v1-id-unrecorded",
                     "no Daraja OriginatorConversationID is recorded for this pay-out yet",
                 ));
             }
+            (None, _) => request.reference.clone(),
         };
-        let credential = security_credential(&mpesa)?;
+        let credential = security_credential(&mpesa.initiator_password, &mpesa.certificate_pem)?;
         with_token(
             &mpesa,
             |token| {

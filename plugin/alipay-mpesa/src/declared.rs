@@ -73,7 +73,42 @@ const SETTINGS: &[(&str, bool, bool, &str)] = &[
         true,
         "Daraja's X.509 certificate (PEM) that encrypts the credential",
     ),
-    ("mpesa_b2c_version", false, false, "v3 (default) or v1"),
+    (
+        "mpesa_pay_out_protocol",
+        false,
+        false,
+        "daraja-v3 (default), daraja-v1, or broker (B2C over the G2 SOAP broker)",
+    ),
+    (
+        "mpesa_broker_url",
+        false,
+        false,
+        "the G2 broker's base URL (…/mminterface/request below it); required for broker",
+    ),
+    (
+        "mpesa_sp_id",
+        false,
+        false,
+        "the broker's spId for this service provider; required for broker",
+    ),
+    (
+        "mpesa_sp_password",
+        true,
+        false,
+        "the SP password hashed into spPassword; required for broker",
+    ),
+    (
+        "mpesa_service_id",
+        false,
+        false,
+        "the broker's serviceId; required for broker",
+    ),
+    (
+        "mpesa_third_party_id",
+        false,
+        false,
+        "Caller/ThirdPartyID, the API caller's id in M-PESA; required for broker",
+    ),
     (
         "mpesa_command_id",
         false,

@@ -7,7 +7,7 @@
 //! | crate or module | what |
 //! |---|---|
 //! | `corridor-rail-alipay` | mapi signing (MD5, RSA, RSA2), the `create_forex_trade_wap` order, notifications, `single_trade_query`, `forex_refund` |
-//! | `corridor-rail-mpesa` | Daraja OAuth, `SecurityCredential`, B2C v3/v1, the `Result` and queue-timeout callbacks, Transaction Status |
+//! | `corridor-rail-mpesa` | Daraja OAuth, `SecurityCredential`, B2C v3/v1, the `Result` and queue-timeout callbacks, Transaction Status; B2C on the G2 SOAP broker |
 //! | `corridor-connector-kit` | the WIT bindings, failures, settings, money, dates |
 //! | [`quote`] | USD → KES (and CNY for the payer) from the configured rates source |
 //! | [`declared`] | the settings `describe` lists |
@@ -32,7 +32,7 @@ pub const CONNECTOR_ID: &str = "alipay-mpesa";
 pub mod routes {
     /// The `notify-url`: Alipay's asynchronous trade notification.
     pub const ALIPAY_NOTIFY: &str = "pay-in";
-    /// The B2C's `result-url`: Daraja's `Result` for the payment.
+    /// The B2C's `result-url`: Daraja's `Result` (or the broker's `ResultMsg`) for the payment.
     pub const MPESA_RESULT: &str = "pay-out";
     /// The `timeout-url`: Daraja's `QueueTimeOutURL` call.
     pub const MPESA_TIMEOUT: &str = "pay-out-timeout";

@@ -3,7 +3,7 @@
 
 use super::messages::{B2cAcknowledgement, B2cPaymentRequest};
 use super::msisdn::is_canonical as is_msisdn;
-use super::{B2cVersion, MpesaSettings, Rejection, rejection};
+use super::{MpesaSettings, PayOutProtocol, Rejection, rejection};
 use corridor_connector_kit::bindings::corridor::connector::http::{Method, Request, Response};
 use corridor_connector_kit::bindings::corridor::connector::types::{
     Failure, PayOutAccepted, PayOutRequest, PayOutStarted,
@@ -42,12 +42,13 @@ pub fn request(
     if remarks.chars().count() < 2 {
         remarks = "Corridor transfer".into();
     }
-    let (path, originator_conversation_id) = match settings.b2c_version {
-        B2cVersion::V3 => (
+    let (path, originator_conversation_id) = match settings.pay_out_protocol {
+        PayOutProtocol::DarajaV1 => ("/mpesa/b2c/v1/paymentrequest", None),
+        // The broker has its own request (`broker::request`); v3 is the default.
+        PayOutProtocol::DarajaV3 | PayOutProtocol::Broker => (
             "/mpesa/b2c/v3/paymentrequest",
             Some(payout.reference.clone()),
         ),
-        B2cVersion::V1 => ("/mpesa/b2c/v1/paymentrequest", None),
     };
     let body = B2cPaymentRequest {
         amount: format_whole(amount.amount_minor),
@@ -111,7 +112,7 @@ pub fn parse(
             acknowledgement.response_description,
         )));
     }
-    if settings.b2c_version == B2cVersion::V3
+    if settings.pay_out_protocol != PayOutProtocol::DarajaV1
         && acknowledgement.originator_conversation_id != payout.reference
     {
         return Err(Rejection::Failed(unknown(

@@ -4,6 +4,7 @@
 //! - [`credential`]: `SecurityCredential`, the initiator password encrypted
 //!   with the published certificate.
 //! - [`b2c`]: the payment request (v3 with `OriginatorConversationID`, or v1).
+//! - [`broker`]: B2C on the legacy G2 SOAP broker, the third pay-out protocol.
 //! - [`status`]: Transaction Status, for results that never arrived.
 //! - [`callback`]: the `Result` and `QueueTimeOutURL` callbacks.
 //! - [`messages`]: Daraja's requests, replies and callbacks as types.
@@ -17,6 +18,7 @@
 
 pub mod b2c;
 pub mod c2b;
+pub mod broker;
 pub mod callback;
 pub mod checkout;
 pub mod credential;
@@ -35,13 +37,42 @@ use corridor_connector_kit::failure::{failed, misconfigured, retryable, unknown}
 use corridor_connector_kit::settings::Settings;
 use messages::DarajaError;
 
-/// Which B2C endpoint to use.
+/// How M-PESA pays out (`mpesa_pay_out_protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum B2cVersion {
-    /// `/mpesa/b2c/v3/paymentrequest`, with `OriginatorConversationID`.
-    V3,
-    /// `/mpesa/b2c/v1/paymentrequest`: Daraja assigns the originator id.
-    V1,
+pub enum PayOutProtocol {
+    /// `daraja-v3`: `/mpesa/b2c/v3/paymentrequest`, with `OriginatorConversationID`.
+    DarajaV3,
+    /// `daraja-v1`: `/mpesa/b2c/v1/paymentrequest`: Daraja assigns the originator id.
+    DarajaV1,
+    /// `broker`: `GenericAPIRequest` on the G2 SOAP broker ([`broker`]).
+    Broker,
+}
+
+impl PayOutProtocol {
+    /// Reads `mpesa_pay_out_protocol`; `daraja-v3` when it is not set.
+    pub fn from_settings(settings: &Settings<'_>) -> Result<PayOutProtocol, Failure> {
+        match settings.optional("mpesa_pay_out_protocol").as_deref() {
+            None | Some("daraja-v3") => Ok(PayOutProtocol::DarajaV3),
+            Some("daraja-v1") => Ok(PayOutProtocol::DarajaV1),
+            Some("broker") => Ok(PayOutProtocol::Broker),
+            Some(other) => Err(misconfigured(format!(
+                "mpesa_pay_out_protocol = {other:?}: use daraja-v3, daraja-v1 or broker"
+            ))),
+        }
+    }
+}
+
+/// Reads `mpesa_command_id`: one of the B2C commands, `BusinessPayment` by default.
+pub fn command_id(settings: &Settings<'_>) -> Result<String, Failure> {
+    let command_id = settings
+        .optional("mpesa_command_id")
+        .unwrap_or_else(|| "BusinessPayment".into());
+    if !["BusinessPayment", "SalaryPayment", "PromotionPayment"].contains(&command_id.as_str()) {
+        return Err(misconfigured(format!(
+            "mpesa_command_id = {command_id:?} is not a B2C command"
+        )));
+    }
+    Ok(command_id)
 }
 
 /// What the policy grants for M-PESA.
@@ -60,8 +91,8 @@ pub struct MpesaSettings {
     pub initiator_password: String,
     /// Daraja's certificate (PEM), whose key encrypts the password.
     pub certificate_pem: String,
-    /// The B2C endpoint.
-    pub b2c_version: B2cVersion,
+    /// The pay-out protocol.
+    pub pay_out_protocol: PayOutProtocol,
     /// `BusinessPayment`, `SalaryPayment` or `PromotionPayment`.
     pub command_id: String,
 }
@@ -69,24 +100,8 @@ pub struct MpesaSettings {
 impl MpesaSettings {
     /// Reads the `mpesa_*` keys.
     pub fn from_settings(settings: &Settings<'_>) -> Result<MpesaSettings, Failure> {
-        let b2c_version = match settings.optional("mpesa_b2c_version").as_deref() {
-            None | Some("v3") => B2cVersion::V3,
-            Some("v1") => B2cVersion::V1,
-            Some(other) => {
-                return Err(misconfigured(format!(
-                    "mpesa_b2c_version = {other:?}: use v3 or v1"
-                )));
-            }
-        };
-        let command_id = settings
-            .optional("mpesa_command_id")
-            .unwrap_or_else(|| "BusinessPayment".into());
-        if !["BusinessPayment", "SalaryPayment", "PromotionPayment"].contains(&command_id.as_str())
-        {
-            return Err(misconfigured(format!(
-                "mpesa_command_id = {command_id:?} is not a B2C command"
-            )));
-        }
+        let pay_out_protocol = PayOutProtocol::from_settings(settings)?;
+        let command_id = command_id(settings)?;
         Ok(MpesaSettings {
             base_url: settings
                 .required("mpesa_base_url")?
@@ -98,7 +113,7 @@ impl MpesaSettings {
             initiator_name: settings.required("mpesa_initiator_name")?,
             initiator_password: settings.required("mpesa_initiator_password")?,
             certificate_pem: settings.required("mpesa_certificate")?,
-            b2c_version,
+            pay_out_protocol,
             command_id,
         })
     }
@@ -155,7 +170,7 @@ pub(crate) mod testing {
             initiator_name: "testapi".into(),
             initiator_password: "Safaricom999!*!".into(),
             certificate_pem: String::new(),
-            b2c_version: B2cVersion::V3,
+            pay_out_protocol: PayOutProtocol::DarajaV3,
             command_id: "BusinessPayment".into(),
         }
     }

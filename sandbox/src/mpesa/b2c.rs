@@ -179,8 +179,30 @@ async fn b2c(world: Arc<World>, headers: HeaderMap, body: String, version: u8) -
     Json(acknowledgement).into_response()
 }
 
+/// What settling a payment needs to know of its request, whichever API
+/// (Daraja B2C or the G2 broker) carried it: both move the same balances.
+pub(super) struct Order<'a> {
+    pub initiator: &'a str,
+    pub credential: &'a str,
+    pub party_a: &'a str,
+    pub party_b: &'a str,
+    pub amount_cents: i64,
+}
+
+impl B2cRequest {
+    fn order(&self) -> Order<'_> {
+        Order {
+            initiator: &self.initiator,
+            credential: &self.credential,
+            party_a: &self.party_a,
+            party_b: &self.party_b,
+            amount_cents: self.amount_cents,
+        }
+    }
+}
+
 /// Marks a request that timed out in the queue: not processed, nothing moved.
-fn expire(daraja: &Daraja, originator: &str) {
+pub(super) fn expire(daraja: &Daraja, originator: &str) {
     let mut state = lock(&daraja.state);
     if let Some(payment) = state
         .payments
@@ -195,11 +217,11 @@ fn expire(daraja: &Daraja, originator: &str) {
     }
 }
 
-/// Decides a B2C's result code and moves the money, once.
-fn settle(daraja: &Daraja, request: &B2cRequest, originator: &str) -> Payment {
+/// Decides a B2C's result code (Daraja's codes) and moves the money, once.
+pub(super) fn settle(daraja: &Daraja, request: &Order<'_>, originator: &str) -> Payment {
     // The RSA decryption runs before the lock is taken: it is the slow part, and
     // every other Daraja request waits on that lock.
-    let credential_matches = daraja.credential_matches(&request.initiator, &request.credential);
+    let credential_matches = daraja.credential_matches(request.initiator, request.credential);
     let mut guard = lock(&daraja.state);
     let state = &mut *guard;
     let config = &daraja.config;
@@ -213,7 +235,7 @@ fn settle(daraja: &Daraja, request: &B2cRequest, originator: &str) -> Payment {
         };
     }
     let charge = config.b2c_charge_cents;
-    let customer = state.customers.get(&request.party_b).cloned();
+    let customer = state.customers.get(request.party_b).cloned();
     let (code, desc): (i64, &str) = if locked {
         (8006, "The security credential is locked.")
     } else if !credential_ok {
@@ -254,11 +276,11 @@ fn settle(daraja: &Daraja, request: &B2cRequest, originator: &str) -> Payment {
         *state
             .balances
             .customers
-            .entry(request.party_b.clone())
+            .entry(request.party_b.to_string())
             .or_insert(0) += request.amount_cents;
         state
             .customers
-            .entry(request.party_b.clone())
+            .entry(request.party_b.to_string())
             .or_insert(CustomerRecord {
                 name: "SANDBOX CUSTOMER".into(),
                 registered: true,
@@ -362,7 +384,7 @@ async fn deliver_b2c_result(world: Arc<World>, request: B2cRequest, originator: 
             .await;
         return;
     }
-    let payment = settle(&world.mpesa, &request, &originator);
+    let payment = settle(&world.mpesa, &request.order(), &originator);
     if !decision.send {
         tracing::info!(originator, "b2c result dropped by the fault plan");
         return;

@@ -29,6 +29,7 @@ use serde_json::Value;
 
 mod b2c;
 mod balance;
+pub mod broker;
 mod c2b;
 
 pub use c2b::config::{C2bConfig, Paybill, Payer};
@@ -108,6 +109,7 @@ pub(crate) struct Daraja {
     config: MpesaConfig,
     private_key: RsaPrivateKey,
     state: Mutex<State_>,
+    broker: broker::Broker,
 }
 
 impl Daraja {
@@ -163,6 +165,7 @@ impl Daraja {
             config: config.clone(),
             private_key,
             state: Mutex::new(state),
+            broker: broker::Broker::default(),
         })
     }
 
@@ -235,6 +238,11 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/mpesa/stkpush/v1/processrequest", post(stk::push))
         .route("/mpesa/stkpushquery/v1/query", post(stk::query))
         .route(checkout::PATH, post(checkout::soap))
+        .route("/mminterface/request", post(broker::request))
+        .route(
+            "/queryTransactionService/services/transaction",
+            post(broker::query),
+        )
         .with_state(world)
 }
 
