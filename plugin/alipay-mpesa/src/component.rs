@@ -267,6 +267,8 @@ fn broker_callback(request: &InboundRequest) -> CallbackOutcome {
             reply,
             events,
             ignored: None,
+            // The broker signs no result: the host confirms by query.
+            authenticated: false,
         },
         Err(reason) => ignored(result::reply_to(&request.body).unwrap_or(reply), reason),
     }

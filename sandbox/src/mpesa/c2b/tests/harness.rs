@@ -14,7 +14,7 @@ use corridor_rail_mpesa::c2b::notification::{self, NotificationKind};
 use corridor_rail_mpesa::c2b::{
     C2bError, C2bForm, C2bPayment, C2bSettings, Rejection, ResponseType, SpCredentials, reply,
 };
-use corridor_rail_mpesa::{B2cVersion, MpesaSettings, credential, oauth};
+use corridor_rail_mpesa::{MpesaSettings, PayOutProtocol, credential, oauth};
 use serde_json::Value;
 
 use crate::faults::lock;
@@ -110,7 +110,7 @@ pub(super) async fn start(form: C2bForm) -> Harness {
         initiator_name: config.mpesa.initiator_name.clone(),
         initiator_password: config.mpesa.initiator_password.clone(),
         certificate_pem: config.mpesa.certificate_pem.clone(),
-        b2c_version: B2cVersion::V3,
+        pay_out_protocol: PayOutProtocol::DarajaV3,
         command_id: "BusinessPayment".into(),
     };
     Harness {
