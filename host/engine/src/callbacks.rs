@@ -31,9 +31,14 @@ use corridor_runtime::StoreError;
 /// Whether an event belongs on a route.
 pub(crate) type Belongs = fn(&Event) -> bool;
 
+/// A report of the payer's payment (not of its refund).
+fn pay_in_report(event: &Event) -> bool {
+    matches!(event, Event::PayInSucceeded(_) | Event::PayInFailed(_))
+}
+
 /// A pay-in's events (and a refund's, which returns it).
-pub(crate) fn pay_in_event(event: &Event) -> bool {
-    matches!(event, Event::PayInSucceeded(_) | Event::PayInFailed(_)) || refund_event(event)
+fn pay_in_event(event: &Event) -> bool {
+    pay_in_report(event) || refund_event(event)
 }
 
 fn pay_out_event(event: &Event) -> bool {
@@ -67,7 +72,7 @@ impl RouteRules {
     pub(crate) const CONNECTOR: RouteRules = RouteRules {
         trust: Trust::Evidence,
         authenticated_is_answer: true,
-        belongs: |event| matches!(event, Event::PayInSucceeded(_) | Event::PayInFailed(_)),
+        belongs: pay_in_report,
     };
 
     fn trust(&self, authenticated: bool) -> Trust {
@@ -92,7 +97,7 @@ fn route_rules(route: &str) -> Option<RouteRules> {
     };
     match route {
         routes::PAY_IN => rules(Trust::Evidence, true, pay_in_event),
-        routes::PAY_IN_STATUS => rules(Trust::Answer, false, pay_in_event),
+        routes::PAY_IN_STATUS => rules(Trust::Answer, false, pay_in_report),
         routes::PAY_OUT | routes::PAY_OUT_TIMEOUT => rules(Trust::Evidence, false, pay_out_event),
         routes::PAY_OUT_STATUS => rules(Trust::Answer, false, pay_out_event),
         routes::REFUND | routes::REFUND_TIMEOUT => rules(Trust::Evidence, false, refund_event),
@@ -258,39 +263,26 @@ impl Engine {
                 summaries.push(format!("ignored: {name} does not belong on route {route}"));
                 continue;
             }
-            let target = match &transfer {
-                Some(transfer) => Some(transfer.clone()),
-                None => match self.transfer_of(connector, &event).await {
-                    Ok(found) => found,
-                    Err(error) => {
-                        let error = error.to_string();
-                        return self
-                            .cannot_record(connector, logged_id.as_deref(), route, &error)
-                            .await;
-                    }
-                },
-            };
-            let Some(target) = target else {
-                tracing::warn!(
-                    connector,
-                    route,
-                    event = name,
-                    "a callback's event names no transfer of the connector"
-                );
-                summaries.push(format!("ignored: {name} names no transfer"));
-                continue;
+            let target = match self.target_of(connector, transfer.as_ref(), &event).await {
+                Ok(Some(target)) => target,
+                Ok(None) => {
+                    tracing::warn!(
+                        connector,
+                        route,
+                        event = name,
+                        "a callback's event names no transfer of the connector"
+                    );
+                    summaries.push(format!("ignored: {name} names no transfer"));
+                    continue;
+                }
+                Err(error) => {
+                    return self
+                        .cannot_record(connector, logged_id.as_deref(), route, &error)
+                        .await;
+                }
             };
             logged_id.get_or_insert_with(|| target.id.clone());
-            let applied =
-                if trust == Trust::Evidence && pay_in_event(&event) && !refund_event(&event) {
-                    self.confirm_pay_in(&target, event).await
-                } else {
-                    let source = format!("callback {route}");
-                    self.apply_event(&target.id, event, trust, &source)
-                        .await
-                        .map_err(|error| error.to_string())
-                };
-            match applied {
+            match self.apply_one(&target, route, trust, event).await {
                 Ok(summary) => summaries.push(summary),
                 Err(error) => {
                     return self
@@ -311,6 +303,39 @@ impl Engine {
             headers: outcome.reply.headers,
             body: outcome.reply.body,
         }
+    }
+
+    /// The transfer an event is about: the route's, or the one its reference names.
+    async fn target_of(
+        &self,
+        connector: &str,
+        transfer: Option<&Transfer>,
+        event: &Event,
+    ) -> Result<Option<Transfer>, String> {
+        match transfer {
+            Some(transfer) => Ok(Some(transfer.clone())),
+            None => self
+                .transfer_of(connector, event)
+                .await
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    /// Applies one event, confirming an unauthenticated pay-in report first.
+    async fn apply_one(
+        &self,
+        target: &Transfer,
+        route: &str,
+        trust: Trust,
+        event: Event,
+    ) -> Result<String, String> {
+        if trust == Trust::Evidence && pay_in_report(&event) {
+            return self.confirm_pay_in(target, event).await;
+        }
+        let source = format!("callback {route}");
+        self.apply_event(&target.id, event, trust, &source)
+            .await
+            .map_err(|error| error.to_string())
     }
 
     /// A callback's event could not be recorded: have the provider send it again.

@@ -28,7 +28,14 @@ mod events;
 mod operator;
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod refund_tests;
 mod refunds;
+/// The table tests' transfers, for other modules' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::tests::transfer_in;
+}
 mod steps;
 #[cfg(test)]
 mod tests;

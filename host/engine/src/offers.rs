@@ -95,3 +95,70 @@ pub fn verdict_name(verdict: &OfferVerdict) -> &'static str {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::tests_support::transfer_in;
+
+    fn offer(transfer: &Transfer, amount_minor: i64, currency: &str) -> PayInOffer {
+        PayInOffer {
+            reference: transfer.pay_in.reference.clone(),
+            amount: wit::Money {
+                amount_minor,
+                currency: currency.into(),
+            },
+            provider_transaction_id: Some("QK1".into()),
+        }
+    }
+
+    #[test]
+    fn only_the_exact_payment_a_transfer_awaits_is_accepted() {
+        let transfer = transfer_in(TransferState::AwaitingPayIn);
+        let amount = transfer.pay_in.amount.amount_minor;
+        let exact = offer(&transfer, amount, "USD");
+        assert_eq!(verdict(Some(&transfer), &exact, 5), OfferVerdict::Accept);
+        let reject = |offer: &PayInOffer, now_ms| verdict(Some(&transfer), offer, now_ms);
+        let wrong = OfferVerdict::Reject(OfferRejection::WrongAmount);
+        assert_eq!(reject(&offer(&transfer, amount - 1, "USD"), 5), wrong);
+        assert_eq!(reject(&offer(&transfer, amount, "KES"), 5), wrong);
+        let late = transfer.pay_in.expires_at_ms;
+        let closed = OfferVerdict::Reject(OfferRejection::NotAwaitingPayment);
+        assert_eq!(reject(&exact, late), closed, "the window closed");
+        assert_eq!(
+            verdict(None, &exact, 5),
+            OfferVerdict::Reject(OfferRejection::UnknownReference)
+        );
+        let paid = transfer_in(TransferState::PaidIn);
+        assert_eq!(verdict(Some(&paid), &exact, 5), closed, "paid once already");
+    }
+
+    #[test]
+    fn a_payer_action_must_name_the_pay_in_and_its_amount() {
+        let transfer = transfer_in(TransferState::Created);
+        let amount = transfer.pay_in.amount.clone();
+        let by_hand = |reference: &str, amount_minor: i64| {
+            wit::PayerAction::PayToAccount(wit::AccountPayment {
+                account: "Paybill 600977".into(),
+                reference: reference.into(),
+                amount: wit::Money {
+                    amount_minor,
+                    currency: amount.currency.to_string(),
+                },
+                message: "Pay with M-PESA".into(),
+            })
+        };
+        let reference = transfer.pay_in.reference.clone();
+        assert!(payer_action(&transfer, &by_hand(&reference, amount.amount_minor)).is_ok());
+        assert!(payer_action(&transfer, &by_hand("SOMEONE-ELSE", amount.amount_minor)).is_err());
+        assert!(payer_action(&transfer, &by_hand(&reference, amount.amount_minor + 1)).is_err());
+        let prompt = wit::PayerAction::ApprovePrompt(wit::ApprovePrompt {
+            payer: "254708374149".into(),
+            message: String::new(),
+        });
+        assert!(
+            payer_action(&transfer, &prompt).is_err(),
+            "an empty message"
+        );
+    }
+}

@@ -31,7 +31,7 @@ fn held(amount_minor: i64, currency: &str) -> crate::money::Money {
     crate::money::Money::from_wit(&money(amount_minor, currency)).expect("a currency code")
 }
 
-pub(super) fn transfer_in(state: TransferState) -> Transfer {
+pub(crate) fn transfer_in(state: TransferState) -> Transfer {
     let quote = StoredQuote {
         id: "q_1".into(),
         connector: "alipay-mpesa".into(),
