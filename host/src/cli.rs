@@ -86,7 +86,8 @@ pub enum Command {
         /// The connector component (.wasm).
         component: PathBuf,
         /// The export: describe, quote, plan-transfer, begin-pay-in, handle-callback,
-        /// begin-pay-out, query-pay-out, query-pay-in or refund-pay-in.
+        /// begin-pay-out, query-pay-out, query-pay-in, refund-pay-in, query-refund,
+        /// read-offer or answer-offer.
         export: String,
         /// The export's input as JSON (the WIT record; fields in snake_case, as `{"send": {"amount_minor": 1000, "currency": "USD"}, "receive_currency": "KES"}`).
         #[arg(long, default_value = "null")]
@@ -104,6 +105,18 @@ pub enum Command {
         /// policy does not grant.
         #[arg(long)]
         component: Option<PathBuf>,
+    },
+    /// Write a connector skeleton (crate and policy) that builds, loads and
+    /// passes its own tests, for a new corridor.
+    NewConnector {
+        /// The connector id: 2 to 40 characters of a-z, 0-9 and -.
+        name: String,
+        /// Where to write the crate. Default: plugin/<name> in the repository.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The connector kit to depend on. Default: plugin/kit in the repository.
+        #[arg(long)]
+        kit: Option<PathBuf>,
     },
     /// Measure instantiate-and-call latency (p50/p99) and deadline precision.
     Bench(crate::bench::BenchArgs),
@@ -263,6 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckPolicy { files, component } => {
             check_policies(&files, component.as_deref(), data_dir).await
         }
+        Command::NewConnector { name, dir, kit } => new_connector(&name, dir, kit, policy_dir),
         Command::Bench(mut args) => {
             let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
             args.trivial = crate::commands::paths::component(&args.trivial)?;
@@ -558,4 +572,42 @@ mod tests {
             Some("alipay-mpesa")
         );
     }
+}
+
+/// `corridor new-connector`: the skeleton, and what to run next.
+fn new_connector(
+    name: &str,
+    dir: Option<PathBuf>,
+    kit: Option<PathBuf>,
+    policy_dir: &Path,
+) -> anyhow::Result<()> {
+    let current = std::env::current_dir()?;
+    let root = crate::commands::paths::repository_root(&current);
+    let in_repository = |path: &str| {
+        root.as_ref().map(|root| root.join(path)).ok_or_else(|| {
+            anyhow::anyhow!("not inside the Corridor repository: pass --dir and --kit")
+        })
+    };
+    let crate_dir = match dir {
+        Some(dir) => dir,
+        None => in_repository(&format!("plugin/{name}"))?,
+    };
+    let kit = match kit {
+        Some(kit) => kit,
+        None => in_repository("plugin/kit")?,
+    };
+    let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
+    let written = crate::commands::new_connector::write(name, &crate_dir, &policy_dir, &kit)?;
+    let manifest = written.crate_dir.join("Cargo.toml");
+    println!(
+        "wrote {} (the connector) and {} (its policy)",
+        written.crate_dir.display(),
+        written.policy.display()
+    );
+    println!("next: cargo test --manifest-path {}", manifest.display());
+    println!(
+        "      cargo build --release --target wasm32-wasip2 --manifest-path {}",
+        manifest.display()
+    );
+    Ok(())
 }

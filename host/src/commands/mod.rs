@@ -8,6 +8,7 @@ pub mod admin;
 pub mod check_policy;
 pub mod connectors;
 pub mod invoke;
+pub mod new_connector;
 pub mod paths;
 pub mod sandbox;
 pub mod send;
