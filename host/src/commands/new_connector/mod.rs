@@ -137,6 +137,44 @@ fn write_file(path: &Path, text: &str) -> Result<(), ScaffoldError> {
     std::fs::write(path, text).map_err(failed)
 }
 
+/// `corridor new-connector`: the skeleton, and what to run next.
+pub fn run(
+    name: &str,
+    dir: Option<PathBuf>,
+    kit: Option<PathBuf>,
+    policy_dir: &Path,
+) -> anyhow::Result<()> {
+    let current = std::env::current_dir()?;
+    let root = crate::commands::paths::repository_root(&current);
+    let in_repository = |path: &str| {
+        root.as_ref().map(|root| root.join(path)).ok_or_else(|| {
+            anyhow::anyhow!("not inside the Corridor repository: pass --dir and --kit")
+        })
+    };
+    let crate_dir = match dir {
+        Some(dir) => dir,
+        None => in_repository(&format!("plugin/{name}"))?,
+    };
+    let kit = match kit {
+        Some(kit) => kit,
+        None => in_repository("plugin/kit")?,
+    };
+    let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
+    let written = crate::commands::new_connector::write(name, &crate_dir, &policy_dir, &kit)?;
+    let manifest = written.crate_dir.join("Cargo.toml");
+    println!(
+        "wrote {} (the connector) and {} (its policy)",
+        written.crate_dir.display(),
+        written.policy.display()
+    );
+    println!("next: cargo test --manifest-path {}", manifest.display());
+    println!(
+        "      cargo build --release --target wasm32-wasip2 --manifest-path {}",
+        manifest.display()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
