@@ -300,7 +300,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(mut args) => {
             let policy_dir = crate::commands::paths::policy_dir(policy_dir)?;
-            args.component = crate::commands::paths::component(&args.component)?;
+            args.wasm_dir = crate::commands::paths::wasm_dir(&args.wasm_dir)?;
             crate::demo::run(args, &policy_dir, data_dir).await
         }
         Command::Sandbox(SandboxArgs {

@@ -660,10 +660,15 @@ async fn the_demo_passes_its_validity_check_on_a_few_transfers() {
             transfers: 4,
             concurrency: 2,
             profile: "zero".into(),
-            amount: "10.00".into(),
-            recipient: "254708374149".into(),
+            corridor: "alipay-mpesa".into(),
+            amount: Some("10.00".into()),
+            recipient: Some("254708374149".into()),
             pay_out: pay_out.into(),
-            component: plugin_wasm(),
+            pay_in: "express".into(),
+            wasm_dir: plugin_wasm()
+                .parent()
+                .expect("the wasm folder")
+                .to_path_buf(),
         };
         corridor_host::demo::run(args, &root().join("policies"), data.path())
             .await

@@ -139,8 +139,24 @@ impl Client {
         recipient: &str,
         idempotency_key: &str,
     ) -> Result<TransferView, ClientError> {
+        self.transfer_from(quote_id, recipient, None, idempotency_key)
+            .await
+    }
+
+    /// `POST /v1/transfers` naming the payer's account on the pay-in rail
+    /// too, for a corridor that collects from one (a payment prompt).
+    pub async fn transfer_from(
+        &self,
+        quote_id: &str,
+        recipient: &str,
+        payer: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<TransferView, ClientError> {
         tracing::debug!(quote = quote_id, recipient = %crate::redact::account(recipient), "creating a transfer");
-        let body = serde_json::json!({ "quote_id": quote_id, "recipient": recipient });
+        let mut body = serde_json::json!({ "quote_id": quote_id, "recipient": recipient });
+        if let Some(payer) = payer {
+            body["payer"] = payer.into();
+        }
         let request = self
             .json(reqwest::Method::POST, "/v1/transfers", &body)
             .header("idempotency-key", idempotency_key);

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// `--policy-dir`'s default.
 pub const DEFAULT_POLICY_DIR: &str = "policies";
+/// Where `scripts/build-wasm` puts the connectors.
+pub const DEFAULT_WASM_DIR: &str = "target/wasm/wasm32-wasip2/release";
 /// `--component`'s default: where `scripts/build-wasm` puts the connector.
 pub const DEFAULT_COMPONENT: &str = "target/wasm/wasm32-wasip2/release/alipay_mpesa.wasm";
 
@@ -87,6 +89,17 @@ pub fn component(path: &Path) -> Result<PathBuf, PathNotFound> {
         DEFAULT_COMPONENT,
         "--component",
         "WASM (or build it: scripts/build-wasm)",
+        &current_dir(),
+    )
+}
+
+/// [`locate`] for `--wasm-dir`, from the current folder.
+pub fn wasm_dir(path: &Path) -> Result<PathBuf, PathNotFound> {
+    locate(
+        path,
+        DEFAULT_WASM_DIR,
+        "--wasm-dir",
+        "DIR (or build the connectors: scripts/build-wasm)",
         &current_dir(),
     )
 }

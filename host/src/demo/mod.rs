@@ -1,12 +1,15 @@
 //! `corridor demo`: the thesis's experiment, done as real software.
 //!
 //! Starts the provider sandboxes and a host in this process, loads the
-//! Alipay → M-PESA connector, and sends N transfers of US$10 through the
-//! client API, C at a time. Each payer opens the signed Alipay order and pays
-//! in the wallet (the sandbox's payer step); the host does the rest on its own.
-//! Then it prints the per-step timing table in the shape of the thesis's
-//! Table 5-1 and runs the validity check of its section 5.3, done right.
+//! chosen corridors' connectors (Alipay → M-PESA, M-PESA → MTN MoMo, or both
+//! side by side), and sends N transfers per corridor through the client API,
+//! C at a time. Each payer pays as its corridor asks (in the Alipay wallet,
+//! by approving an M-PESA prompt, or by paying a Paybill); the host does the
+//! rest on its own. Then it prints the per-step timing table in the shape of
+//! the thesis's Table 5-1 and runs the validity check of its section 5.3,
+//! done right, for each corridor.
 
+mod corridors;
 mod table;
 mod transfer;
 mod validity;
@@ -18,92 +21,139 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use corridor_sandbox::{Profile, Sandbox, SandboxConfig};
 
+use crate::SystemClock;
 use crate::api::view::TransferView;
 use crate::client::Client;
 use crate::server::{ConnectorSource, Host, HostConfig};
-use crate::{Policy, SystemClock};
+pub use corridors::DemoCorridor;
 use transfer::{Sender, Timing};
-use validity::{Balances, Check, Expected};
+use validity::{Check, Expected};
 
 /// Options of `corridor demo`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
-    /// Transfers to send.
+    /// Transfers to send, per corridor.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub transfers: u32,
-    /// Transfers in flight at once.
+    /// Transfers in flight at once, per corridor.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub concurrency: u32,
     /// Latency profile of the sandboxes: thesis (its delays) or zero.
     #[arg(long, default_value = "thesis", value_parser = ["thesis", "zero"])]
     pub profile: String,
-    /// The amount of each transfer, in USD.
-    #[arg(long, default_value = "10.00")]
-    pub amount: String,
-    /// The M-PESA recipient.
-    #[arg(long, default_value = "254708374149")]
-    pub recipient: String,
-    /// How M-PESA pays out: Daraja B2C v3 or v1, or B2C over the G2 SOAP
-    /// broker (the policy's `mpesa_pay_out_protocol`).
+    /// The corridor: alipay-mpesa, mpesa-momo, or all (both at once, through one host).
+    #[arg(long, default_value = "alipay-mpesa", value_parser = ["alipay-mpesa", "mpesa-momo", "all"])]
+    pub corridor: String,
+    /// Each transfer's amount in the corridor's send currency. Default:
+    /// US$10.00 (alipay-mpesa), KES 1300.00 (mpesa-momo).
+    #[arg(long)]
+    pub amount: Option<String>,
+    /// The recipient. Default: the sandbox's M-PESA or MoMo account.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// How M-PESA pays out on the Alipay → M-PESA corridor: Daraja B2C v3 or
+    /// v1, or B2C over the G2 SOAP broker (the policy's `mpesa_pay_out_protocol`).
     #[arg(long, default_value = "daraja-v3", value_parser = ["daraja-v3", "daraja-v1", "broker"])]
     pub pay_out: String,
-    /// The connector component.
-    #[arg(
-        long,
-        default_value = "target/wasm/wasm32-wasip2/release/alipay_mpesa.wasm"
-    )]
-    pub component: PathBuf,
+    /// How M-PESA collects on the M-PESA → MoMo corridor: Daraja STK push
+    /// (express), the SOAP Online Checkout (checkout) or a C2B Paybill
+    /// (paybill) (the policy's `mpesa_pay_in_protocol`).
+    #[arg(long, default_value = "express", value_parser = ["express", "checkout", "paybill"])]
+    pub pay_in: String,
+    /// The folder of the built connector components.
+    #[arg(long, default_value = crate::commands::paths::DEFAULT_WASM_DIR)]
+    pub wasm_dir: PathBuf,
 }
 
-/// The sandbox buyer who pays every transfer.
+/// The sandbox buyer who pays every Alipay transfer.
 const BUYER: &str = "alipaytest20091@gmail.com";
 const BUYER_PASSWORD: &str = "111111";
 
+/// One corridor's part of the demo.
+struct Run {
+    corridor: DemoCorridor,
+    amount: String,
+    recipient: String,
+    expected: Expected,
+}
+
 /// Runs the demo; fails if a transfer did not complete or a check failed.
 pub async fn run(args: DemoArgs, policy_dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
-    let amount_minor = crate::api::input::amount("--amount", &args.amount, "USD")
-        .map_err(|error| anyhow::anyhow!(error.message))?;
-    let recipient = crate::api::input::recipient(&args.recipient)
-        .map_err(|error| anyhow::anyhow!(error.message))?;
-    anyhow::ensure!(
-        args.component.exists(),
-        "{} does not exist; build it with scripts/build-wasm",
-        args.component.display()
-    );
+    let corridors = DemoCorridor::chosen(&args.corridor);
+    if corridors.len() > 1 && (args.amount.is_some() || args.recipient.is_some()) {
+        bail!(
+            "--amount and --recipient name one corridor's currency and account: leave them out with --corridor all"
+        );
+    }
     let sandbox_config = sandbox_config(&args.profile);
-    let charge_cents = sandbox_config.mpesa.b2c_charge_cents;
+    let b2c_charge = sandbox_config.mpesa.b2c_charge_cents;
     let sandbox = Sandbox::start(sandbox_config).await?;
-    let host = start_host(&args, &sandbox, policy_dir, data_dir).await?;
-    print_banner(&args, &recipient, &host, &sandbox);
-    let before = Balances::read(&sandbox);
-
-    let round = send_transfers(&args, &host.url, &sandbox.alipay_url, &recipient).await?;
-    table::print_timings(&round.timings);
-    print_throughput(&args, round.wall);
-
-    let expected = Expected {
-        transfers: args.transfers,
-        amount_minor,
-        charge_cents,
-        before,
-    };
-    let completed = round
-        .transfers
+    let host = start_host(&args, &corridors, &sandbox, policy_dir, data_dir).await?;
+    let mut runs = Vec::new();
+    for corridor in corridors {
+        runs.push(prepare(&args, corridor, &sandbox, b2c_charge)?);
+    }
+    print_banner(&args, &runs, &host, &sandbox);
+    let sending = runs
         .iter()
-        .filter(|transfer| transfer.state == crate::engine::model::TransferState::Completed)
-        .count();
-    validity::await_results(&sandbox, completed).await;
-    let checks = validity::checks(&sandbox, &round.transfers, &expected);
-    let passed = print_checks(&round.failures, &checks);
+        .map(|run| send_transfers(&args, run, &host.url, &sandbox));
+    let rounds = futures::future::try_join_all(sending).await?;
+    let mut passed = true;
+    for (run, round) in runs.iter().zip(rounds) {
+        passed &= report(&args, run, round, &sandbox, runs.len() > 1).await;
+    }
     drop(host);
     if !passed {
         bail!("the validity check failed");
     }
-    println!(
-        "\nall {} transfers completed; every check passed",
-        args.transfers
-    );
+    println!("\nall transfers completed; every check passed");
     Ok(())
+}
+
+/// A corridor's amount, recipient and starting balances, checked.
+fn prepare(
+    args: &DemoArgs,
+    corridor: DemoCorridor,
+    sandbox: &Sandbox,
+    b2c_charge: i64,
+) -> anyhow::Result<Run> {
+    let (send, _) = corridor.currencies();
+    let amount = corridor.amount(args);
+    let amount_minor = crate::api::input::amount("--amount", &amount, send)
+        .map_err(|error| anyhow::anyhow!(error.message))?;
+    let recipient = crate::api::input::recipient(&corridor.recipient(args))
+        .map_err(|error| anyhow::anyhow!(error.message))?;
+    let charge_minor = match corridor {
+        DemoCorridor::AlipayMpesa => b2c_charge,
+        DemoCorridor::MpesaMomo => 0,
+    };
+    Ok(Run {
+        corridor,
+        amount,
+        recipient,
+        expected: Expected {
+            transfers: args.transfers,
+            amount_minor,
+            charge_minor,
+            before: corridor.balances(sandbox),
+        },
+    })
+}
+
+/// One corridor's table, throughput and checks; true if every check passed.
+async fn report(args: &DemoArgs, run: &Run, round: Round, sandbox: &Sandbox, titled: bool) -> bool {
+    if titled {
+        println!("\n== {}", run.corridor.id());
+    }
+    table::print_timings(&round.timings);
+    print_throughput(args, round.wall);
+    if run.corridor == DemoCorridor::AlipayMpesa {
+        validity::alipay_mpesa::await_results(sandbox, validity::completed(&round.transfers)).await;
+    }
+    let checks = run
+        .corridor
+        .checks(sandbox, &round.transfers, &run.expected);
+    print_checks(&round.failures, &checks)
 }
 
 fn sandbox_config(profile: &str) -> SandboxConfig {
@@ -118,23 +168,28 @@ fn sandbox_config(profile: &str) -> SandboxConfig {
     }
 }
 
-/// A host in this process, on a fresh `<data_dir>/demo`, whose connector
-/// speaks to the sandboxes.
+/// A host in this process, on a fresh `<data_dir>/demo`, whose connectors
+/// speak to the sandboxes.
 async fn start_host(
     args: &DemoArgs,
+    corridors: &[DemoCorridor],
     sandbox: &Sandbox,
     policy_dir: &Path,
     data_dir: &Path,
 ) -> anyhow::Result<Host> {
-    let policy = Policy::load(&policy_dir.join("alipay-mpesa.toml"))?
-        .with_setting(
-            "alipay_gateway_url",
-            &format!("{}/gateway.do", sandbox.alipay_url),
-        )
-        .with_setting("mpesa_base_url", &sandbox.mpesa_url)
-        .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
-        .with_setting("mpesa_pay_out_protocol", &args.pay_out)
-        .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url));
+    let mut connectors = Vec::new();
+    for corridor in corridors {
+        let component = args.wasm_dir.join(corridor.wasm());
+        anyhow::ensure!(
+            component.exists(),
+            "{} does not exist; build it with scripts/build-wasm",
+            component.display()
+        );
+        connectors.push(ConnectorSource {
+            component,
+            policy: corridor.policy(args, sandbox, policy_dir)?,
+        });
+    }
     let demo_dir = data_dir.join("demo");
     if demo_dir.exists() {
         std::fs::remove_dir_all(&demo_dir)
@@ -148,25 +203,26 @@ async fn start_host(
         replenish_every: Duration::from_micros(100),
         burst: std::num::NonZeroU32::new(10_000).expect("10,000 is not zero"),
     };
-    let connector = ConnectorSource {
-        component: args.component.clone(),
-        policy,
-    };
-    Host::start_with_clock(config, vec![connector], Arc::new(SystemClock)).await
+    Host::start_with_clock(config, connectors, Arc::new(SystemClock)).await
 }
 
-fn print_banner(args: &DemoArgs, recipient: &str, host: &Host, sandbox: &Sandbox) {
+fn print_banner(args: &DemoArgs, runs: &[Run], host: &Host, sandbox: &Sandbox) {
+    for run in runs {
+        let (send, receive) = run.corridor.currencies();
+        println!(
+            "corridor demo: {}: {} transfers of {send} {} to {} (paid out in {receive}), {} at a time, {} profile, {}",
+            run.corridor.id(),
+            args.transfers,
+            run.amount,
+            run.recipient,
+            args.concurrency,
+            args.profile,
+            run.corridor.protocols(args),
+        );
+    }
     println!(
-        "corridor demo: {} transfers of US${} to {recipient}, {} at a time, {} profile, M-PESA pay-out by {}\n  host {}  alipay {}  mpesa {}  ledger {}",
-        args.transfers,
-        args.amount,
-        args.concurrency,
-        args.profile,
-        args.pay_out,
-        host.url,
-        sandbox.alipay_url,
-        sandbox.mpesa_url,
-        sandbox.ledger_url
+        "  host {}  alipay {}  mpesa {}  momo {}  ledger {}",
+        host.url, sandbox.alipay_url, sandbox.mpesa_url, sandbox.momo_url, sandbox.ledger_url
     );
 }
 
@@ -180,19 +236,21 @@ struct Round {
     wall: Duration,
 }
 
-/// Sends every transfer, `concurrency` at a time, with a progress bar.
+/// Sends a corridor's transfers, `concurrency` at a time, with a progress bar.
 async fn send_transfers(
     args: &DemoArgs,
+    run: &Run,
     host_url: &str,
-    alipay_url: &str,
-    recipient: &str,
+    sandbox: &Sandbox,
 ) -> anyhow::Result<Round> {
     let sender = Arc::new(Sender {
         client: Client::new(host_url),
+        corridor: run.corridor,
         wallet: reqwest::Client::builder().no_proxy().build()?,
-        alipay_url: alipay_url.to_string(),
-        recipient: recipient.to_string(),
-        amount: args.amount.clone(),
+        alipay_url: sandbox.alipay_url.clone(),
+        control_url: sandbox.control_url.clone(),
+        recipient: run.recipient.clone(),
+        amount: run.amount.clone(),
     });
     let progress = progress_bar(args.transfers);
     let slots = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));

@@ -1,9 +1,11 @@
-//! One payer's transfer: quote, transfer, pay in the wallet, wait for the host.
+//! One payer's transfer: quote, transfer, pay (in the Alipay wallet, or on
+//! M-PESA by prompt or by Paybill), wait for the host.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::corridors::DemoCorridor;
 use super::{BUYER, BUYER_PASSWORD, ms};
 use crate::SystemClock;
 use crate::api::view::TransferView;
@@ -33,9 +35,12 @@ struct PayerClock {
 /// Everything a payer needs, shared by the transfers in flight.
 pub(super) struct Sender {
     pub client: Client,
+    pub corridor: DemoCorridor,
     /// The payer's browser and wallet.
     pub wallet: reqwest::Client,
     pub alipay_url: String,
+    /// The sandboxes' control API (an M-PESA customer paying a Paybill).
+    pub control_url: String,
     pub recipient: String,
     pub amount: String,
 }
@@ -44,26 +49,19 @@ impl Sender {
     /// Quote, transfer, pay, wait: one payer's transfer.
     pub async fn send(&self, index: u32) -> anyhow::Result<(TransferView, Timing)> {
         let clock = Instant::now();
-        let quote = self.client.quote(&self.amount, "USD", "KES").await?;
+        let (send, receive) = self.corridor.currencies();
+        let quote = self.client.quote(&self.amount, send, receive).await?;
         let quote_ms = ms(clock.elapsed());
         let clock = Instant::now();
+        let payer = self.corridor.payer();
+        let key = format!("demo-{}-{index}", quote.id);
         let created = self
             .client
-            .transfer(
-                &quote.id,
-                &self.recipient,
-                &format!("demo-{}-{index}", quote.id),
-            )
+            .transfer_from(&quote.id, &self.recipient, payer.as_deref(), &key)
             .await?;
         let pay_in_start_ms = ms(clock.elapsed());
-        let payment_url = created
-            .pay_in
-            .payment_url
-            .clone()
-            .context("the transfer has no payment URL")?;
         let clock = Instant::now();
-        self.open_order(&payment_url).await?;
-        self.pay(&created.pay_in.reference).await?;
+        self.corridor.pay(self, &created).await?;
         let paid_at_ms = crate::clock::Clock::now_ms(&SystemClock);
         let pay_task_ms = ms(clock.elapsed());
         let done = self.wait_until_accepted(&created.id).await?;
@@ -75,6 +73,56 @@ impl Sender {
         };
         let timing = timing(&payer_clock, &done)?;
         Ok((done, timing))
+    }
+
+    /// The Alipay payer opens the signed order and pays in the wallet.
+    pub async fn pay_with_alipay(&self, created: &TransferView) -> anyhow::Result<()> {
+        let payment_url = created
+            .pay_in
+            .payment_url
+            .clone()
+            .context("the transfer has no payment URL")?;
+        self.open_order(&payment_url).await?;
+        self.pay(&created.pay_in.reference).await
+    }
+
+    /// The M-PESA payer: a prompt is answered on the phone by the sandbox's
+    /// handset; a Paybill is paid by the customer, through the sandbox's control API.
+    pub async fn pay_with_mpesa(&self, created: &TransferView) -> anyhow::Result<()> {
+        use crate::engine::model::PayerAction;
+        match &created.pay_in.action {
+            Some(PayerAction::ApprovePrompt { .. }) => Ok(()),
+            Some(PayerAction::PayToAccount {
+                account,
+                reference,
+                amount,
+                ..
+            }) => {
+                let paybill: String = account.chars().filter(char::is_ascii_digit).collect();
+                let body = serde_json::json!({
+                    "msisdn": super::corridors::MPESA_PAYER,
+                    "shortcode": paybill,
+                    "account": reference,
+                    "amount": super::validity::decimal(amount.amount_minor),
+                });
+                let answer = self
+                    .wallet
+                    .post(format!("{}/control/mpesa/c2b/pay", self.control_url))
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .send()
+                    .await?;
+                let status = answer.status();
+                let outcome: serde_json::Value =
+                    serde_json::from_slice(&answer.bytes().await?).unwrap_or_default();
+                anyhow::ensure!(
+                    status.is_success() && outcome["outcome"] == "completed",
+                    "the customer could not pay the Paybill: {status} {outcome}"
+                );
+                Ok(())
+            }
+            None => anyhow::bail!("the transfer tells the M-PESA payer nothing to do"),
+        }
     }
 
     /// The payer's wallet opens the signed order: Alipay creates the trade.

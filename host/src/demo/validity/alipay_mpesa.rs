@@ -1,56 +1,32 @@
-//! The validity check of the thesis's section 5.3, done right: every provider
-//! id pairs with exactly one transfer, and the balances moved by exactly what
-//! the transfers say.
+//! The Alipay → M-PESA corridor's checks: Alipay trade numbers and M-PESA
+//! ConversationIDs pair with transfers, one B2C each, and the buyer's CNY and
+//! the B2C utility account's KES moved by exactly the transfers' amounts.
 
 use std::collections::{BTreeMap, HashMap};
 
 use corridor_sandbox::Sandbox;
 
-use super::BUYER;
+use super::super::BUYER;
+use super::{Balances, Check, Expected, all_completed, completed, decimal as kes, sent_in_all};
 use crate::api::view::TransferView;
-use crate::engine::model::TransferState;
 
-/// One check's outcome and the line that says what was checked.
-pub(super) struct Check {
-    pub ok: bool,
-    pub line: String,
-}
-
-/// The sandbox balances the transfers move, minor units.
-pub(super) struct Balances {
-    utility_cents: i64,
-    buyer_cents: i64,
-}
-
-impl Balances {
-    pub fn read(sandbox: &Sandbox) -> Self {
-        Self {
-            utility_cents: sandbox.mpesa_balances().utility_cents,
-            buyer_cents: sandbox
-                .alipay_buyer_balances()
-                .get(BUYER)
-                .copied()
-                .unwrap_or_default(),
-        }
+/// The buyer's CNY and the B2C utility account's KES.
+pub(super) fn balances(sandbox: &Sandbox) -> Balances {
+    Balances {
+        pay_out_source_minor: sandbox.mpesa_balances().utility_cents,
+        payer_minor: sandbox
+            .alipay_buyer_balances()
+            .get(BUYER)
+            .copied()
+            .unwrap_or_default(),
     }
 }
 
-/// What the demo set out to do, and the balances before it did.
-pub(super) struct Expected {
-    pub transfers: u32,
-    /// The amount of each transfer, in US cents.
-    pub amount_minor: i64,
-    /// The M-PESA charge on each B2C payment, in KES cents.
-    pub charge_cents: i64,
-    pub before: Balances,
-}
-
-/// The section 5.3 checks, in the order they print.
 /// Waits (at most a second) until the sandbox's journal holds a pay-out
 /// result for each of `completed` transfers. The sandbox journals a callback
 /// once the host has answered it, and the host answers after it has applied
 /// it, so the last result can be journaled just after its transfer completed.
-pub(super) async fn await_results(sandbox: &Sandbox, completed: usize) {
+pub(in super::super) async fn await_results(sandbox: &Sandbox, completed: usize) {
     for _ in 0..50 {
         if b2c_result_conversations(sandbox).len() >= completed {
             return;
@@ -59,28 +35,22 @@ pub(super) async fn await_results(sandbox: &Sandbox, completed: usize) {
     }
 }
 
-pub(super) fn checks(
+/// The section 5.3 checks, in the order they print.
+pub(in super::super) fn checks(
     sandbox: &Sandbox,
     transfers: &[TransferView],
     expected: &Expected,
 ) -> Vec<Check> {
-    let completed = transfers
-        .iter()
-        .filter(|transfer| transfer.state == TransferState::Completed)
-        .count();
-    let all_completed = Check {
-        ok: completed == expected.transfers as usize,
-        line: format!("{completed} of {} transfers completed", expected.transfers),
-    };
-    let after = Balances::read(sandbox);
+    let completed = completed(transfers);
+    let after = balances(sandbox);
     vec![
-        all_completed,
+        all_completed(transfers, expected),
         alipay_trades_pair_with_pay_ins(sandbox, transfers, completed),
         mpesa_conversations_pair_with_pay_outs(sandbox, transfers, completed),
         one_b2c_request_each(sandbox, completed),
         utility_moved_by_the_pay_outs(transfers, expected, &after, completed),
         buyer_moved_by_the_pay_ins(transfers, expected, &after),
-        sent_in_all(transfers, expected, completed),
+        sent_in_all(transfers, expected, "US$"),
     ]
 }
 
@@ -218,15 +188,15 @@ fn utility_moved_by_the_pay_outs(
         .iter()
         .map(|transfer| transfer.pay_out.amount.amount_minor)
         .sum();
-    let utility_drop = expected.before.utility_cents - after.utility_cents;
-    let expected_drop = received + expected.charge_cents * completed as i64;
+    let utility_drop = expected.before.pay_out_source_minor - after.pay_out_source_minor;
+    let expected_drop = received + expected.charge_minor * completed as i64;
     Check {
         ok: utility_drop == expected_drop,
         line: format!(
             "M-PESA utility account down {} KES = Σ receive {} KES + {completed} × {} KES charge ({} expected)",
             kes(utility_drop),
             kes(received),
-            kes(expected.charge_cents),
+            kes(expected.charge_minor),
             kes(expected_drop)
         ),
     }
@@ -241,7 +211,7 @@ fn buyer_moved_by_the_pay_ins(
         .iter()
         .map(|transfer| transfer.pay_in.charged_estimate.amount_minor)
         .sum();
-    let buyer_drop = expected.before.buyer_cents - after.buyer_cents;
+    let buyer_drop = expected.before.payer_minor - after.payer_minor;
     Check {
         ok: buyer_drop == charged,
         line: format!(
@@ -250,26 +220,4 @@ fn buyer_moved_by_the_pay_ins(
             kes(charged)
         ),
     }
-}
-
-fn sent_in_all(transfers: &[TransferView], expected: &Expected, completed: usize) -> Check {
-    let sent = expected.amount_minor * completed as i64;
-    let sent_total: i64 = transfers
-        .iter()
-        .map(|transfer| transfer.send.amount_minor)
-        .sum();
-    Check {
-        ok: sent == sent_total,
-        line: format!("US${} sent in all", kes(sent_total)),
-    }
-}
-
-/// Minor units as a two-decimal amount.
-fn kes(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:02}",
-        minor.unsigned_abs() / 100,
-        minor.unsigned_abs() % 100
-    )
 }

@@ -1,0 +1,155 @@
+//! The corridors the demo can run, each with what differs between them: its
+//! connector and policy, the currencies and defaults, how its payer pays,
+//! and its validity checks. The host is the same for every one.
+
+use std::path::Path;
+
+use anyhow::Context;
+use corridor_sandbox::Sandbox;
+
+use super::DemoArgs;
+use super::transfer::Sender;
+use super::validity::{self, Check, Expected};
+use crate::Policy;
+use crate::api::view::TransferView;
+
+/// A corridor the demo runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoCorridor {
+    /// Alipay (USD, the payer charged CNY) → M-PESA Kenya (KES).
+    AlipayMpesa,
+    /// M-PESA Kenya (KES) → MTN MoMo Uganda (UGX).
+    MpesaMomo,
+}
+
+/// The sandbox payer on M-PESA who pays the M-PESA → MoMo transfers: funded,
+/// and answers every prompt (see the sandbox's handsets).
+pub const MPESA_PAYER: &str = "254722000000";
+
+impl DemoCorridor {
+    /// The corridors `--corridor` names: one, or `all`.
+    pub(super) fn chosen(name: &str) -> Vec<DemoCorridor> {
+        match name {
+            "mpesa-momo" => vec![DemoCorridor::MpesaMomo],
+            "all" => vec![DemoCorridor::AlipayMpesa, DemoCorridor::MpesaMomo],
+            _ => vec![DemoCorridor::AlipayMpesa],
+        }
+    }
+
+    /// The connector id (and policy file name).
+    pub fn id(self) -> &'static str {
+        match self {
+            DemoCorridor::AlipayMpesa => "alipay-mpesa",
+            DemoCorridor::MpesaMomo => "mpesa-momo",
+        }
+    }
+
+    /// The component's file in the wasm folder.
+    pub(super) fn wasm(self) -> &'static str {
+        match self {
+            DemoCorridor::AlipayMpesa => "alipay_mpesa.wasm",
+            DemoCorridor::MpesaMomo => "mpesa_momo.wasm",
+        }
+    }
+
+    /// (send, receive) currencies.
+    pub(super) fn currencies(self) -> (&'static str, &'static str) {
+        match self {
+            DemoCorridor::AlipayMpesa => ("USD", "KES"),
+            DemoCorridor::MpesaMomo => ("KES", "UGX"),
+        }
+    }
+
+    /// Each transfer's amount, in the send currency: `--amount`, or about
+    /// US$10 in the corridor's currency.
+    pub(super) fn amount(self, args: &DemoArgs) -> String {
+        match (&args.amount, self) {
+            (Some(amount), _) => amount.clone(),
+            (None, DemoCorridor::AlipayMpesa) => "10.00".into(),
+            (None, DemoCorridor::MpesaMomo) => "1300.00".into(),
+        }
+    }
+
+    /// The recipient: `--recipient`, or the sandbox's default account.
+    pub(super) fn recipient(self, args: &DemoArgs) -> String {
+        match (&args.recipient, self) {
+            (Some(recipient), _) => recipient.clone(),
+            (None, DemoCorridor::AlipayMpesa) => "254708374149".into(),
+            (None, DemoCorridor::MpesaMomo) => "256772123456".into(),
+        }
+    }
+
+    /// The payer's account on the pay-in rail, when the corridor takes one.
+    pub(super) fn payer(self) -> Option<String> {
+        match self {
+            DemoCorridor::AlipayMpesa => None,
+            DemoCorridor::MpesaMomo => Some(MPESA_PAYER.into()),
+        }
+    }
+
+    /// How the protocols were chosen, for the banner.
+    pub(super) fn protocols(self, args: &DemoArgs) -> String {
+        match self {
+            DemoCorridor::AlipayMpesa => format!("M-PESA pay-out by {}", args.pay_out),
+            DemoCorridor::MpesaMomo => format!("M-PESA pay-in by {}", args.pay_in),
+        }
+    }
+
+    /// The shipped policy, pointed at the sandboxes and the chosen protocols.
+    pub(super) fn policy(
+        self,
+        args: &DemoArgs,
+        sandbox: &Sandbox,
+        policy_dir: &Path,
+    ) -> anyhow::Result<Policy> {
+        let path = policy_dir.join(format!("{}.toml", self.id()));
+        let policy =
+            Policy::load(&path).with_context(|| format!("cannot load {}", path.display()))?;
+        let rates = format!("{}/v1/rates", sandbox.fx_url);
+        Ok(match self {
+            DemoCorridor::AlipayMpesa => policy
+                .with_setting(
+                    "alipay_gateway_url",
+                    &format!("{}/gateway.do", sandbox.alipay_url),
+                )
+                .with_setting("mpesa_base_url", &sandbox.mpesa_url)
+                .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
+                .with_setting("mpesa_pay_out_protocol", &args.pay_out)
+                .with_setting("fx_rates_url", &rates),
+            DemoCorridor::MpesaMomo => policy
+                .with_setting("mpesa_base_url", &sandbox.mpesa_url)
+                .with_setting("mpesa_checkout_url", &sandbox.mpesa_url)
+                .with_setting("mpesa_pay_in_protocol", &args.pay_in)
+                .with_setting("momo_base_url", &sandbox.momo_url)
+                .with_setting("fx_rates_url", &rates),
+        })
+    }
+
+    /// The payer's part of one transfer, after it was created.
+    pub(super) async fn pay(self, sender: &Sender, created: &TransferView) -> anyhow::Result<()> {
+        match self {
+            DemoCorridor::AlipayMpesa => sender.pay_with_alipay(created).await,
+            DemoCorridor::MpesaMomo => sender.pay_with_mpesa(created).await,
+        }
+    }
+
+    /// The balances the corridor's transfers move, before they run.
+    pub(super) fn balances(self, sandbox: &Sandbox) -> validity::Balances {
+        validity::Balances::read(self, sandbox)
+    }
+
+    /// Its validity checks.
+    pub(super) fn checks(
+        self,
+        sandbox: &Sandbox,
+        transfers: &[TransferView],
+        expected: &Expected,
+    ) -> Vec<Check> {
+        match self {
+            DemoCorridor::AlipayMpesa => {
+                validity::alipay_mpesa::checks(sandbox, transfers, expected)
+            }
+            DemoCorridor::MpesaMomo => validity::mpesa_momo::checks(sandbox, transfers, expected),
+        }
+    }
+}
