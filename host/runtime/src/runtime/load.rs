@@ -205,3 +205,37 @@ fn inbound_route_problem(
         Some((name.clone(), problem))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::inbound_route_problem;
+    use crate::runtime::bindings::corridor::connector::types::{InboundKind, InboundRoute};
+
+    fn routes(names: &[&str]) -> Vec<InboundRoute> {
+        names
+            .iter()
+            .map(|name| InboundRoute {
+                name: name.to_string(),
+                kind: InboundKind::Notification,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn own_routes_are_plain_names_unlike_the_hosts_and_each_declared_once() {
+        assert_eq!(
+            inbound_route_problem(&routes(&["c2b-validation", "c2b-confirmation"])),
+            None
+        );
+        for bad in [
+            &["C2B"][..],
+            &[""],
+            &["a/b"],
+            &["pay-in"],
+            &["refund-status"],
+            &["x", "x"],
+        ] {
+            assert!(inbound_route_problem(&routes(bad)).is_some(), "{bad:?}");
+        }
+    }
+}
