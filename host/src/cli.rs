@@ -225,8 +225,8 @@ pub struct ServeArgs {
         default_value = crate::commands::paths::DEFAULT_COMPONENT
     )]
     pub components: Vec<PathBuf>,
-    /// Also run the provider sandboxes in this process and point the
-    /// Alipay → M-PESA connector and the ledger at them.
+    /// Also run the provider sandboxes in this process and point every
+    /// connector's provider URLs and the ledger at them.
     #[arg(long)]
     pub sandbox: bool,
     /// With --sandbox, fixed sandbox ports: Alipay on this one; M-PESA,
@@ -455,14 +455,7 @@ async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::R
         let id = connector_id_of(&component)?;
         let mut policy = Policy::load(&policy_dir.join(format!("{id}.toml")))?;
         if let Some(sandbox) = &sandbox {
-            policy = policy
-                .with_setting(
-                    "alipay_gateway_url",
-                    &format!("{}/gateway.do", sandbox.alipay_url),
-                )
-                .with_setting("mpesa_base_url", &sandbox.mpesa_url)
-                .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
-                .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url));
+            policy = crate::commands::sandbox::pointed_at(policy, sandbox);
         }
         sources.push(crate::server::ConnectorSource { component, policy });
     }

@@ -42,6 +42,21 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<corridor_sandbox::Sandbox
     Ok(sandbox)
 }
 
+/// `policy` with every provider URL a shipped connector reads pointed at
+/// `sandbox`'s simulators (a key a connector does not read is never asked for).
+pub fn pointed_at(policy: crate::Policy, sandbox: &corridor_sandbox::Sandbox) -> crate::Policy {
+    policy
+        .with_setting(
+            "alipay_gateway_url",
+            &format!("{}/gateway.do", sandbox.alipay_url),
+        )
+        .with_setting("mpesa_base_url", &sandbox.mpesa_url)
+        .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
+        .with_setting("mpesa_checkout_url", &sandbox.mpesa_url)
+        .with_setting("momo_base_url", &sandbox.momo_url)
+        .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url))
+}
+
 pub async fn run(
     config: Option<&Path>,
     profile: Option<&str>,

@@ -105,23 +105,12 @@ impl DemoCorridor {
         let path = policy_dir.join(format!("{}.toml", self.id()));
         let policy =
             Policy::load(&path).with_context(|| format!("cannot load {}", path.display()))?;
-        let rates = format!("{}/v1/rates", sandbox.fx_url);
+        let policy = crate::commands::sandbox::pointed_at(policy, sandbox);
         Ok(match self {
-            DemoCorridor::AlipayMpesa => policy
-                .with_setting(
-                    "alipay_gateway_url",
-                    &format!("{}/gateway.do", sandbox.alipay_url),
-                )
-                .with_setting("mpesa_base_url", &sandbox.mpesa_url)
-                .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
-                .with_setting("mpesa_pay_out_protocol", &args.pay_out)
-                .with_setting("fx_rates_url", &rates),
-            DemoCorridor::MpesaMomo => policy
-                .with_setting("mpesa_base_url", &sandbox.mpesa_url)
-                .with_setting("mpesa_checkout_url", &sandbox.mpesa_url)
-                .with_setting("mpesa_pay_in_protocol", &args.pay_in)
-                .with_setting("momo_base_url", &sandbox.momo_url)
-                .with_setting("fx_rates_url", &rates),
+            DemoCorridor::AlipayMpesa => {
+                policy.with_setting("mpesa_pay_out_protocol", &args.pay_out)
+            }
+            DemoCorridor::MpesaMomo => policy.with_setting("mpesa_pay_in_protocol", &args.pay_in),
         })
     }
 
