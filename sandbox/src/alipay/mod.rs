@@ -360,6 +360,44 @@ async fn gateway(
 
 fn create_forex_trade(world: &World, params: &BTreeMap<String, String>) -> Response {
     let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
+    let Some(amount) = valid_order_amount(params) else {
+        return xml_error("ILLEGAL_ARGUMENT");
+    };
+    let currency = get("currency");
+    let rate = lock(&world.fx).rate(currency, "CNY");
+    let Some(rate) = rate else {
+        return xml_error("ILLEGAL_CURRENCY");
+    };
+    let (total_fee_minor, cny_fen) = if get("total_fee").is_empty() {
+        (0, amount)
+    } else {
+        (amount, rate.convert(amount))
+    };
+    let candidate = Trade {
+        partner: get("partner").to_string(),
+        out_trade_no: get("out_trade_no").to_string(),
+        trade_no: None,
+        trade_status: "WAIT_BUYER_PAY".into(),
+        currency: currency.to_string(),
+        total_fee_minor,
+        charged_cny_fen: cny_fen,
+        refunded_minor: 0,
+        buyer: None,
+        notify_url: get("notify_url").to_string(),
+        sign_type: SignType::parse(get("sign_type")).unwrap_or(SignType::Md5),
+        request: business_params(params),
+    };
+    match open_trade(world, candidate) {
+        Ok(trade) => cashier::page(world, &trade, None),
+        Err(code) => xml_error(code),
+    }
+}
+
+/// The order's amount, minor units of whichever of `total_fee` (in
+/// `currency`) and `rmb_fee` (in CNY) it gives, if the order is well formed:
+/// exactly one of the two, and every mandatory field sound.
+fn valid_order_amount(params: &BTreeMap<String, String>) -> Option<i64> {
+    let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
     let out_trade_no = get("out_trade_no");
     let currency = get("currency");
     let valid_currency = currency.len() == 3
@@ -375,64 +413,41 @@ fn create_forex_trade(world: &World, params: &BTreeMap<String, String>) -> Respo
         _ => None,
     };
     let amount_ok = amount.is_some_and(|minor| (1..=100_000_000).contains(&minor));
-    if out_trade_no.is_empty()
-        || out_trade_no.len() > 64
-        || get("subject").is_empty()
-        || !valid_currency
-        || !notify_url_ok
-        || !amount_ok
-    {
-        return xml_error("ILLEGAL_ARGUMENT");
-    }
-    let amount = amount.unwrap_or_default();
-    let partner = get("partner").to_string();
-    let sign_type = SignType::parse(get("sign_type")).unwrap_or(SignType::Md5);
-    let rate = lock(&world.fx).rate(currency, "CNY");
-    let Some(rate) = rate else {
-        return xml_error("ILLEGAL_CURRENCY");
-    };
-    let (total_fee_minor, cny_fen) = if total_fee.is_empty() {
-        (0, amount)
-    } else {
-        (amount, rate.convert(amount))
-    };
-    let business: BTreeMap<String, String> = params
+    let valid = !out_trade_no.is_empty()
+        && out_trade_no.len() <= 64
+        && !get("subject").is_empty()
+        && valid_currency
+        && notify_url_ok
+        && amount_ok;
+    amount.filter(|_| valid)
+}
+
+/// The request as the trade remembers it: every parameter but the signature,
+/// so the same order signed another way is still the same order.
+fn business_params(params: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    params
         .iter()
         .filter(|(key, _)| !["sign", "sign_type"].contains(&key.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+        .collect()
+}
+
+/// Books `candidate` as a new trade, or gives the trade its `out_trade_no`
+/// already names if the order is the same one.
+fn open_trade(world: &World, candidate: Trade) -> Result<Trade, &'static str> {
     let mut state = lock(&world.alipay.state);
-    let existing = state
-        .trades
-        .iter()
-        .find(|trade| trade.partner == partner && trade.out_trade_no == out_trade_no);
-    let trade = match existing {
+    let existing = state.trades.iter().find(|trade| {
+        trade.partner == candidate.partner && trade.out_trade_no == candidate.out_trade_no
+    });
+    match existing {
         // The same order again (a payer reopening the cashier) is the same
         // trade, which the cashier shows paid if it is; anything else under a
         // used out_trade_no is refused.
-        Some(existing) if existing.request != business => {
-            return xml_error("DUPLICATE_OUT_TRADE_NO");
-        }
-        Some(existing) => existing.clone(),
+        Some(existing) if existing.request != candidate.request => Err("DUPLICATE_OUT_TRADE_NO"),
+        Some(existing) => Ok(existing.clone()),
         None => {
-            let trade = Trade {
-                partner,
-                out_trade_no: out_trade_no.to_string(),
-                trade_no: None,
-                trade_status: "WAIT_BUYER_PAY".into(),
-                currency: currency.to_string(),
-                total_fee_minor,
-                charged_cny_fen: cny_fen,
-                refunded_minor: 0,
-                buyer: None,
-                notify_url: get("notify_url").to_string(),
-                sign_type,
-                request: business,
-            };
-            state.trades.push(trade.clone());
-            trade
+            state.trades.push(candidate.clone());
+            Ok(candidate)
         }
-    };
-    drop(state);
-    cashier::page(world, &trade, None)
+    }
 }

@@ -91,21 +91,7 @@ pub(super) fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> 
         get("out_trade_no"),
         get("partner").to_string(),
     );
-    let return_amount = get("return_amount");
-    let return_rmb_amount = get("return_rmb_amount");
-    if out_return_no.is_empty()
-        || out_return_no.len() > 64
-        || out_trade_no.is_empty()
-        || get("currency") == "CNY"
-    {
-        return xml_error("ILLEGAL_ARGUMENT");
-    }
-    let amount = match (return_amount.is_empty(), return_rmb_amount.is_empty()) {
-        (false, _) => parse_minor(return_amount).map(|minor| (minor, false)),
-        (true, false) => parse_minor(return_rmb_amount).map(|fen| (fen, true)),
-        (true, true) => None,
-    };
-    let Some((amount, in_cny)) = amount.filter(|(minor, _)| *minor > 0) else {
+    let Some((amount, in_cny)) = refund_amount(params) else {
         return xml_error("ILLEGAL_ARGUMENT");
     };
     let mut guard = lock(&world.alipay.state);
@@ -116,7 +102,7 @@ pub(super) fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> 
     {
         // The same refund again: already done, nothing moves twice.
         return if *previous == amount {
-            xml("<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>".into())
+            refund_done()
         } else {
             xml_error("DUPLICATE_OUT_RETURN_NO")
         };
@@ -128,8 +114,47 @@ pub(super) fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> 
     else {
         return xml_error("TRADE_NOT_EXIST");
     };
+    let cny_back = match refund_trade(trade, amount, in_cny) {
+        Ok(cny_back) => cny_back,
+        Err(code) => return xml_error(code),
+    };
+    let buyer = trade.buyer.clone().unwrap_or_default();
+    if let Some((_, balance)) = state.buyers.get_mut(&buyer) {
+        *balance += cny_back;
+    }
+    state
+        .refunds
+        .insert((partner, out_return_no.to_string()), amount);
+    refund_done()
+}
+
+/// The refund asked for, and whether it is in CNY (`return_rmb_amount`)
+/// rather than the trade's currency (`return_amount`), if the request is
+/// well formed.
+fn refund_amount(params: &BTreeMap<String, String>) -> Option<(i64, bool)> {
+    let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
+    let out_return_no = get("out_return_no");
+    if out_return_no.is_empty()
+        || out_return_no.len() > 64
+        || get("out_trade_no").is_empty()
+        || get("currency") == "CNY"
+    {
+        return None;
+    }
+    let (return_amount, return_rmb_amount) = (get("return_amount"), get("return_rmb_amount"));
+    let amount = match (return_amount.is_empty(), return_rmb_amount.is_empty()) {
+        (false, _) => parse_minor(return_amount).map(|minor| (minor, false)),
+        (true, false) => parse_minor(return_rmb_amount).map(|fen| (fen, true)),
+        (true, true) => None,
+    };
+    amount.filter(|(minor, _)| *minor > 0)
+}
+
+/// Books `amount` against a paid trade, if it fits in what is left, and gives
+/// the CNY fen the buyer gets back; or the mapi error code refusing it.
+fn refund_trade(trade: &mut Trade, amount: i64, in_cny: bool) -> Result<i64, &'static str> {
     if trade.trade_status != "TRADE_FINISHED" {
-        return xml_error("TRADE_STATUS_NOT_AVAILD");
+        return Err("TRADE_STATUS_NOT_AVAILD");
     }
     let paid = if in_cny || trade.total_fee_minor == 0 {
         trade.charged_cny_fen
@@ -137,7 +162,7 @@ pub(super) fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> 
         trade.total_fee_minor
     };
     if trade.refunded_minor + amount > paid {
-        return xml_error("RETURN_AMOUNT_EXCEED");
+        return Err("RETURN_AMOUNT_EXCEED");
     }
     // The buyer gets back the CNY they paid, pro rata; a full refund returns
     // exactly what was charged.
@@ -148,13 +173,11 @@ pub(super) fn forex_refund(world: &World, params: &BTreeMap<String, String>) -> 
             .unwrap_or(0)
     };
     trade.refunded_minor += amount;
-    let buyer = trade.buyer.clone().unwrap_or_default();
-    if let Some((_, balance)) = state.buyers.get_mut(&buyer) {
-        *balance += cny_back;
-    }
-    state
-        .refunds
-        .insert((partner, out_return_no.to_string()), amount);
+    Ok(cny_back)
+}
+
+/// mapi's bare success reply, for a refund done now or before.
+fn refund_done() -> Response {
     xml(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><alipay><is_success>T</is_success></alipay>"
             .into(),

@@ -82,47 +82,6 @@ pub struct MomoConfig {
 
 impl Default for MomoConfig {
     fn default() -> Self {
-        let numbers = [
-            // MTN's sandbox numbers, as two independent runs observed them.
-            (
-                "46733123450",
-                TestOutcome::Failed,
-                Some("INTERNAL_PROCESSING_ERROR"),
-            ),
-            (
-                "46733123451",
-                TestOutcome::Failed,
-                Some("APPROVAL_REJECTED"),
-            ),
-            ("46733123452", TestOutcome::Failed, Some("EXPIRED")),
-            ("46733123453", TestOutcome::Pending, None),
-            ("46733123454", TestOutcome::DelayedSuccess, None),
-            // Ours, for the disbursement reasons MTN's sandbox cannot produce.
-            ("256770000001", TestOutcome::Failed, Some("PAYEE_NOT_FOUND")),
-            (
-                "256770000002",
-                TestOutcome::Failed,
-                Some("PAYEE_NOT_ALLOWED_TO_RECEIVE"),
-            ),
-            ("256770000003", TestOutcome::Failed, Some("NOT_ALLOWED")),
-            (
-                "256770000004",
-                TestOutcome::Failed,
-                Some("NOT_ENOUGH_FUNDS"),
-            ),
-            (
-                "256770000005",
-                TestOutcome::Failed,
-                Some("SERVICE_UNAVAILABLE"),
-            ),
-            (
-                "256770000006",
-                TestOutcome::Failed,
-                Some("INTERNAL_PROCESSING_ERROR"),
-            ),
-            ("256770000007", TestOutcome::Pending, None),
-            ("256770000008", TestOutcome::DelayedSuccess, None),
-        ];
         MomoConfig {
             subscription_key: "corridor-sandbox-momo-disbursement-key".into(),
             api_users: vec![MomoApiUser {
@@ -141,14 +100,7 @@ impl Default for MomoConfig {
                 .into_iter()
                 .map(|(currency, amount)| (currency.to_string(), amount.to_string()))
                 .collect(),
-            test_numbers: numbers
-                .into_iter()
-                .map(|(msisdn, outcome, reason)| TestNumber {
-                    msisdn: msisdn.into(),
-                    outcome,
-                    reason: reason.map(str::to_string),
-                })
-                .collect(),
+            test_numbers: default_test_numbers(),
             result_delay_ms: None,
             delayed_success_ms: None,
             reason_as_object: false,
@@ -156,4 +108,58 @@ impl Default for MomoConfig {
             require_uuid_v4: true,
         }
     }
+}
+
+/// MTN's sandbox numbers, and ours for the disbursement reasons MTN's
+/// sandbox cannot produce: a policy can name any of them without configuring.
+fn default_test_numbers() -> Vec<TestNumber> {
+    let numbers = [
+        // MTN's sandbox numbers, as two independent runs observed them.
+        (
+            "46733123450",
+            TestOutcome::Failed,
+            Some("INTERNAL_PROCESSING_ERROR"),
+        ),
+        (
+            "46733123451",
+            TestOutcome::Failed,
+            Some("APPROVAL_REJECTED"),
+        ),
+        ("46733123452", TestOutcome::Failed, Some("EXPIRED")),
+        ("46733123453", TestOutcome::Pending, None),
+        ("46733123454", TestOutcome::DelayedSuccess, None),
+        // Ours, for the disbursement reasons MTN's sandbox cannot produce.
+        ("256770000001", TestOutcome::Failed, Some("PAYEE_NOT_FOUND")),
+        (
+            "256770000002",
+            TestOutcome::Failed,
+            Some("PAYEE_NOT_ALLOWED_TO_RECEIVE"),
+        ),
+        ("256770000003", TestOutcome::Failed, Some("NOT_ALLOWED")),
+        (
+            "256770000004",
+            TestOutcome::Failed,
+            Some("NOT_ENOUGH_FUNDS"),
+        ),
+        (
+            "256770000005",
+            TestOutcome::Failed,
+            Some("SERVICE_UNAVAILABLE"),
+        ),
+        (
+            "256770000006",
+            TestOutcome::Failed,
+            Some("INTERNAL_PROCESSING_ERROR"),
+        ),
+        ("256770000007", TestOutcome::Pending, None),
+        ("256770000008", TestOutcome::DelayedSuccess, None),
+    ];
+    numbers
+        .into_iter()
+        .map(|(msisdn, outcome, reason)| TestNumber {
+            msisdn: msisdn.into(),
+            outcome,
+            reason: reason.map(str::to_string),
+        })
+        .collect()
 }

@@ -117,53 +117,12 @@ async fn b2c(world: Arc<World>, headers: HeaderMap, body: String, version: u8) -
         Ok(request) => request,
         Err(message) => return error(&world, "400.002.02", &message),
     };
-    let payment = {
-        let mut state = lock(&world.mpesa.state);
-        let originator = match &request.originator_conversation_id {
-            Some(id)
-                if state
-                    .payments
-                    .iter()
-                    .any(|payment| &payment.originator_conversation_id == id) =>
-            {
-                None
-            }
-            Some(id) => Some(id.clone()),
-            None => Some(format!(
-                "{}-{}-1",
-                state.random.gen_range(10000..99999),
-                state.random.gen_range(10_000_000..99_999_999)
-            )),
-        };
-        let Some(originator) = originator else {
-            drop(state);
-            return error(
-                &world,
-                "500.002.1001",
-                "Duplicate OriginatorConversationID.",
-            );
-        };
-        state.sequence += 1;
-        let conversation_id = format!(
-            "AG_{}_{:020x}",
-            eat_date(crate::now_ms()),
-            state.random.r#gen::<u128>() >> 48
+    let Some(payment) = record_payment(&world.mpesa, &request) else {
+        return error(
+            &world,
+            "500.002.1001",
+            "Duplicate OriginatorConversationID.",
         );
-        let transaction_id = receipt(&mut state.random);
-        let payment = Payment {
-            originator_conversation_id: originator,
-            conversation_id,
-            transaction_id,
-            party_b: request.party_b.clone(),
-            amount_cents: request.amount_cents,
-            result_code: -1,
-            result_desc: String::new(),
-            initiated_ms: crate::now_ms(),
-            finalised_ms: None,
-            status: "Pending",
-        };
-        state.payments.push(payment.clone());
-        payment
     };
     let acknowledgement = serde_json::json!({
         "ConversationID": payment.conversation_id,
@@ -177,6 +136,55 @@ async fn b2c(world: Arc<World>, headers: HeaderMap, body: String, version: u8) -
         payment.originator_conversation_id.clone(),
     ));
     Json(acknowledgement).into_response()
+}
+
+/// Records an accepted request as a pending payment with fresh Daraja ids,
+/// or `None` if its `OriginatorConversationID` is already taken.
+fn record_payment(daraja: &Daraja, request: &B2cRequest) -> Option<Payment> {
+    let mut state = lock(&daraja.state);
+    let originator = originator_for(&mut state, request.originator_conversation_id.as_deref())?;
+    state.sequence += 1;
+    let conversation_id = format!(
+        "AG_{}_{:020x}",
+        eat_date(crate::now_ms()),
+        state.random.r#gen::<u128>() >> 48
+    );
+    let transaction_id = receipt(&mut state.random);
+    let payment = Payment {
+        originator_conversation_id: originator,
+        conversation_id,
+        transaction_id,
+        party_b: request.party_b.clone(),
+        amount_cents: request.amount_cents,
+        result_code: -1,
+        result_desc: String::new(),
+        initiated_ms: crate::now_ms(),
+        finalised_ms: None,
+        status: "Pending",
+    };
+    state.payments.push(payment.clone());
+    Some(payment)
+}
+
+/// The payment's `OriginatorConversationID`: the client's own (v3), unless a
+/// payment already has it, or one Daraja makes up (v1).
+fn originator_for(state: &mut State_, requested: Option<&str>) -> Option<String> {
+    match requested {
+        Some(id)
+            if state
+                .payments
+                .iter()
+                .any(|payment| payment.originator_conversation_id == id) =>
+        {
+            None
+        }
+        Some(id) => Some(id.to_string()),
+        None => Some(format!(
+            "{}-{}-1",
+            state.random.gen_range(10000..99999),
+            state.random.gen_range(10_000_000..99_999_999)
+        )),
+    }
 }
 
 /// What settling a payment needs to know of its request, whichever API
@@ -224,33 +232,60 @@ pub(super) fn settle(daraja: &Daraja, request: &Order<'_>, originator: &str) -> 
     let credential_matches = daraja.credential_matches(request.initiator, request.credential);
     let mut guard = lock(&daraja.state);
     let state = &mut *guard;
-    let config = &daraja.config;
-    let locked = state.failed_credentials >= LOCK_AFTER_FAILURES;
-    let credential_ok = !locked && credential_matches;
-    if !locked {
-        state.failed_credentials = if credential_ok {
-            0
-        } else {
-            state.failed_credentials + 1
-        };
+    let (code, desc) = match check_credential(state, credential_matches) {
+        Err(refusal) => refusal,
+        Ok(()) => decide(&daraja.config, state, request),
+    };
+    if code == 0 {
+        pay_out(state, request, daraja.config.b2c_charge_cents);
     }
+    let payment = state
+        .payments
+        .iter_mut()
+        .find(|payment| payment.originator_conversation_id == originator)
+        .expect("the payment was recorded before it was settled");
+    assert_eq!(payment.status, "Pending", "a payment is settled once");
+    payment.result_code = code;
+    payment.result_desc = desc.to_string();
+    payment.finalised_ms = Some(crate::now_ms());
+    payment.status = if code == 0 { "Completed" } else { "Declined" };
+    payment.clone()
+}
+
+/// A B2C result code and its description, as Daraja words them.
+type Outcome = (i64, &'static str);
+
+/// Counts a credential attempt towards the lock-out (a locked credential
+/// counts nothing more), and refuses a locked or wrong one.
+fn check_credential(state: &mut State_, credential_matches: bool) -> Result<(), Outcome> {
+    if state.failed_credentials >= LOCK_AFTER_FAILURES {
+        return Err((8006, "The security credential is locked."));
+    }
+    state.failed_credentials = if credential_matches {
+        0
+    } else {
+        state.failed_credentials + 1
+    };
+    if credential_matches {
+        Ok(())
+    } else {
+        Err((2001, "The initiator information is invalid."))
+    }
+}
+
+/// The outcome of an authorised payment: the first rule it breaks, in
+/// Daraja's order, or success.
+fn decide(config: &MpesaConfig, state: &State_, request: &Order<'_>) -> Outcome {
     let charge = config.b2c_charge_cents;
-    let customer = state.customers.get(request.party_b).cloned();
-    let (code, desc): (i64, &str) = if locked {
-        (8006, "The security credential is locked.")
-    } else if !credential_ok {
-        (2001, "The initiator information is invalid.")
-    } else if request.party_a != config.shortcode {
+    let customer = state.customers.get(request.party_b);
+    if request.party_a != config.shortcode {
         (
             2028,
             "The request is not permitted according to product assignment.",
         )
     } else if !(request.party_b.starts_with("2547") || request.party_b.starts_with("2541")) {
         (-2, "Operator does not exist.")
-    } else if customer
-        .as_ref()
-        .is_some_and(|customer| !customer.registered)
-    {
+    } else if customer.is_some_and(|customer| !customer.registered) {
         (
             2040,
             "Credit Party customer type (Unregistered or Registered Customer) can't be supported by the service.",
@@ -269,34 +304,26 @@ pub(super) fn settle(daraja: &Daraja, request: &Order<'_>, originator: &str) -> 
         (1, "The balance is insufficient for the transaction.")
     } else {
         (0, "The service request is processed successfully.")
-    };
-    if code == 0 {
-        state.balances.utility_cents -= request.amount_cents + charge;
-        state.balances.charges_paid_cents -= charge;
-        *state
-            .balances
-            .customers
-            .entry(request.party_b.to_string())
-            .or_insert(0) += request.amount_cents;
-        state
-            .customers
-            .entry(request.party_b.to_string())
-            .or_insert(CustomerRecord {
-                name: "SANDBOX CUSTOMER".into(),
-                registered: true,
-            });
     }
-    let payment = state
-        .payments
-        .iter_mut()
-        .find(|payment| payment.originator_conversation_id == originator)
-        .expect("the payment was recorded before it was settled");
-    assert_eq!(payment.status, "Pending", "a payment is settled once");
-    payment.result_code = code;
-    payment.result_desc = desc.to_string();
-    payment.finalised_ms = Some(crate::now_ms());
-    payment.status = if code == 0 { "Completed" } else { "Declined" };
-    payment.clone()
+}
+
+/// Moves a successful payment: amount and charge out of the utility account,
+/// the amount to the customer, who exists from then on.
+fn pay_out(state: &mut State_, request: &Order<'_>, charge: i64) {
+    state.balances.utility_cents -= request.amount_cents + charge;
+    state.balances.charges_paid_cents -= charge;
+    *state
+        .balances
+        .customers
+        .entry(request.party_b.to_string())
+        .or_insert(0) += request.amount_cents;
+    state
+        .customers
+        .entry(request.party_b.to_string())
+        .or_insert(CustomerRecord {
+            name: "SANDBOX CUSTOMER".into(),
+            registered: true,
+        });
 }
 
 /// Marks a decimal that must reach the wire exactly as formatted (`-33.00`,

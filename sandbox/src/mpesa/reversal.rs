@@ -16,8 +16,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::c2b::{C2bStatus, ReversalRecord};
-use super::{accept, eat_datetime, error, is_url, receipt, text};
+use super::c2b::{C2bPayment, C2bStatus, ReversalRecord};
+use super::{State_, accept, eat_datetime, error, is_url, receipt, text};
 use crate::World;
 use crate::faults::lock;
 use crate::money::format_minor;
@@ -94,7 +94,7 @@ fn reverse(
     credential_ok: bool,
     (conversation_id, originator): (&str, &str),
 ) -> Value {
-    let failure = |code: &str, desc: &str| {
+    let failure = |(code, desc): Refusal| {
         serde_json::json!({ "Result": {
             "ResultType": 0, "ResultCode": code, "ResultDesc": desc,
             "OriginatorConversationID": originator, "ConversationID": conversation_id,
@@ -102,10 +102,52 @@ fn reverse(
         }})
     };
     if !credential_ok {
-        return failure("2001", "The initiator information is invalid.");
+        return failure(("2001", "The initiator information is invalid."));
     }
     let mut guard = lock(&world.mpesa.state);
     let state = &mut *guard;
+    let payment = match mark_reversed(state, transaction_id, receiver) {
+        Ok(payment) => payment,
+        Err(refusal) => return failure(refusal),
+    };
+    let parties = move_money_back(state, &payment);
+    let reversal_receipt = receipt(&mut state.random);
+    let time_ms = crate::now_ms();
+    state.c2b.reversals.push(ReversalRecord {
+        originator_conversation_id: originator.to_string(),
+        receipt: reversal_receipt.clone(),
+        original: payment.trans_id.clone(),
+        amount_cents: payment.amount_cents,
+        time_ms,
+    });
+    let utility = &parties.utility;
+    serde_json::json!({ "Result": {
+        "ResultType": 0, "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
+        "OriginatorConversationID": originator, "ConversationID": conversation_id,
+        "TransactionID": reversal_receipt,
+        "ResultParameters": { "ResultParameter": [
+            { "Key": "DebitAccountBalance", "Value": format!("Utility Account|KES|{utility}|{utility}|0.00|0.00") },
+            { "Key": "Amount", "Value": format_minor(payment.amount_cents) },
+            { "Key": "TransCompletedTime", "Value": eat_datetime(time_ms, "yyyyMMddHHmmss") },
+            { "Key": "OriginalTransactionID", "Value": payment.trans_id },
+            { "Key": "Charge", "Value": "0.00" },
+            { "Key": "CreditPartyPublicName", "Value": parties.customer },
+            { "Key": "DebitPartyPublicName", "Value": parties.paybill },
+        ]},
+        "ReferenceData": { "ReferenceItem": { "Key": "QueueTimeoutURL", "Value": "" } },
+    }})
+}
+
+/// A failed reversal's `ResultCode` and `ResultDesc`.
+type Refusal = (&'static str, &'static str);
+
+/// Marks the Paybill's completed collection `transaction_id` reversed, or
+/// says why it cannot be.
+fn mark_reversed(
+    state: &mut State_,
+    transaction_id: &str,
+    receiver: &str,
+) -> Result<C2bPayment, Refusal> {
     let Some(payment) = state
         .c2b
         .payments
@@ -113,16 +155,31 @@ fn reverse(
         .find(|payment| payment.trans_id == transaction_id && payment.shortcode == receiver)
     else {
         // B2C receipts (and unknown ones) cannot be reversed through the API.
-        return failure("R000002", "The OriginalTransactionID is invalid.");
+        return Err(("R000002", "The OriginalTransactionID is invalid."));
     };
     match payment.status {
         C2bStatus::Reversed => {
-            return failure("R000001", "The transaction has already been reversed.");
+            return Err(("R000001", "The transaction has already been reversed."));
         }
-        C2bStatus::Cancelled => return failure("R000002", "The OriginalTransactionID is invalid."),
+        C2bStatus::Cancelled => return Err(("R000002", "The OriginalTransactionID is invalid.")),
         C2bStatus::Completed => payment.status = C2bStatus::Reversed,
     }
-    let payment = payment.clone();
+    Ok(payment.clone())
+}
+
+/// The two sides of a reversal as its `Result` names them.
+struct Parties {
+    /// The Paybill's utility balance after the reversal, formatted.
+    utility: String,
+    /// `shortcode - name` of the Paybill debited.
+    paybill: String,
+    /// `msisdn - name` of the customer credited.
+    customer: String,
+}
+
+/// Moves a reversed payment's amount from the Paybill's utility account back
+/// to the customer.
+fn move_money_back(state: &mut State_, payment: &C2bPayment) -> Parties {
     let paybill = state
         .balances
         .paybills
@@ -140,29 +197,9 @@ fn reverse(
         .customers
         .get(&payment.msisdn)
         .map_or("SANDBOX CUSTOMER", |customer| customer.name.as_str());
-    let customer = format!("{} - {customer}", payment.msisdn);
-    let reversal_receipt = receipt(&mut state.random);
-    let time_ms = crate::now_ms();
-    state.c2b.reversals.push(ReversalRecord {
-        originator_conversation_id: originator.to_string(),
-        receipt: reversal_receipt.clone(),
-        original: payment.trans_id.clone(),
-        amount_cents: payment.amount_cents,
-        time_ms,
-    });
-    serde_json::json!({ "Result": {
-        "ResultType": 0, "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
-        "OriginatorConversationID": originator, "ConversationID": conversation_id,
-        "TransactionID": reversal_receipt,
-        "ResultParameters": { "ResultParameter": [
-            { "Key": "DebitAccountBalance", "Value": format!("Utility Account|KES|{utility}|{utility}|0.00|0.00") },
-            { "Key": "Amount", "Value": format_minor(payment.amount_cents) },
-            { "Key": "TransCompletedTime", "Value": eat_datetime(time_ms, "yyyyMMddHHmmss") },
-            { "Key": "OriginalTransactionID", "Value": payment.trans_id },
-            { "Key": "Charge", "Value": "0.00" },
-            { "Key": "CreditPartyPublicName", "Value": customer },
-            { "Key": "DebitPartyPublicName", "Value": paybill_name },
-        ]},
-        "ReferenceData": { "ReferenceItem": { "Key": "QueueTimeoutURL", "Value": "" } },
-    }})
+    Parties {
+        utility,
+        paybill: paybill_name,
+        customer: format!("{} - {customer}", payment.msisdn),
+    }
 }

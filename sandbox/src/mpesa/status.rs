@@ -10,6 +10,17 @@ enum Found {
     C2b(c2b::status::Found),
 }
 
+/// A well-formed query: who asks, where the result goes, and the payment it
+/// names, by receipt (`TransactionID`) or by the id the original request was
+/// acknowledged with (`OriginalConversationID`).
+struct StatusQuery {
+    initiator: String,
+    credential: String,
+    result_url: String,
+    receipt: Option<String>,
+    original: Option<String>,
+}
+
 pub(super) async fn transaction_status(
     State(world): State<Arc<World>>,
     headers: HeaderMap,
@@ -28,74 +39,108 @@ pub(super) async fn transaction_status(
         Ok(request) => request,
         Err(response) => return response,
     };
-    let field = |name: &str| text(&request, name).filter(|value| !value.trim().is_empty());
-    let (Some(initiator), Some(credential), Some(result_url)) = (
-        field("Initiator"),
-        field("SecurityCredential"),
-        field("ResultURL"),
+    let Some(query) = parse_query(&request) else {
+        return error(&world, "400.002.05", "Invalid request payload");
+    };
+    let Some(found) = find(
+        &world.mpesa,
+        query.receipt.as_deref(),
+        query.original.as_deref(),
     ) else {
-        return error(&world, "400.002.05", "Invalid request payload");
-    };
-    if field("CommandID").as_deref() != Some("TransactionStatusQuery") || !is_url(&result_url) {
-        return error(&world, "400.002.05", "Invalid request payload");
-    }
-    let receipt = field("TransactionID");
-    let original = field("OriginalConversationID");
-    let found = {
-        let state = lock(&world.mpesa.state);
-        state
-            .payments
-            .iter()
-            .find(|payment| {
-                Some(&payment.transaction_id) == receipt.as_ref()
-                    || Some(&payment.originator_conversation_id) == original.as_ref()
-            })
-            .cloned()
-            .map(Found::B2c)
-            .or_else(|| {
-                c2b::status::find(&state, receipt.as_deref(), original.as_deref()).map(Found::C2b)
-            })
-    };
-    let Some(found) = found else {
         return error(&world, "404.003.01", "Resource not found");
     };
-    let credential_ok = world.mpesa.credential_matches(&initiator, &credential);
+    let credential_ok = world
+        .mpesa
+        .credential_matches(&query.initiator, &query.credential);
     let (conversation_id, originator) = world.mpesa.conversation_ids(2);
     let acknowledgement = serde_json::json!({
         "ConversationID": conversation_id, "OriginatorConversationID": originator,
         "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully.",
     });
-    let world_for_result = world.clone();
-    tokio::spawn(async move {
-        let base_delay = world_for_result
-            .config
-            .delay(world_for_result.config.mpesa.result_delay_ms, 2500);
-        let decision = world_for_result.faults.decide_callback("mpesa", base_delay);
-        tokio::time::sleep(decision.delay).await;
-        if !decision.send {
-            return;
-        }
-        let body = match &found {
-            Found::B2c(payment) => status_result_body(
-                &world_for_result.mpesa,
-                payment,
-                credential_ok,
-                &conversation_id,
-                &originator,
-            ),
-            Found::C2b(found) => c2b::status::result_body(
-                &world_for_result.mpesa,
-                found,
-                credential_ok,
-                (&conversation_id, &originator),
-            ),
-        }
-        .to_string();
-        world_for_result
-            .post_callback("mpesa", &result_url, "application/json", body)
-            .await;
-    });
+    tokio::spawn(deliver_status_result(
+        world.clone(),
+        found,
+        credential_ok,
+        (conversation_id, originator),
+        query.result_url,
+    ));
     Json(acknowledgement).into_response()
+}
+
+/// The query's fields, if the mandatory ones are there and say what Daraja
+/// expects; every shortfall gets the same `400.002.05`.
+fn parse_query(request: &Value) -> Option<StatusQuery> {
+    let field = |name: &str| text(request, name).filter(|value| !value.trim().is_empty());
+    let (Some(initiator), Some(credential), Some(result_url)) = (
+        field("Initiator"),
+        field("SecurityCredential"),
+        field("ResultURL"),
+    ) else {
+        return None;
+    };
+    if field("CommandID").as_deref() != Some("TransactionStatusQuery") || !is_url(&result_url) {
+        return None;
+    }
+    Some(StatusQuery {
+        initiator,
+        credential,
+        result_url,
+        receipt: field("TransactionID"),
+        original: field("OriginalConversationID"),
+    })
+}
+
+/// The payment a query names: B2C payments first, then C2B payments and
+/// reversals.
+fn find(daraja: &Daraja, receipt: Option<&str>, original: Option<&str>) -> Option<Found> {
+    let state = lock(&daraja.state);
+    state
+        .payments
+        .iter()
+        .find(|payment| {
+            Some(payment.transaction_id.as_str()) == receipt
+                || Some(payment.originator_conversation_id.as_str()) == original
+        })
+        .cloned()
+        .map(Found::B2c)
+        .or_else(|| c2b::status::find(&state, receipt, original).map(Found::C2b))
+}
+
+/// Sends the query's result to its `ResultURL` later, as the callback knobs
+/// (`mpesa`) allow: the body is built at delivery, so it shows the payment as
+/// it stands then.
+async fn deliver_status_result(
+    world: Arc<World>,
+    found: Found,
+    credential_ok: bool,
+    (conversation_id, originator): (String, String),
+    result_url: String,
+) {
+    let base_delay = world.config.delay(world.config.mpesa.result_delay_ms, 2500);
+    let decision = world.faults.decide_callback("mpesa", base_delay);
+    tokio::time::sleep(decision.delay).await;
+    if !decision.send {
+        return;
+    }
+    let body = match &found {
+        Found::B2c(payment) => status_result_body(
+            &world.mpesa,
+            payment,
+            credential_ok,
+            &conversation_id,
+            &originator,
+        ),
+        Found::C2b(found) => c2b::status::result_body(
+            &world.mpesa,
+            found,
+            credential_ok,
+            (&conversation_id, &originator),
+        ),
+    }
+    .to_string();
+    world
+        .post_callback("mpesa", &result_url, "application/json", body)
+        .await;
 }
 
 fn status_result_body(

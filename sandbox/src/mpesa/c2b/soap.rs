@@ -188,74 +188,83 @@ pub(in crate::mpesa) async fn register_soap(
         Ok(envelope) => envelope,
         Err(problem) => return fault("Client", &format!("malformed envelope: {problem}")),
     };
-    let sp = &world.config.mpesa.c2b;
-    let header = envelope
-        .header
-        .and_then(|header| header.request)
-        .unwrap_or_default();
-    let presented = base64::engine::general_purpose::STANDARD
-        .decode(header.sp_password.trim())
-        .unwrap_or_default();
-    let expected = hashed(&sp.sp_id, &sp.sp_password, &header.timestamp);
-    if header.sp_id != sp.sp_id || !presented.eq_ignore_ascii_case(expected.as_bytes()) {
+    if !authenticated(&world, envelope.header) {
         return response_msg("100000007", "Authentication failed", "");
     }
     let request: RegisterRequest = match quick_xml::de::from_str(envelope.body.request.trim()) {
         Ok(request) => request,
         Err(problem) => return fault("Client", &format!("malformed RequestMsg: {problem}")),
     };
+    // Every reply echoes the request's OriginatorConversationID, empty or not.
+    let originator = request.transaction.originator_conversation_id.clone();
+    let (shortcode, registration) = match registration(request) {
+        Ok(registered) => registered,
+        Err((code, description)) => return response_msg(code, &description, &originator),
+    };
+    save(&world, shortcode, registration);
+    response_msg("00000000", "success", &originator)
+}
+
+/// Whether the `RequestSOAPHeader` names our SP and carries its password,
+/// hashed with the header's own timestamp.
+fn authenticated(world: &World, header: Option<HeaderBlock>) -> bool {
+    let sp = &world.config.mpesa.c2b;
+    let header = header.and_then(|header| header.request).unwrap_or_default();
+    let presented = base64::engine::general_purpose::STANDARD
+        .decode(header.sp_password.trim())
+        .unwrap_or_default();
+    let expected = hashed(&sp.sp_id, &sp.sp_password, &header.timestamp);
+    header.sp_id == sp.sp_id && presented.eq_ignore_ascii_case(expected.as_bytes())
+}
+
+/// The value under `key` in a `Parameter` or `ReferenceItem` list, trimmed.
+fn pair_value(pairs: &[Pair], key: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|pair| pair.key.trim() == key)
+        .map(|pair| pair.value.trim().to_string())
+}
+
+/// Checks a RegisterURL request field by field, in the broker's order, and
+/// gives its shortcode and registration, or the `ResponseCode` and
+/// `ResponseDesc` refusing the first field that is wrong.
+fn registration(
+    request: RegisterRequest,
+) -> Result<(String, Registration), (&'static str, String)> {
     let transaction = request.transaction;
-    let originator = transaction.originator_conversation_id;
-    let find = |pairs: &[Pair], key: &str| {
-        pairs
-            .iter()
-            .find(|pair| pair.key.trim() == key)
-            .map(|pair| pair.value.trim().to_string())
-    };
-    let parameter = |key: &str| find(&transaction.parameters.items, key);
+    let parameter = |key: &str| pair_value(&transaction.parameters.items, key);
     let reference =
-        |key: &str| find(&transaction.reference_data.items, key).filter(|url| is_url(url));
+        |key: &str| pair_value(&transaction.reference_data.items, key).filter(|url| is_url(url));
     let shortcode = request.identity.primary_party.short_code.trim().to_string();
-    let invalid = |what: &str| {
-        response_msg(
-            "100000005",
-            &format!("Invalid input value:{what}"),
-            &originator,
-        )
-    };
+    let invalid = |what: &str| ("100000005", format!("Invalid input value:{what}"));
     if transaction.command_id != "RegisterURL" {
-        return invalid("CommandID");
+        return Err(invalid("CommandID"));
     }
-    if originator.is_empty() {
-        return response_msg(
+    if transaction.originator_conversation_id.is_empty() {
+        return Err((
             "100000014",
-            "Missing mandatory parameter:OriginatorConversationID",
-            "",
-        );
+            "Missing mandatory parameter:OriginatorConversationID".into(),
+        ));
     }
     let response_type = parameter("ResponseType").unwrap_or_default();
     if response_type != "Completed" && response_type != "Cancelled" {
-        return invalid("ResponseType");
+        return Err(invalid("ResponseType"));
     }
     let (Some(validation_url), Some(confirmation_url)) =
         (reference("ValidationURL"), reference("ConfirmationURL"))
     else {
-        return invalid("ReferenceData");
+        return Err(invalid("ReferenceData"));
     };
     if shortcode.is_empty() {
-        return invalid("PrimaryParty.ShortCode");
+        return Err(invalid("PrimaryParty.ShortCode"));
     }
-    save(
-        &world,
-        shortcode,
-        Registration {
-            form: Form::Soap,
-            response_type,
-            confirmation_url,
-            validation_url,
-        },
-    );
-    response_msg("00000000", "success", &originator)
+    let registration = Registration {
+        form: Form::Soap,
+        response_type,
+        confirmation_url,
+        validation_url,
+    };
+    Ok((shortcode, registration))
 }
 
 /// A validation (`org_balance` `None`) or confirmation request, signed.
