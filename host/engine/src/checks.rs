@@ -38,11 +38,21 @@ fn scaled(amount_minor: i64, rate: &Decimal) -> Option<(i128, i128)> {
 }
 
 /// Whether `converted` is `amount × rate` to within `tolerance_minor`, never above
-/// the exact value by more than half a minor unit (rounding half up).
-fn near(converted: i64, amount_minor: i64, rate: &Decimal, tolerance_minor: i128) -> bool {
-    let Some((numerator, denominator)) = scaled(amount_minor, rate) else {
+/// the exact value by more than half a minor unit (rounding half up). A rate
+/// is in whole units of each currency, so the minor units of `amount` and
+/// `converted` are each scaled by their own currency's digits (KES has two,
+/// UGX none).
+fn near(converted: &Money, amount: &Money, rate: &Decimal, tolerance_minor: i128) -> bool {
+    let Some((numerator, denominator)) = scaled(amount.amount_minor, rate) else {
         return false;
     };
+    let (to, from) = (
+        super::money::minor_digits(&converted.currency),
+        super::money::minor_digits(&amount.currency),
+    );
+    let numerator = numerator * 10i128.pow(to);
+    let denominator = denominator * 10i128.pow(from);
+    let converted = converted.amount_minor;
     let converted = i128::from(converted) * denominator;
     converted * 2 <= numerator * 2 + denominator
         && numerator - converted <= tolerance_minor * denominator
@@ -89,12 +99,8 @@ pub fn quote(
         ));
     }
     // Receive: whole units at most the rate gives (one unit of rounding down).
-    if !near(
-        quote.receive.amount_minor,
-        quote.send.amount_minor,
-        &quote.rate,
-        100,
-    ) {
+    let whole_unit = 10i128.pow(super::money::minor_digits(&quote.receive.currency));
+    if !near(&quote.receive, &quote.send, &quote.rate, whole_unit) {
         return Err(format!(
             "receive {} is not {} at {}",
             quote.receive.amount_minor,
@@ -107,7 +113,11 @@ pub fn quote(
         .amount_minor
         .checked_add(quote.fee.amount_minor)
         .ok_or("the fee overflows")?;
-    if !near(quote.pay_in.amount_minor, charged, &quote.pay_in_rate, 1) {
+    let charged_money = Money {
+        amount_minor: charged,
+        currency: quote.send.currency.clone(),
+    };
+    if !near(&quote.pay_in, &charged_money, &quote.pay_in_rate, 1) {
         return Err(format!(
             "pay-in {} is not {charged} at {}",
             quote.pay_in.amount_minor,
@@ -358,5 +368,44 @@ mod tests {
         );
         assert_eq!(decimal_text(&decimal(65943, 4)), "6.5943");
         assert_eq!(decimal_text(&decimal(5, 2)), "0.05");
+    }
+
+    #[test]
+    fn a_quote_between_currencies_of_different_minor_units_is_checked_in_whole_units() {
+        let request = QuoteRequest {
+            send: money(100_000, "KES"),
+            receive_currency: "UGX".into(),
+        };
+        let mut kes_ugx = descriptor();
+        kes_ugx.send_currencies = vec!["KES".into()];
+        kes_ugx.pay_in_currencies = vec!["KES".into()];
+        kes_ugx.pay_out_currencies = vec!["UGX".into()];
+        let fair = FxQuote {
+            send: money(100_000, "KES"),
+            pay_in: money(100_000, "KES"),
+            receive: money(28_600, "UGX"),
+            fee: money(0, "KES"),
+            rate: decimal(2860, 2),
+            pay_in_rate: decimal(1, 0),
+            expires_at_ms: 2_000,
+            rate_source: "fx".into(),
+        };
+        assert_eq!(
+            quote(&request, &fair, &kes_ugx, 1_000),
+            Ok(()),
+            "KES 1000.00 at 28.60 is UGX 28600"
+        );
+        let mut generous = fair.clone();
+        generous.receive.amount_minor = 28_601;
+        assert!(
+            quote(&request, &generous, &kes_ugx, 1_000).is_err(),
+            "a shilling more than the rate gives"
+        );
+        let mut in_cents = fair;
+        in_cents.receive.amount_minor = 2_860_000;
+        assert!(
+            quote(&request, &in_cents, &kes_ugx, 1_000).is_err(),
+            "UGX has no minor unit"
+        );
     }
 }
