@@ -160,7 +160,10 @@ pub fn build(
     if send.currency != corridor.send {
         return Err(failed(
             "unsupported-currency",
-            format!("this corridor sends {}, not {}", corridor.send, send.currency),
+            format!(
+                "this corridor sends {}, not {}",
+                corridor.send, send.currency
+            ),
         ));
     }
     if request.receive_currency != corridor.pay_out {
@@ -253,7 +256,10 @@ mod tests {
         };
         let quote = build(&KES_UGX, &request, &rates(), &settings(5_000), "fx", 0).expect("quote");
         // 1000.00 KES × 28.513 = 28513 UGX, UGX having no minor unit.
-        assert_eq!((quote.receive.amount_minor, quote.receive.currency.as_str()), (28_513, "UGX"));
+        assert_eq!(
+            (quote.receive.amount_minor, quote.receive.currency.as_str()),
+            (28_513, "UGX")
+        );
         assert_eq!(quote.pay_in.amount_minor, 105_000, "the fee, at rate 1");
         assert_eq!((quote.pay_in_rate.digits, quote.pay_in_rate.scale), (1, 0));
         assert_eq!(quote.expires_at_ms, 60_000);

@@ -49,7 +49,9 @@ pub fn paid_receipt(reference: &str, paid: &PaidIn, known_receipt: Option<String
 /// What an STK or checkout callback establishes for the pay-in `reference`.
 pub fn pay_in_event(reference: &str, outcome: &PayInOutcome) -> Option<Event> {
     match outcome {
-        PayInOutcome::Paid(paid) => Some(Event::PayInSucceeded(paid_receipt(reference, paid, None))),
+        PayInOutcome::Paid(paid) => {
+            Some(Event::PayInSucceeded(paid_receipt(reference, paid, None)))
+        }
         PayInOutcome::Failed(failure) if failure.kind == FailureKind::Failed => {
             Some(Event::PayInFailed(PayInFailure {
                 reference: reference.to_string(),
@@ -118,10 +120,9 @@ pub fn c2b_pay_in_event(reference: &str, status: C2bStatus) -> Option<Event> {
                 failure,
             }))
         }
-        C2bStatus::Reversed
-        | C2bStatus::NotFound
-        | C2bStatus::Pending
-        | C2bStatus::Failed(_) => None,
+        C2bStatus::Reversed | C2bStatus::NotFound | C2bStatus::Pending | C2bStatus::Failed(_) => {
+            None
+        }
     }
 }
 
@@ -250,7 +251,10 @@ mod tests {
             Some(Event::PayInFailed(_))
         ));
         let odd = PayInOutcome::Failed(unknown("77", "?"));
-        assert!(pay_in_event("0A1B", &odd).is_none(), "never failed on a guess");
+        assert!(
+            pay_in_event("0A1B", &odd).is_none(),
+            "never failed on a guess"
+        );
     }
 
     #[test]

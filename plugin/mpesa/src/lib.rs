@@ -17,8 +17,8 @@
 //!   [`checkout`] (the SOAP Online Checkout, seed 004) are two such protocols.
 
 pub mod b2c;
-pub mod c2b;
 pub mod broker;
+pub mod c2b;
 pub mod callback;
 pub mod checkout;
 pub mod credential;
@@ -26,9 +26,9 @@ pub mod express;
 pub mod messages;
 pub mod msisdn;
 pub mod oauth;
-pub mod reversal;
 pub mod pay_in;
 mod pay_in_settings;
+pub mod reversal;
 pub mod status;
 
 use corridor_connector_kit::bindings::corridor::connector::http::Response;

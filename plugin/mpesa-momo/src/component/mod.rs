@@ -127,8 +127,8 @@ impl TokenCache<'_> {
             return Ok(token.access_token);
         }
         let token = fetch()?;
-        let stored =
-            serde_json::to_string(&token).map_err(|error| retryable("storage", error.to_string()))?;
+        let stored = serde_json::to_string(&token)
+            .map_err(|error| retryable("storage", error.to_string()))?;
         set_text(self.key, &stored)?;
         Ok(token.access_token)
     }
@@ -232,7 +232,8 @@ impl Guest for MpesaMomo {
     }
 
     fn plan_transfer(draft: TransferDraft) -> Result<TransferPlan, PlanRefusal> {
-        let protocol = MpesaPayInSettings::from_settings(&settings()).map_err(PlanRefusal::Failed)?;
+        let protocol =
+            MpesaPayInSettings::from_settings(&settings()).map_err(PlanRefusal::Failed)?;
         let payer_required = !matches!(protocol, MpesaPayInSettings::Paybill);
         crate::plan::plan(&draft, payer_required)
     }

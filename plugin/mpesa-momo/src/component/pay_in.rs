@@ -247,7 +247,10 @@ fn reference_of(request: &InboundRequest) -> Option<String> {
 /// Unsigned: the host confirms it with `query-pay-in`.
 pub(super) fn prompt_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
     let Some(reference) = reference_of(request) else {
-        return Ok(ignored(super::plain(404, "not found"), "no transfer in the path".into()));
+        return Ok(ignored(
+            super::plain(404, "not found"),
+            "no transfer in the path".into(),
+        ));
     };
     let (reply, notified) = match protocol()? {
         MpesaPayInSettings::Express(_) => (
@@ -270,7 +273,10 @@ pub(super) fn prompt_callback(request: &InboundRequest) -> Result<CallbackOutcom
         Err(unreadable) => return Ok(ignored(reply, unreadable.to_string())),
     };
     if Prompted::load(&reference)?.is_none_or(|prompted| prompted.id != id) {
-        return Ok(ignored(reply, format!("a callback for {id}, not this pay-in's")));
+        return Ok(ignored(
+            reply,
+            format!("a callback for {id}, not this pay-in's"),
+        ));
     }
     if let corridor_rail_mpesa::pay_in::PayInOutcome::Paid(paid) = &outcome
         && let Some(receipt) = &paid.receipt
@@ -279,7 +285,9 @@ pub(super) fn prompt_callback(request: &InboundRequest) -> Result<CallbackOutcom
     }
     Ok(CallbackOutcome {
         reply,
-        events: events::pay_in_event(&reference, &outcome).into_iter().collect(),
+        events: events::pay_in_event(&reference, &outcome)
+            .into_iter()
+            .collect(),
         ignored: None,
         authenticated: false,
     })
@@ -294,7 +302,9 @@ pub(super) fn status_callback(request: &InboundRequest) -> Result<CallbackOutcom
     match c2b::status::result(&request.body) {
         Ok(status) => Ok(CallbackOutcome {
             reply,
-            events: events::c2b_pay_in_event(&reference, status).into_iter().collect(),
+            events: events::c2b_pay_in_event(&reference, status)
+                .into_iter()
+                .collect(),
             ignored: None,
             authenticated: false,
         }),
@@ -305,14 +315,14 @@ pub(super) fn status_callback(request: &InboundRequest) -> Result<CallbackOutcom
 /// A Paybill confirmation: evidence of a payment, confirmed by query.
 pub(super) fn confirmation(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
     let c2b = C2bSettings::from_settings(&settings())?;
-    let payment = match c2b::notification::parse(&c2b, NotificationKind::Confirmation, &request.body)
-    {
-        Ok(payment) => payment,
-        Err(error) => {
-            let reason = error.to_string();
-            return Ok(ignored(c2b::reply::refuse(c2b.form, &reason), reason));
-        }
-    };
+    let payment =
+        match c2b::notification::parse(&c2b, NotificationKind::Confirmation, &request.body) {
+            Ok(payment) => payment,
+            Err(error) => {
+                let reason = error.to_string();
+                return Ok(ignored(c2b::reply::refuse(c2b.form, &reason), reason));
+            }
+        };
     let reference = &payment.bill_ref_number;
     if reference.len() <= 64 && reference.chars().all(|c| c.is_ascii_alphanumeric()) {
         set_text(&receipt_key(reference), &payment.trans_id)?;
@@ -343,7 +353,14 @@ pub(super) fn query(request: &PayInQuery) -> Result<PayInStatus, Failure> {
             };
             let outcome = with_daraja(
                 &mpesa,
-                |token| Ok(express::query_request(&settings, token, &prompted.id, clock::now_ms())),
+                |token| {
+                    Ok(express::query_request(
+                        &settings,
+                        token,
+                        &prompted.id,
+                        clock::now_ms(),
+                    ))
+                },
                 |response| express::query_parse(response, &prompted.id, &push),
             )
             .map_err(read_only)?;
@@ -353,9 +370,9 @@ pub(super) fn query(request: &PayInQuery) -> Result<PayInStatus, Failure> {
             let Some(prompted) = Prompted::load(reference)? else {
                 return Ok(PayInStatus::AwaitingPayment);
             };
-            let soap = checkout::status_request(&settings, &prompted.id, reference, clock::now_ms());
-            let notified =
-                checkout::status_parse(&send(&soap).map_err(read_only)?, &prompted.id)?;
+            let soap =
+                checkout::status_request(&settings, &prompted.id, reference, clock::now_ms());
+            let notified = checkout::status_parse(&send(&soap).map_err(read_only)?, &prompted.id)?;
             events::pay_in_status(reference, notified.outcome, known_receipt)
         }
         MpesaPayInSettings::Paybill => query_receipt(request, known_receipt),
@@ -383,7 +400,12 @@ fn query_receipt(
         &mpesa,
         |token| {
             Ok(c2b::status::request(
-                &mpesa, &c2b, token, &credential, &receipt, &callbacks,
+                &mpesa,
+                &c2b,
+                token,
+                &credential,
+                &receipt,
+                &callbacks,
             ))
         },
         corridor_rail_mpesa::status::acknowledged,

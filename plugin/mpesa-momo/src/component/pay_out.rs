@@ -72,8 +72,11 @@ pub(super) fn query(request: &PayOutQuery) -> Result<PayOutStatus, Failure> {
     })
 }
 
-/// MoMo's callback on the transfer's `X-Callback-Url`: evidence only. One
-/// that names another pay-out (its `externalId`) is not about this one.
+/// MoMo's callback on the transfer's `X-Callback-Url`. It is unsigned, and
+/// MoMo's status answers at once, so the claim is checked against the status
+/// query here and only MoMo's own answer is reported: a forged success names
+/// nothing MoMo has paid. One that names another pay-out (its `externalId`)
+/// is not about this one.
 pub(super) fn callback(request: &InboundRequest) -> CallbackOutcome {
     let reply = Reply {
         status: momo::callback::REPLY_STATUS,
@@ -91,11 +94,43 @@ pub(super) fn callback(request: &InboundRequest) -> CallbackOutcome {
     if !evidence.names(&reference) {
         return ignored(reply, "a MoMo callback about another pay-out".into());
     }
+    let confirmed = MomoSettings::from_settings(&settings()).and_then(|momo| {
+        with_momo(
+            &momo,
+            |token| Ok(momo::status::request(&momo, token, &reference)),
+            momo::status::parse,
+        )
+    });
+    let answer = match confirmed {
+        Ok(Answer::Found(answer)) => answer,
+        Ok(Answer::NotFound) => {
+            return ignored(
+                reply,
+                "a MoMo callback for a transfer MoMo does not have".into(),
+            );
+        }
+        Err(failure) => {
+            return ignored(
+                reply,
+                format!(
+                    "the callback could not be checked ({}); the host's query will tell",
+                    failure.message
+                ),
+            );
+        }
+    };
+    let events = events::momo_events(&reference, &momo::callback::Evidence { claimed: *answer });
+    if events.is_empty() {
+        return ignored(
+            reply,
+            "MoMo's status does not confirm the callback yet".into(),
+        );
+    }
     CallbackOutcome {
         reply,
-        events: events::momo_events(&reference, &evidence),
+        events,
         ignored: None,
-        // MoMo signs nothing: the host confirms by the status query.
+        // MoMo's answer, but the route stays evidence for the host.
         authenticated: false,
     }
 }

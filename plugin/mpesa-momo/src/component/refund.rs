@@ -41,12 +41,10 @@ pub(super) fn begin(request: &RefundRequest) -> Result<RefundStarted, Failure> {
         // Sent before: never again. Its result comes, or query-refund asks.
         return Ok(accepted(originator));
     }
-    let receipt = request.pay_in_transaction_id.as_deref().ok_or_else(|| {
-        failed(
-            "no-receipt",
-            "the pay-in has no M-PESA receipt to reverse",
-        )
-    })?;
+    let receipt = request
+        .pay_in_transaction_id
+        .as_deref()
+        .ok_or_else(|| failed("no-receipt", "the pay-in has no M-PESA receipt to reverse"))?;
     let mpesa = MpesaSettings::from_settings(&settings())?;
     let owner = owner(&mpesa);
     let credential = security_credential(&mpesa)?;
@@ -83,7 +81,10 @@ pub(super) fn begin(request: &RefundRequest) -> Result<RefundStarted, Failure> {
 
 fn accepted(originator: String) -> RefundStarted {
     RefundStarted::Accepted(RefundAccepted {
-        details: vec![("reversal_originator_conversation_id".into(), originator.clone())],
+        details: vec![(
+            "reversal_originator_conversation_id".into(),
+            originator.clone(),
+        )],
         provider_reference: originator,
     })
 }
@@ -109,7 +110,12 @@ pub(super) fn query(query: &RefundQuery) -> Result<RefundStatus, Failure> {
         &mpesa,
         |token| {
             Ok(reversal::status_request(
-                &mpesa, &owner, token, &credential, &accepted, &callbacks,
+                &mpesa,
+                &owner,
+                token,
+                &credential,
+                &accepted,
+                &callbacks,
             ))
         },
         corridor_rail_mpesa::status::acknowledged,
@@ -138,7 +144,10 @@ pub(super) fn callback(request: &InboundRequest) -> Result<CallbackOutcome, Fail
             Ok(result) => {
                 let ours = get_text(&reference_key(&result.originator_conversation_id))?;
                 if ours.as_deref() != Some(reference.as_str()) {
-                    return Ok(ignored(reply, "the result of a reversal we did not send".into()));
+                    return Ok(ignored(
+                        reply,
+                        "the result of a reversal we did not send".into(),
+                    ));
                 }
                 Some(events::reversal_event(&reference, result))
             }
