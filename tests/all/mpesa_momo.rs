@@ -122,6 +122,84 @@ async fn a_paybill_payment_after_the_window_closed_is_refused() {
     assert_eq!(corridor.mpesa_customer(PAYBILL_PAYER), before);
 }
 
+#[tokio::test]
+async fn a_forged_paybill_confirmation_that_m_pesa_does_not_confirm_moves_nothing() {
+    let corridor = Corridor::start(setup("paybill")).await;
+    let transfer = corridor
+        .send_kes(SENT, RECIPIENT, None)
+        .await
+        .expect("a transfer");
+    let status = corridor
+        .post_confirmation("SKFORGED01", &transfer.pay_in.reference, SENT)
+        .await;
+    assert_eq!(status, 200, "answered as M-PESA expects, and not believed");
+    let callbacks = corridor.callbacks(&transfer.id).await;
+    assert!(
+        callbacks
+            .iter()
+            .any(|(_, outcome)| outcome.contains("does not confirm")),
+        "{callbacks:?}"
+    );
+    let still = corridor.client.get(&transfer.id).await.expect("transfer");
+    assert_eq!(still.state, TransferState::AwaitingPayIn);
+    assert_eq!(corridor.momo_transfer_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_duplicate_paybill_confirmation_credits_the_transfer_once() {
+    let corridor = Corridor::start(setup("paybill")).await;
+    let before = corridor.mpesa_customer(PAYBILL_PAYER);
+    let transfer = corridor
+        .send_kes(SENT, RECIPIENT, None)
+        .await
+        .expect("a transfer");
+    corridor.pay_paybill(&transfer.pay_in.reference, SENT).await;
+    let done = corridor
+        .wait_for_state(&transfer.id, TransferState::Completed)
+        .await;
+    let receipt = done.pay_in.provider_transaction_id.expect("a receipt");
+    for _ in 0..2 {
+        let status = corridor
+            .post_confirmation(&receipt, &transfer.pay_in.reference, SENT)
+            .await;
+        assert_eq!(status, 200);
+    }
+    let after = corridor.client.get(&transfer.id).await.expect("transfer");
+    assert_eq!(after.state, TransferState::Completed);
+    assert_eq!(corridor.mpesa_customer(PAYBILL_PAYER), before - SENT_CENTS);
+    assert_eq!(corridor.momo_received(RECIPIENT), RECEIVED_UGX);
+    assert_eq!(corridor.momo_transfer_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_host_killed_between_validation_and_confirmation_completes_the_transfer_once() {
+    let mut corridor = Corridor::start(setup("paybill")).await;
+    let transfer = corridor
+        .send_kes(SENT, RECIPIENT, None)
+        .await
+        .expect("a transfer");
+    // M-PESA's deliveries take half a second: the confirmation finds the
+    // host gone and is resent (after 1 s, then 2 s, …) to the restarted one.
+    let mut plan = FaultPlan::default();
+    plan.callbacks.insert(
+        "mpesa".into(),
+        CallbackFaults {
+            delay_ms: 500,
+            ..CallbackFaults::default()
+        },
+    );
+    corridor.sandbox.set_faults(plan);
+    let paid = corridor.pay_paybill(&transfer.pay_in.reference, SENT).await;
+    assert_eq!(paid["validation"]["result"], "accepted", "{paid}");
+    corridor.kill_host().await;
+    corridor.start_host().await;
+    corridor
+        .wait_for_state(&transfer.id, TransferState::Completed)
+        .await;
+    assert_eq!(corridor.momo_received(RECIPIENT), RECEIVED_UGX);
+    assert_eq!(corridor.momo_transfer_requests(), 1);
+}
+
 /// Each definitive MoMo failure gives the payer the shillings back by a
 /// reversal of the Paybill payment.
 #[tokio::test]

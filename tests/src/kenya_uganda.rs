@@ -132,6 +132,42 @@ impl Corridor {
             .expect("json")
     }
 
+    /// The confirmation URL the connector registered with M-PESA.
+    pub fn confirmation_url(&self) -> String {
+        let registration = self
+            .sandbox
+            .journal(Some("mpesa"))
+            .into_iter()
+            .find(|entry| entry.target.contains("/registerurl"))
+            .expect("the connector registered its C2B URLs");
+        let body: serde_json::Value =
+            serde_json::from_str(&registration.body).expect("a JSON registration");
+        body["ConfirmationURL"]
+            .as_str()
+            .expect("a confirmation URL")
+            .to_string()
+    }
+
+    /// Posts a Daraja v2 confirmation of `trans_id`, paying `account`
+    /// `amount` ("1000.00"), as M-PESA (or a forger) would; the HTTP status.
+    pub async fn post_confirmation(&self, trans_id: &str, account: &str, amount: &str) -> u16 {
+        let body = serde_json::json!({
+            "TransactionType": "Pay Bill", "TransID": trans_id, "TransTime": "20260301121325",
+            "TransAmount": amount, "BusinessShortCode": PAYBILL, "BillRefNumber": account,
+            "InvoiceNumber": "", "OrgAccountBalance": "", "ThirdPartyTransID": "",
+            "MSISDN": "2547 ***** 614", "FirstName": "Hoiyor", "MiddleName": "", "LastName": "Chen",
+        });
+        self.payer
+            .post(self.confirmation_url())
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the host answers")
+            .status()
+            .as_u16()
+    }
+
     /// An M-PESA customer's balance, KES cents.
     pub fn mpesa_customer(&self, msisdn: &str) -> i64 {
         self.sandbox

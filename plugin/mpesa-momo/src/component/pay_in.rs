@@ -438,11 +438,19 @@ pub(super) fn read_offer(request: &InboundRequest) -> Result<OfferReading, Failu
     )
 }
 
-/// The validation's reply, from the host's verdict.
+/// The validation's reply, from the host's verdict. An accepted payment's
+/// receipt is kept for its reference, so a confirmation that never comes
+/// (the host was down; M-PESA gave up resending) is found by the host's
+/// query when the pay-in window closes.
 pub(super) fn answer_offer(answer: &OfferAnswer) -> Result<Reply, Failure> {
     let c2b = C2bSettings::from_settings(&settings())?;
     Ok(match answer.verdict {
-        OfferVerdict::Accept => c2b::reply::accept(c2b.form, Some(&answer.offer.reference)),
+        OfferVerdict::Accept => {
+            if let Some(receipt) = &answer.offer.provider_transaction_id {
+                set_text(&receipt_key(&answer.offer.reference), receipt)?;
+            }
+            c2b::reply::accept(c2b.form, Some(&answer.offer.reference))
+        }
         OfferVerdict::Reject(reason) => c2b::reply::reject(c2b.form, events::rejection(reason)),
     })
 }
