@@ -38,7 +38,6 @@ pub fn not_supported(export: &str) -> Failure {
 }
 
 /// A setting the policy does not grant, or grants malformed.
-
 pub fn misconfigured(message: impl Into<String>) -> Failure {
     failed("misconfigured", message)
 }
