@@ -234,6 +234,26 @@ async fn each_definitive_momo_failure_refunds_the_payer_by_reversal() {
     assert_eq!(corridor.reversal_requests(), 3, "one reversal per refund");
 }
 
+/// A prompted payment goes back the same way: a reversal of its receipt.
+#[tokio::test]
+async fn a_failed_momo_pay_out_after_an_stk_push_is_reversed_to_the_payer() {
+    let corridor = Corridor::start(setup("express")).await;
+    let before = corridor.mpesa_customer(PROMPT_PAYER);
+    let transfer = corridor
+        .send_kes(SENT, "256770000002", Some(PROMPT_PAYER))
+        .await
+        .expect("a transfer");
+    let refunded = corridor
+        .wait_for_state(&transfer.id, TransferState::Refunded)
+        .await;
+    assert_eq!(corridor.mpesa_customer(PROMPT_PAYER), before);
+    assert!(
+        format!("{refunded:?}").contains("PAYEE_NOT_ALLOWED_TO_RECEIVE"),
+        "{refunded:#?}"
+    );
+    assert_eq!(corridor.reversal_requests(), 1);
+}
+
 #[tokio::test]
 async fn a_momo_callback_that_never_arrives_is_resolved_by_the_status_query() {
     let corridor = Corridor::start(setup("express")).await;

@@ -13,6 +13,7 @@ use corridor_connector_kit::bindings::corridor::connector::types::{
 use corridor_connector_kit::failure::{failed, read_only, unknown};
 use corridor_rail_mpesa::c2b::status::Callbacks;
 use corridor_rail_mpesa::c2b::{self, C2bSettings};
+use corridor_rail_mpesa::pay_in::MpesaPayInSettings;
 use corridor_rail_mpesa::reversal::{self, Accepted};
 use corridor_rail_mpesa::status::Acknowledged;
 use corridor_rail_mpesa::{MpesaSettings, callback};
@@ -25,12 +26,18 @@ fn reference_key(originator: &str) -> String {
     format!("reversal/{originator}")
 }
 
-/// The reversal's Transaction Status needs a shortcode that owns the
-/// payment: the Paybill's when the policy has one, else the organisation's.
-fn owner(mpesa: &MpesaSettings) -> C2bSettings {
-    C2bSettings::from_settings(&settings()).unwrap_or(C2bSettings {
+/// The shortcode that received the pay-in, which a reversal names as
+/// `ReceiverParty` and its status query as `PartyA`: the Paybill, the STK
+/// push's `BusinessShortCode`, or the checkout's merchant.
+fn owner() -> Result<C2bSettings, Failure> {
+    let shortcode = match MpesaPayInSettings::from_settings(&settings())? {
+        MpesaPayInSettings::Paybill => return C2bSettings::from_settings(&settings()),
+        MpesaPayInSettings::Express(express) => express.shortcode,
+        MpesaPayInSettings::Checkout(checkout) => checkout.merchant_id,
+    };
+    Ok(C2bSettings {
         form: c2b::C2bForm::DarajaV2,
-        shortcode: mpesa.shortcode.clone(),
+        shortcode,
         response_type: c2b::ResponseType::Cancelled,
         sp: None,
     })
@@ -46,7 +53,7 @@ pub(super) fn begin(request: &RefundRequest) -> Result<RefundStarted, Failure> {
         .as_deref()
         .ok_or_else(|| failed("no-receipt", "the pay-in has no M-PESA receipt to reverse"))?;
     let mpesa = MpesaSettings::from_settings(&settings())?;
-    let owner = owner(&mpesa);
+    let owner = owner()?;
     let credential = security_credential(&mpesa)?;
     let reversal = reversal::Reversal {
         receipt,
@@ -95,7 +102,7 @@ pub(super) fn query(query: &RefundQuery) -> Result<RefundStatus, Failure> {
         return Ok(RefundStatus::NotFound);
     };
     let mpesa = MpesaSettings::from_settings(&settings())?;
-    let owner = owner(&mpesa);
+    let owner = owner()?;
     let credential = security_credential(&mpesa)?;
     let accepted = Accepted {
         conversation_id: String::new(),
