@@ -441,10 +441,15 @@ impl Default for FxConfig {
     fn default() -> Self {
         // The thesis's day: 6.5943 CNY per USD, and its fixed factor of 100 KES
         // per USD, so the demo's balances compare with its section 5.3.
-        let rates = [("USD/KES", "100.00"), ("USD/CNY", "6.5943")]
-            .into_iter()
-            .map(|(pair, rate)| (pair.to_string(), rate.to_string()))
-            .collect();
+        // KES/UGX for the M-PESA → MoMo corridor: about what the market paid in 2026.
+        let rates = [
+            ("USD/KES", "100.00"),
+            ("USD/CNY", "6.5943"),
+            ("KES/UGX", "28.60"),
+        ]
+        .into_iter()
+        .map(|(pair, rate)| (pair.to_string(), rate.to_string()))
+        .collect();
         FxConfig {
             rates,
             validity_s: 600,

@@ -12,6 +12,7 @@ mod forgeries;
 mod limits;
 mod listeners;
 mod metrics;
+mod mpesa_momo;
 mod new_connector;
 mod recovery;
 mod sandbox_alipay;

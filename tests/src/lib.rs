@@ -8,6 +8,7 @@ use std::time::Duration;
 use corridor_host::{Connector, KvStore, Policy, Runtime, RuntimeConfig, SqliteStore, SystemClock};
 
 pub mod fake_rails;
+pub mod kenya_uganda;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -182,6 +183,9 @@ pub struct Setup {
     pub api: ApiConfig,
     /// How long unused quotes are kept (the host's defaults).
     pub quote_retention: QuoteRetention,
+    /// The connectors the host loads, by id: `alipay-mpesa` (the default),
+    /// `mpesa-momo`, or both. `settings` go to every one of them.
+    pub connectors: Vec<&'static str>,
 }
 
 impl Default for Setup {
@@ -207,6 +211,7 @@ impl Default for Setup {
             callback_sources: Vec::new(),
             api: ApiConfig::default(),
             quote_retention: QuoteRetention::default(),
+            connectors: vec!["alipay-mpesa"],
         }
     }
 }
@@ -230,6 +235,7 @@ pub struct Corridor {
     callback_sources: Vec<ipnet::IpNet>,
     api: ApiConfig,
     quote_retention: QuoteRetention,
+    connectors: Vec<&'static str>,
     payer: reqwest::Client,
 }
 
@@ -253,6 +259,7 @@ impl Corridor {
             callback_sources: setup.callback_sources,
             api: setup.api,
             quote_retention: setup.quote_retention,
+            connectors: setup.connectors,
             payer: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -262,9 +269,9 @@ impl Corridor {
         corridor
     }
 
-    /// The connector's policy, pointed at this corridor's sandboxes.
+    /// The Alipay → M-PESA connector's policy, pointed at this corridor's sandboxes.
     pub fn policy(&self) -> Policy {
-        let mut policy = Policy::load(&root().join("policies/alipay-mpesa.toml"))
+        let policy = Policy::load(&root().join("policies/alipay-mpesa.toml"))
             .expect("the shipped policy is valid")
             .with_setting(
                 "alipay_gateway_url",
@@ -273,6 +280,26 @@ impl Corridor {
             .with_setting("mpesa_base_url", &self.sandbox.mpesa_url)
             .with_setting("mpesa_broker_url", &self.sandbox.mpesa_url)
             .with_setting("fx_rates_url", &format!("{}/v1/rates", self.sandbox.fx_url));
+        self.with_test_settings(policy)
+    }
+
+    /// The connector `id`'s component and policy, pointed at the sandboxes.
+    pub fn source(&self, id: &str) -> ConnectorSource {
+        match id {
+            "alipay-mpesa" => ConnectorSource {
+                component: plugin_wasm(),
+                policy: self.policy(),
+            },
+            "mpesa-momo" => ConnectorSource {
+                component: kenya_uganda::wasm(),
+                policy: self.with_test_settings(kenya_uganda::policy(&self.sandbox)),
+            },
+            other => panic!("no test corridor {other:?}"),
+        }
+    }
+
+    /// The test's settings and callback allow-list on a policy.
+    fn with_test_settings(&self, mut policy: Policy) -> Policy {
         for (key, value) in &self.settings {
             policy = policy.with_setting(key, value);
         }
@@ -302,11 +329,8 @@ impl Corridor {
             cache_dir: Some(root().join("target/corridor-test-cache")),
             ..runtime_config()
         };
-        let source = ConnectorSource {
-            component: plugin_wasm(),
-            policy: self.policy(),
-        };
-        let host = Host::start_with_clock(config, vec![source], self.clock.clone())
+        let sources = self.connectors.iter().map(|id| self.source(id)).collect();
+        let host = Host::start_with_clock(config, sources, self.clock.clone())
             .await
             .expect("the host starts");
         self.address = host.address;

@@ -7,6 +7,7 @@
 //! | [`failure`] | `failed` / `retryable` / `unknown` failures, and HTTP errors mapped by whether the provider may have acted |
 //! | [`settings`] | the policy's settings, read through a lookup so rails test natively |
 //! | [`money`] | decimal strings on the wire ↔ integer minor units; exact rate conversions |
+//! | [`quote`] | the corridors' one way of quoting: rates, fee, expiry |
 //! | [`time`] | wall-clock timestamps at the fixed offsets providers use |
 //! | [`token`] | a provider's bearer token, stamped with when it lapses |
 //!
@@ -16,6 +17,7 @@
 pub mod bindings;
 pub mod failure;
 pub mod money;
+pub mod quote;
 pub mod settings;
 pub mod time;
 pub mod token;

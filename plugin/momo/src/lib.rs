@@ -86,6 +86,46 @@ impl MomoSettings {
     }
 }
 
+/// `(name, secret, required, description)` of every key [`MomoSettings`] reads.
+const SETTINGS: &[(&str, bool, bool, &str)] = &[
+    ("momo_base_url", false, true, "the MoMo Open API's base URL"),
+    (
+        "momo_subscription_key",
+        true,
+        true,
+        "the Disbursement product's Ocp-Apim-Subscription-Key",
+    ),
+    ("momo_api_user", false, true, "the API user (a UUID)"),
+    ("momo_api_key", true, true, "the API user's key"),
+    (
+        "momo_target_environment",
+        false,
+        true,
+        "X-Target-Environment: sandbox, or the market (mtnuganda)",
+    ),
+    (
+        "momo_callback_host",
+        false,
+        true,
+        "the API user's providerCallbackHost: a host name, no scheme or path",
+    ),
+];
+
+/// The settings MoMo reads, for a connector's descriptor.
+pub fn settings() -> Vec<corridor_connector_kit::bindings::corridor::connector::types::Setting> {
+    SETTINGS
+        .iter()
+        .map(|&(name, secret, required, description)| {
+            corridor_connector_kit::bindings::corridor::connector::types::Setting {
+                name: name.to_string(),
+                secret,
+                required,
+                description: description.to_string(),
+            }
+        })
+        .collect()
+}
+
 /// Why MoMo did not answer a call as asked.
 #[derive(Debug)]
 pub enum Rejection {

@@ -28,7 +28,16 @@ const REFERENCE_DOMAIN: &str = "corridor-momo-transfer:";
 const MAX_NOTE: usize = 160;
 
 /// The `X-Reference-Id` of the pay-out with `reference`: stable across retries.
+/// A reference that already is a version-4 UUID in MTN's lower-case form is
+/// its own id, so a connector may plan the id itself and show the operator
+/// the very id MoMo files the transfer under.
 pub fn reference_id(reference: &str) -> String {
+    if let Ok(id) = uuid::Uuid::try_parse(reference)
+        && id.get_version_num() == 4
+        && id.hyphenated().to_string() == reference
+    {
+        return reference.to_string();
+    }
     let digest = Sha256::digest(format!("{REFERENCE_DOMAIN}{reference}"));
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -166,6 +175,16 @@ mod tests {
         assert_eq!(parsed.get_version_num(), 4);
         assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
         assert_eq!(id.len(), 36);
+    }
+
+    #[test]
+    fn a_reference_that_is_a_v4_uuid_is_its_own_id_and_other_uuids_are_hashed() {
+        let planned = reference_id("COR-t1-MOMO");
+        assert_eq!(reference_id(&planned), planned);
+        let upper = planned.to_ascii_uppercase();
+        assert_ne!(reference_id(&upper), upper, "MTN's form is lower case");
+        let v1 = "c232ab00-9414-11ec-b3c8-9f68deced846";
+        assert_ne!(reference_id(v1), v1);
     }
 
     #[test]

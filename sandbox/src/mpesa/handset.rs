@@ -49,9 +49,17 @@ pub(super) enum Answer {
     WrongPin,
 }
 
-/// Prompts `msisdn` to pay `amount_cents` and waits for the answer, moving
-/// the money if it is paid. Unknown numbers pay, from a zero balance.
-pub(super) async fn prompt(world: &World, msisdn: &str, amount_cents: i64) -> Answer {
+/// Prompts `msisdn` to pay `amount_cents` to `collector` (the STK
+/// shortcode, the checkout's merchant) and waits for the answer, moving the
+/// money if it is paid. Unknown numbers pay, from a zero balance. A paid
+/// prompt is a customer payment like a Paybill's: Transaction Status knows
+/// its receipt and Transaction Reversal gives it back.
+pub(super) async fn prompt(
+    world: &World,
+    msisdn: &str,
+    amount_cents: i64,
+    collector: &str,
+) -> Answer {
     let config = &world.mpesa.config;
     let answers = config
         .customers
@@ -68,11 +76,11 @@ pub(super) async fn prompt(world: &World, msisdn: &str, amount_cents: i64) -> An
         PromptAnswer::Cancels => Answer::Cancelled,
         PromptAnswer::TimesOut => Answer::TimedOut,
         PromptAnswer::WrongPin => Answer::WrongPin,
-        PromptAnswer::Pays | PromptAnswer::PaysLate => pay(world, msisdn, amount_cents),
+        PromptAnswer::Pays | PromptAnswer::PaysLate => pay(world, msisdn, amount_cents, collector),
     }
 }
 
-fn pay(world: &World, msisdn: &str, amount_cents: i64) -> Answer {
+fn pay(world: &World, msisdn: &str, amount_cents: i64, collector: &str) -> Answer {
     let mut guard = lock(&world.mpesa.state);
     let state = &mut *guard;
     let balance = state
@@ -85,8 +93,15 @@ fn pay(world: &World, msisdn: &str, amount_cents: i64) -> Answer {
     }
     *balance -= amount_cents;
     state.balances.utility_cents += amount_cents;
-    Answer::Paid {
-        receipt: receipt(&mut state.random),
-        at_ms: crate::now_ms(),
-    }
+    let (receipt, at_ms) = (receipt(&mut state.random), crate::now_ms());
+    state.c2b.payments.push(super::c2b::C2bPayment {
+        trans_id: receipt.clone(),
+        msisdn: msisdn.to_string(),
+        amount_cents,
+        shortcode: collector.to_string(),
+        bill_ref: String::new(),
+        time_ms: at_ms,
+        status: super::c2b::C2bStatus::Completed,
+    });
+    Answer::Paid { receipt, at_ms }
 }

@@ -1,4 +1,5 @@
-//! Reversal (`/mpesa/reversal/v1/request`): for C2B collections only. As on the
+//! Reversal (`/mpesa/reversal/v1/request`): for C2B collections and prompted
+//! (STK push, checkout) payments only. As on the
 //! real API, a B2C payment cannot be reversed through it; the result says the
 //! original transaction is invalid (`R000002`), as it does for a cancelled
 //! payment; a second reversal is `R000001`. A reversal moves the money from
@@ -180,14 +181,24 @@ struct Parties {
 /// Moves a reversed payment's amount from the Paybill's utility account back
 /// to the customer.
 fn move_money_back(state: &mut State_, payment: &C2bPayment) -> Parties {
-    let paybill = state
-        .balances
-        .paybills
-        .entry(payment.shortcode.clone())
-        .or_default();
-    paybill.utility_cents -= payment.amount_cents;
-    let utility = format_minor(paybill.utility_cents);
-    let paybill_name = format!("{} - {}", payment.shortcode, paybill.name);
+    // A Paybill payment is returned from that Paybill's utility account; a
+    // prompted payment (STK push, checkout) from the utility account it went to.
+    let (utility, paybill_name) = match state.balances.paybills.get_mut(&payment.shortcode) {
+        Some(paybill) => {
+            paybill.utility_cents -= payment.amount_cents;
+            (
+                format_minor(paybill.utility_cents),
+                format!("{} - {}", payment.shortcode, paybill.name),
+            )
+        }
+        None => {
+            state.balances.utility_cents -= payment.amount_cents;
+            (
+                format_minor(state.balances.utility_cents),
+                format!("{} - Lipa na M-PESA", payment.shortcode),
+            )
+        }
+    };
     *state
         .balances
         .customers

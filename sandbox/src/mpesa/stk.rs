@@ -185,7 +185,8 @@ fn register(world: &World, phone: &str) -> Option<(String, String)> {
 /// The payer's prompt, then the `stkCallback` (with `CallbackMetadata` only
 /// when paid), under the callback fault knobs.
 async fn prompt_then_call_back(world: Arc<World>, push: Push, merchant: String, checkout: String) {
-    let answer = handset::prompt(&world, &push.phone, push.amount_cents).await;
+    let shortcode = world.mpesa.config.stk_shortcode.clone();
+    let answer = handset::prompt(&world, &push.phone, push.amount_cents, &shortcode).await;
     let (code, description) = result_of(&answer);
     if let Some(stk) = lock(&world.mpesa.state)
         .stk

@@ -29,7 +29,14 @@ fn failure_of(answer: &Answer) -> Option<(&'static str, &'static str)> {
 /// Prompts the payer, records what came of it, and calls back (under the
 /// `mpesa` callback fault knobs).
 pub(super) async fn prompt_then_call_back(world: Arc<World>, transaction: Transaction) {
-    let answer = handset::prompt(&world, &transaction.msisdn, transaction.amount_cents).await;
+    let merchant = world.mpesa.config.checkout_merchant_id.clone();
+    let answer = handset::prompt(
+        &world,
+        &transaction.msisdn,
+        transaction.amount_cents,
+        &merchant,
+    )
+    .await;
     let stage = match (&answer, failure_of(&answer)) {
         (Answer::Paid { receipt, at_ms }, _) => Stage::Paid {
             receipt: receipt.clone(),

@@ -1,0 +1,292 @@
+//! The component glue: reads the settings through `config`, performs the
+//! rails' requests through `http`, keeps tokens and the few facts that must
+//! outlive one call in `storage`. Nothing else does I/O.
+//!
+//! - [`pay_in`]: the three pay-in protocols, their callbacks and queries,
+//!   and the Paybill's validation (offers) and confirmation.
+//! - [`pay_out`]: MoMo's transfer, status and callback.
+//! - [`refund`]: M-PESA's Transaction Reversal of the pay-in.
+
+// `export!` expands to the canonical-ABI export glue, which is unsafe code.
+#![allow(unsafe_code)]
+
+mod pay_in;
+mod pay_out;
+mod refund;
+
+use crate::{CONNECTOR_ID, routes};
+use corridor_connector_kit::bindings::corridor::connector::http::{self, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::types::{
+    CallbackOutcome, Descriptor, Failure, FxQuote, InboundRequest, OfferAnswer, OfferReading,
+    PayInInstruction, PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest,
+    PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest, RefundQuery, RefundRequest,
+    RefundStarted, RefundStatus, Reply, TransferDraft, TransferPlan,
+};
+use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, storage};
+use corridor_connector_kit::bindings::exports::connector::Guest;
+use corridor_connector_kit::failure::{from_http, read_only, retryable};
+use corridor_connector_kit::settings::Settings;
+use corridor_connector_kit::token::Token;
+use corridor_rail_mpesa::pay_in::MpesaPayInSettings;
+use corridor_rail_mpesa::{MpesaSettings, oauth};
+
+struct MpesaMomo;
+
+/// How long one instance may hold a token refresh.
+const TOKEN_LOCK_MS: u64 = 10_000;
+/// How long an instance waits for another's refresh, in polls of 20 ms.
+const TOKEN_WAIT_POLLS: u32 = 500;
+
+fn lookup(key: &str) -> Option<String> {
+    config::get(key)
+}
+
+fn settings() -> Settings<'static> {
+    Settings::new(&lookup)
+}
+
+fn send(request: &Request) -> Result<Response, Failure> {
+    http::send(request).map_err(|error| from_http(&error))
+}
+
+fn storage_failure(error: storage::StorageError) -> Failure {
+    retryable("storage", format!("{error:?}"))
+}
+
+fn get_text(key: &str) -> Result<Option<String>, Failure> {
+    Ok(storage::get(key)
+        .map_err(storage_failure)?
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+fn set_text(key: &str, value: &str) -> Result<(), Failure> {
+    storage::set(key, value.as_bytes()).map_err(storage_failure)
+}
+
+fn warn(message: &str) {
+    log::write(log::Level::Warn, message);
+}
+
+/// A provider's bearer token, cached under `key`.
+struct TokenCache<'a> {
+    key: &'a str,
+    margin_ms: u64,
+}
+
+impl TokenCache<'_> {
+    fn cached(&self, now_ms: u64, rejected: Option<&str>) -> Option<Token> {
+        let bytes = storage::get(self.key).ok().flatten()?;
+        let token: Token = serde_json::from_slice(&bytes).ok()?;
+        (token.is_fresh(now_ms, self.margin_ms) && Some(token.access_token.as_str()) != rejected)
+            .then_some(token)
+    }
+
+    /// A token the provider should accept. A new token may invalidate the
+    /// last (Daraja's does), so exactly one instance refreshes (a
+    /// compare-and-swap lock in storage) and the others wait for it.
+    /// `rejected` is a token the provider just refused.
+    fn get(
+        &self,
+        rejected: Option<&str>,
+        fetch: impl Fn() -> Result<Token, Failure>,
+    ) -> Result<String, Failure> {
+        let lock_key = format!("{}-lock", self.key);
+        for _ in 0..TOKEN_WAIT_POLLS {
+            let now_ms = clock::now_ms();
+            if let Some(token) = self.cached(now_ms, rejected) {
+                return Ok(token.access_token);
+            }
+            let lock = storage::get(&lock_key).map_err(storage_failure)?;
+            let lock_expired = lock
+                .as_deref()
+                .and_then(|bytes| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
+                .is_none_or(|until_ms| until_ms <= now_ms);
+            let mine = (now_ms + TOKEN_LOCK_MS).to_string().into_bytes();
+            if lock_expired
+                && storage::compare_and_swap(&lock_key, lock.as_deref(), Some(&mine))
+                    .map_err(storage_failure)?
+            {
+                let refreshed = self.refresh(rejected, &fetch);
+                let _ = storage::compare_and_swap(&lock_key, Some(&mine), None);
+                return refreshed;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Err(retryable(
+            "token-busy",
+            "another instance is refreshing the token",
+        ))
+    }
+
+    fn refresh(
+        &self,
+        rejected: Option<&str>,
+        fetch: &impl Fn() -> Result<Token, Failure>,
+    ) -> Result<String, Failure> {
+        if let Some(token) = self.cached(clock::now_ms(), rejected) {
+            return Ok(token.access_token);
+        }
+        let token = fetch()?;
+        let stored = serde_json::to_string(&token)
+            .map_err(|error| retryable("storage", error.to_string()))?;
+        set_text(self.key, &stored)?;
+        Ok(token.access_token)
+    }
+}
+
+/// Daraja's token.
+fn daraja_token(mpesa: &MpesaSettings, rejected: Option<&str>) -> Result<String, Failure> {
+    let cache = TokenCache {
+        key: "mpesa/token",
+        margin_ms: oauth::REFRESH_MARGIN_MS,
+    };
+    cache.get(rejected, || {
+        let response = send(&oauth::request(mpesa)).map_err(read_only)?;
+        oauth::parse(&response, clock::now_ms())
+    })
+}
+
+/// Sends a Daraja request built for a token; if Daraja refuses the token (a
+/// refusal means nothing was processed), refreshes it and sends once more.
+fn with_daraja<T>(
+    mpesa: &MpesaSettings,
+    build: impl Fn(&str) -> Result<Request, Failure>,
+    parse: impl Fn(&Response) -> Result<T, corridor_rail_mpesa::Rejection>,
+) -> Result<T, Failure> {
+    let mut rejected: Option<String> = None;
+    for _ in 0..2 {
+        let token = daraja_token(mpesa, rejected.as_deref())?;
+        match parse(&send(&build(&token)?)?) {
+            Ok(value) => return Ok(value),
+            Err(corridor_rail_mpesa::Rejection::Failed(failure)) => return Err(failure),
+            Err(corridor_rail_mpesa::Rejection::TokenRejected) => {
+                warn("Daraja refused the access token; refreshing it");
+                rejected = Some(token);
+            }
+        }
+    }
+    Err(retryable(
+        "404.001.03",
+        "Daraja refused two fresh access tokens",
+    ))
+}
+
+fn security_credential(mpesa: &MpesaSettings) -> Result<String, Failure> {
+    let key = corridor_rail_mpesa::credential::certificate_key(&mpesa.certificate_pem)?;
+    corridor_rail_mpesa::credential::security_credential(
+        &mpesa.initiator_password,
+        &key,
+        &mut rand_core::OsRng,
+    )
+}
+
+/// A callback that establishes nothing, logged.
+fn ignored(reply: Reply, reason: String) -> CallbackOutcome {
+    warn(&format!("callback not acted on: {reason}"));
+    CallbackOutcome {
+        reply,
+        events: vec![],
+        ignored: Some(reason),
+        authenticated: false,
+    }
+}
+
+fn plain(status: u16, body: &str) -> Reply {
+    Reply {
+        status,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+impl Guest for MpesaMomo {
+    fn describe() -> Descriptor {
+        Descriptor {
+            id: CONNECTOR_ID.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            rails: vec!["mpesa".to_string(), "momo".to_string()],
+            send_currencies: vec![crate::quote::CORRIDOR.send.to_string()],
+            pay_in_currencies: vec![crate::quote::CORRIDOR.pay_in.to_string()],
+            pay_out_currencies: vec![crate::quote::CORRIDOR.pay_out.to_string()],
+            limits: crate::quote::limits(),
+            settings: crate::declared::settings(),
+            inbound_routes: crate::declared::inbound_routes(),
+        }
+    }
+
+    fn quote(request: QuoteRequest) -> Result<FxQuote, Failure> {
+        let quote_settings = crate::quote::QuoteSettings::from_settings(&settings())?;
+        let response = send(&crate::quote::rates_request(
+            &quote_settings,
+            &request.send.currency,
+        ))
+        .map_err(read_only)?;
+        let rates = crate::quote::parse_rates(&response)?;
+        crate::quote::build(
+            &request,
+            &rates,
+            &quote_settings,
+            &quote_settings.rates_url,
+            clock::now_ms(),
+        )
+    }
+
+    fn plan_transfer(draft: TransferDraft) -> Result<TransferPlan, PlanRefusal> {
+        let protocol =
+            MpesaPayInSettings::from_settings(&settings()).map_err(PlanRefusal::Failed)?;
+        let payer_required = !matches!(protocol, MpesaPayInSettings::Paybill);
+        crate::plan::plan(&draft, payer_required)
+    }
+
+    fn begin_pay_in(request: PayInRequest) -> Result<PayInInstruction, Failure> {
+        pay_in::begin(&request)
+    }
+
+    fn handle_callback(request: InboundRequest) -> Result<CallbackOutcome, Failure> {
+        match request.route.as_str() {
+            routes::PAY_IN => pay_in::prompt_callback(&request),
+            routes::PAY_IN_STATUS => pay_in::status_callback(&request),
+            routes::C2B_CONFIRMATION => pay_in::confirmation(&request),
+            routes::PAY_OUT | routes::PAY_OUT_TIMEOUT | routes::PAY_OUT_STATUS => {
+                Ok(pay_out::callback(&request))
+            }
+            routes::REFUND | routes::REFUND_TIMEOUT | routes::REFUND_STATUS => {
+                refund::callback(&request)
+            }
+            other => Ok(ignored(
+                plain(404, "unknown route"),
+                format!("no callback route {other:?}"),
+            )),
+        }
+    }
+
+    fn begin_pay_out(request: PayOutRequest) -> Result<PayOutStarted, Failure> {
+        pay_out::begin(&request)
+    }
+
+    fn query_pay_out(request: PayOutQuery) -> Result<PayOutStatus, Failure> {
+        pay_out::query(&request)
+    }
+
+    fn query_pay_in(request: PayInQuery) -> Result<PayInStatus, Failure> {
+        pay_in::query(&request)
+    }
+
+    fn refund_pay_in(request: RefundRequest) -> Result<RefundStarted, Failure> {
+        refund::begin(&request)
+    }
+
+    fn query_refund(query: RefundQuery) -> Result<RefundStatus, Failure> {
+        refund::query(&query)
+    }
+
+    fn read_offer(request: InboundRequest) -> Result<OfferReading, Failure> {
+        pay_in::read_offer(&request)
+    }
+
+    fn answer_offer(answer: OfferAnswer) -> Result<Reply, Failure> {
+        pay_in::answer_offer(&answer)
+    }
+}
+
+corridor_connector_kit::export!(MpesaMomo with_types_in corridor_connector_kit::bindings);
