@@ -233,6 +233,10 @@ pub struct MpesaConfig {
     pub consumer_key: String,
     /// The app's consumer secret.
     pub consumer_secret: String,
+    /// More Daraja apps, `consumer key = consumer secret`: one per corridor,
+    /// as each Daraja app has its own token (a newer token of an app
+    /// invalidates only that app's older one).
+    pub more_apps: BTreeMap<String, String>,
     /// Token lifetime, seconds (Daraja: 3599).
     pub token_ttl_s: u64,
     /// The B2C shortcode (PartyA).
@@ -315,6 +319,10 @@ impl Default for MpesaConfig {
         MpesaConfig {
             consumer_key: "corridor-sandbox-consumer-key".into(),
             consumer_secret: "corridor-sandbox-consumer-secret".into(),
+            more_apps: BTreeMap::from([(
+                "corridor-sandbox-kenya-uganda-key".into(),
+                "corridor-sandbox-kenya-uganda-secret".into(),
+            )]),
             token_ttl_s: 3599,
             shortcode: "600992".into(),
             initiator_name: "testapi".into(),
@@ -409,7 +417,22 @@ fn payers() -> Vec<Customer> {
         balance: balance.into(),
         answers,
     })
+    .chain(demo_payers())
     .collect()
+}
+
+/// The demo's payers, 254722000100 to 254722000199: funded, and each pays
+/// the prompts it gets. A phone takes one prompt at a time (a second push is
+/// "Unable to lock subscriber"), so transfers in flight at once need payers
+/// of their own.
+fn demo_payers() -> impl Iterator<Item = Customer> {
+    (100..200).map(|n| Customer {
+        msisdn: format!("254722000{n:03}"),
+        name: format!("DEMO PAYER {n}"),
+        registered: true,
+        balance: "10000000.00".into(),
+        answers: PromptAnswer::Pays,
+    })
 }
 
 /// The Centiglobe ledger.

@@ -647,35 +647,6 @@ fn log_format_json_prints_one_json_object_per_line() {
     assert!(!text.contains('\u{1b}'), "no colour codes in JSON: {text}");
 }
 
-/// The demo end to end on a few transfers, with each M-PESA pay-out
-/// protocol: its own validity check (every trade and every B2C paired with
-/// one transfer, the balances moved by the quoted amounts) must pass, so a
-/// change that breaks what the demo reads fails here and not first in
-/// `scripts/demo`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_passes_its_validity_check_on_a_few_transfers() {
-    for pay_out in ["daraja-v3", "daraja-v1", "broker"] {
-        let data = tempfile::tempdir().expect("temp dir");
-        let args = corridor_host::demo::DemoArgs {
-            transfers: 4,
-            concurrency: 2,
-            profile: "zero".into(),
-            corridor: "alipay-mpesa".into(),
-            amount: Some("10.00".into()),
-            recipient: Some("254708374149".into()),
-            pay_out: pay_out.into(),
-            pay_in: "express".into(),
-            wasm_dir: plugin_wasm()
-                .parent()
-                .expect("the wasm folder")
-                .to_path_buf(),
-        };
-        corridor_host::demo::run(args, &root().join("policies"), data.path())
-            .await
-            .unwrap_or_else(|error| panic!("{pay_out}: the validity check fails: {error:#}"));
-    }
-}
-
 /// The benchmark runs on the shipped components and policy (a few calls: this
 /// checks that it runs, not how fast).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ mod cache;
 mod callbacks;
 mod capabilities;
 mod cli;
+mod demo;
 mod forgeries;
 mod limits;
 mod listeners;

@@ -32,8 +32,9 @@ pub fn policy(sandbox: &Sandbox) -> Policy {
         .with_setting(
             "mpesa_checkout_url",
             &format!(
-                "{}/mpesa_online/lnmo_checkout_server.php",
-                sandbox.mpesa_url
+                "{}{}",
+                sandbox.mpesa_url,
+                corridor_sandbox::mpesa::CHECKOUT_PATH
             ),
         )
         .with_setting("momo_base_url", &sandbox.momo_url)

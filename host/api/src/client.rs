@@ -125,7 +125,32 @@ impl Client {
         if let Some(receive_currency) = receive_currency {
             body["receive_currency"] = receive_currency.into();
         }
-        let mut request = self.json(reqwest::Method::POST, "/v1/quotes", &body);
+        self.post_quote(&body, idempotency_key).await
+    }
+
+    /// `POST /v1/quotes` on a named connector, for a host that runs several.
+    pub async fn quote_on(
+        &self,
+        connector: &str,
+        amount: &str,
+        currency: &str,
+        receive_currency: &str,
+    ) -> Result<StoredQuote, ClientError> {
+        let body = serde_json::json!({
+            "connector": connector,
+            "amount": amount,
+            "currency": currency,
+            "receive_currency": receive_currency,
+        });
+        self.post_quote(&body, None).await
+    }
+
+    async fn post_quote(
+        &self,
+        body: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<StoredQuote, ClientError> {
+        let mut request = self.json(reqwest::Method::POST, "/v1/quotes", body);
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }

@@ -52,7 +52,14 @@ pub fn pointed_at(policy: crate::Policy, sandbox: &corridor_sandbox::Sandbox) ->
         )
         .with_setting("mpesa_base_url", &sandbox.mpesa_url)
         .with_setting("mpesa_broker_url", &sandbox.mpesa_url)
-        .with_setting("mpesa_checkout_url", &sandbox.mpesa_url)
+        .with_setting(
+            "mpesa_checkout_url",
+            &format!(
+                "{}{}",
+                sandbox.mpesa_url,
+                corridor_sandbox::mpesa::CHECKOUT_PATH
+            ),
+        )
         .with_setting("momo_base_url", &sandbox.momo_url)
         .with_setting("fx_rates_url", &format!("{}/v1/rates", sandbox.fx_url))
 }

@@ -22,9 +22,18 @@ pub enum DemoCorridor {
     MpesaMomo,
 }
 
-/// The sandbox payer on M-PESA who pays the M-PESA → MoMo transfers: funded,
-/// and answers every prompt (see the sandbox's handsets).
-pub const MPESA_PAYER: &str = "254722000000";
+/// The sandbox's demo payers on M-PESA, who pay the M-PESA → MoMo transfers:
+/// funded, each answering every prompt it gets (see the sandbox's handsets).
+/// A phone takes one prompt at a time, so transfer `i` is paid by payer
+/// `i mod 100`: up to 100 transfers in flight never share a phone.
+pub fn mpesa_payer(index: u32) -> String {
+    format!("254722000{:03}", 100 + index % 100)
+}
+
+/// Every demo payer.
+pub fn mpesa_payers() -> impl Iterator<Item = String> {
+    (0..100).map(mpesa_payer)
+}
 
 impl DemoCorridor {
     /// The corridors `--corridor` names: one, or `all`.
@@ -79,11 +88,11 @@ impl DemoCorridor {
         }
     }
 
-    /// The payer's account on the pay-in rail, when the corridor takes one.
-    pub(super) fn payer(self) -> Option<String> {
+    /// The payer of transfer `index` on the pay-in rail, when the corridor takes one.
+    pub(super) fn payer(self, index: u32) -> Option<String> {
         match self {
             DemoCorridor::AlipayMpesa => None,
-            DemoCorridor::MpesaMomo => Some(MPESA_PAYER.into()),
+            DemoCorridor::MpesaMomo => Some(mpesa_payer(index)),
         }
     }
 
@@ -115,10 +124,15 @@ impl DemoCorridor {
     }
 
     /// The payer's part of one transfer, after it was created.
-    pub(super) async fn pay(self, sender: &Sender, created: &TransferView) -> anyhow::Result<()> {
+    pub(super) async fn pay(
+        self,
+        sender: &Sender,
+        created: &TransferView,
+        index: u32,
+    ) -> anyhow::Result<()> {
         match self {
             DemoCorridor::AlipayMpesa => sender.pay_with_alipay(created).await,
-            DemoCorridor::MpesaMomo => sender.pay_with_mpesa(created).await,
+            DemoCorridor::MpesaMomo => sender.pay_with_mpesa(created, index).await,
         }
     }
 

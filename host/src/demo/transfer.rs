@@ -50,10 +50,13 @@ impl Sender {
     pub async fn send(&self, index: u32) -> anyhow::Result<(TransferView, Timing)> {
         let clock = Instant::now();
         let (send, receive) = self.corridor.currencies();
-        let quote = self.client.quote(&self.amount, send, receive).await?;
+        let quote = self
+            .client
+            .quote_on(self.corridor.id(), &self.amount, send, receive)
+            .await?;
         let quote_ms = ms(clock.elapsed());
         let clock = Instant::now();
-        let payer = self.corridor.payer();
+        let payer = self.corridor.payer(index);
         let key = format!("demo-{}-{index}", quote.id);
         let created = self
             .client
@@ -61,7 +64,7 @@ impl Sender {
             .await?;
         let pay_in_start_ms = ms(clock.elapsed());
         let clock = Instant::now();
-        self.corridor.pay(self, &created).await?;
+        self.corridor.pay(self, &created, index).await?;
         let paid_at_ms = crate::clock::Clock::now_ms(&SystemClock);
         let pay_task_ms = ms(clock.elapsed());
         let done = self.wait_until_accepted(&created.id).await?;
@@ -88,9 +91,10 @@ impl Sender {
 
     /// The M-PESA payer: a prompt is answered on the phone by the sandbox's
     /// handset; a Paybill is paid by the customer, through the sandbox's control API.
-    pub async fn pay_with_mpesa(&self, created: &TransferView) -> anyhow::Result<()> {
+    pub async fn pay_with_mpesa(&self, created: &TransferView, index: u32) -> anyhow::Result<()> {
         use crate::engine::model::PayerAction;
-        match &created.pay_in.action {
+        let transfer = self.instructed(created).await?;
+        match &transfer.pay_in.action {
             Some(PayerAction::ApprovePrompt { .. }) => Ok(()),
             Some(PayerAction::PayToAccount {
                 account,
@@ -100,7 +104,7 @@ impl Sender {
             }) => {
                 let paybill: String = account.chars().filter(char::is_ascii_digit).collect();
                 let body = serde_json::json!({
-                    "msisdn": super::corridors::MPESA_PAYER,
+                    "msisdn": super::corridors::mpesa_payer(index),
                     "shortcode": paybill,
                     "account": reference,
                     "amount": super::validity::decimal(amount.amount_minor),
@@ -123,6 +127,21 @@ impl Sender {
             }
             None => anyhow::bail!("the transfer tells the M-PESA payer nothing to do"),
         }
+    }
+
+    /// The transfer once its payer has an instruction: a pay-in the provider
+    /// refused for now (a prompt already open on the payer's phone) is
+    /// started again by the host a moment later.
+    async fn instructed(&self, created: &TransferView) -> anyhow::Result<TransferView> {
+        let mut transfer = created.clone();
+        for _ in 0..600 {
+            if transfer.pay_in.action.is_some() || transfer.state != TransferState::Created {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            transfer = self.client.get(&created.id).await?;
+        }
+        Ok(transfer)
     }
 
     /// The payer's wallet opens the signed order: Alipay creates the trade.

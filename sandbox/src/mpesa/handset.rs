@@ -92,7 +92,17 @@ fn pay(world: &World, msisdn: &str, amount_cents: i64, collector: &str) -> Answe
         return Answer::InsufficientFunds;
     }
     *balance -= amount_cents;
-    state.balances.utility_cents += amount_cents;
+    // The collecting organisation's own utility account (seed 002: each
+    // shortcode has its accounts), not the B2C organisation's.
+    state
+        .balances
+        .paybills
+        .entry(collector.to_string())
+        .or_insert_with(|| super::c2b::PaybillBalances {
+            name: "Lipa na M-PESA".into(),
+            ..Default::default()
+        })
+        .utility_cents += amount_cents;
     let (receipt, at_ms) = (receipt(&mut state.random), crate::now_ms());
     state.c2b.payments.push(super::c2b::C2bPayment {
         trans_id: receipt.clone(),

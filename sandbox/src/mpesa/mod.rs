@@ -35,6 +35,9 @@ mod c2b;
 pub use c2b::config::{C2bConfig, Paybill, Payer};
 pub use c2b::{C2bPayment, C2bStatus, PaybillBalances, ReversalRecord};
 mod checkout;
+
+/// Where the Online Checkout (seed 004) is served, under the M-PESA URL.
+pub const CHECKOUT_PATH: &str = checkout::PATH;
 mod handset;
 mod reversal;
 mod status;
@@ -92,7 +95,8 @@ struct Payment {
 }
 
 struct State_ {
-    token: Option<(String, Instant)>,
+    /// Each app's current token, by consumer key.
+    tokens: BTreeMap<String, (String, Instant)>,
     balances: Balances,
     customers: BTreeMap<String, CustomerRecord>,
     payments: Vec<Payment>,
@@ -150,7 +154,7 @@ impl Daraja {
             paybills,
         };
         let state = State_ {
-            token: None,
+            tokens: BTreeMap::new(),
             balances,
             customers,
             payments: Vec::new(),
@@ -179,12 +183,12 @@ impl Daraja {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
         let state = lock(&self.state);
-        match (&state.token, presented) {
-            (Some((token, expires)), Some(presented)) => {
-                token == presented && Instant::now() < *expires
-            }
-            _ => false,
-        }
+        presented.is_some_and(|presented| {
+            state
+                .tokens
+                .values()
+                .any(|(token, expires)| token == presented && Instant::now() < *expires)
+        })
     }
 
     /// A fresh `(ConversationID, OriginatorConversationID)` for a request
@@ -303,26 +307,27 @@ async fn generate_token(
     if query.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return error(&world, "400.008.02", "Invalid grant type passed");
     }
-    let expected = format!(
-        "{}:{}",
-        world.mpesa.config.consumer_key, world.mpesa.config.consumer_secret
-    );
     let presented = base64::engine::general_purpose::STANDARD
         .decode(basic.trim())
         .unwrap_or_default();
-    if presented != expected.as_bytes() {
+    let config = &world.mpesa.config;
+    let apps = std::iter::once((&config.consumer_key, &config.consumer_secret))
+        .chain(config.more_apps.iter());
+    let Some(app) = apps
+        .map(|(key, secret)| (key, format!("{key}:{secret}")))
+        .find(|(_, expected)| presented == expected.as_bytes())
+        .map(|(key, _)| key.clone())
+    else {
         return error(&world, "400.008.01", "Invalid Authentication passed");
-    }
+    };
     let token = {
         let mut state = lock(&world.mpesa.state);
         let token: String = (0..28)
             .map(|_| state.random.sample(rand::distributions::Alphanumeric) as char)
             .collect();
-        // A new token invalidates the previous one, as Daraja's FAQ says.
-        state.token = Some((
-            token.clone(),
-            Instant::now() + Duration::from_secs(world.mpesa.config.token_ttl_s),
-        ));
+        // A new token invalidates the app's previous one, as Daraja's FAQ says.
+        let expires = Instant::now() + Duration::from_secs(world.mpesa.config.token_ttl_s);
+        state.tokens.insert(app, (token.clone(), expires));
         token
     };
     world.journal.record(

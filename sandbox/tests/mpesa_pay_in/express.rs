@@ -71,10 +71,7 @@ async fn query(harness: &Harness, token: &str, pushed: &Pushed, push: &Push) -> 
 async fn a_payer_who_pays_is_paid_by_callback_and_by_query_and_the_money_moves() {
     let harness = start(|_| {}).await;
     let token = token(&harness).await;
-    let (payer_before, utility_before) = (
-        harness.balance(PAYER),
-        harness.sandbox.mpesa_balances().utility_cents,
-    );
+    let (payer_before, collected_before) = (harness.balance(PAYER), harness.collected());
     let paying = push(&harness, PAYER, "paid");
     let pushed = pushed(&harness, &token, &paying).await.expect("accepted");
     let callback = &harness.callbacks("paid", 1).await[0];
@@ -91,10 +88,7 @@ async fn a_payer_who_pays_is_paid_by_callback_and_by_query_and_the_money_moves()
         PayInOutcome::Paid(paid) if paid.amount_cents == 10_000
     ));
     assert_eq!(harness.balance(PAYER), payer_before - 10_000);
-    assert_eq!(
-        harness.sandbox.mpesa_balances().utility_cents,
-        utility_before + 10_000
-    );
+    assert_eq!(harness.collected(), collected_before + 10_000);
 }
 
 #[tokio::test]

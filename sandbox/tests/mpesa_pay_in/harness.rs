@@ -136,6 +136,17 @@ impl Harness {
     }
 
     /// The customer's KES cents.
+    /// What the collecting organisations' utility accounts hold in all: a
+    /// prompted payment goes to the account of the shortcode it was made to.
+    pub fn collected(&self) -> i64 {
+        self.sandbox
+            .mpesa_balances()
+            .paybills
+            .values()
+            .map(|paybill| paybill.utility_cents)
+            .sum()
+    }
+
     pub fn balance(&self, msisdn: &str) -> i64 {
         self.sandbox
             .mpesa_balances()

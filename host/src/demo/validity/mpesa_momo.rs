@@ -7,19 +7,19 @@ use std::collections::{HashMap, HashSet};
 
 use corridor_sandbox::Sandbox;
 
-use super::super::corridors::MPESA_PAYER;
+use super::super::corridors::mpesa_payers;
 use super::{Balances, Check, Expected, all_completed, completed, decimal, sent_in_all};
 use crate::api::view::TransferView;
 
-/// The payer's KES on M-PESA and the MoMo disbursement account's UGX.
+/// The demo payers' KES on M-PESA and the MoMo disbursement account's UGX.
 pub(super) fn balances(sandbox: &Sandbox) -> Balances {
     Balances {
-        payer_minor: sandbox
-            .mpesa_balances()
-            .customers
-            .get(MPESA_PAYER)
-            .copied()
-            .unwrap_or_default(),
+        payer_minor: {
+            let customers = sandbox.mpesa_balances().customers;
+            mpesa_payers()
+                .filter_map(|payer| customers.get(&payer).copied())
+                .sum()
+        },
         pay_out_source_minor: sandbox
             .momo_balances()
             .disbursement
@@ -105,7 +105,7 @@ fn payer_moved_by_the_pay_ins(
     Check {
         ok: drop == paid,
         line: format!(
-            "M-PESA payer {MPESA_PAYER} down {} KES = Σ pay-in {} KES",
+            "M-PESA demo payers down {} KES = Σ pay-in {} KES",
             decimal(drop),
             decimal(paid)
         ),

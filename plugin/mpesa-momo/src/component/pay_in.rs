@@ -245,6 +245,20 @@ fn reference_of(request: &InboundRequest) -> Option<String> {
 
 /// The STK push's or the checkout's callback on the transfer's `notify-url`.
 /// Unsigned: the host confirms it with `query-pay-in`.
+/// The prompt recorded for `reference`. A payer can approve a prompt, and
+/// M-PESA call back, before `begin-pay-in` has stored the prompt's id (the
+/// push's answer and the callback race), so a missing record is waited for,
+/// up to two seconds, before the callback is taken for another pay-in's.
+fn recorded_prompt(reference: &str) -> Result<Option<Prompted>, Failure> {
+    for _ in 0..100 {
+        if let Some(prompted) = Prompted::load(reference)? {
+            return Ok(Some(prompted));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(None)
+}
+
 pub(super) fn prompt_callback(request: &InboundRequest) -> Result<CallbackOutcome, Failure> {
     let Some(reference) = reference_of(request) else {
         return Ok(ignored(
@@ -272,7 +286,7 @@ pub(super) fn prompt_callback(request: &InboundRequest) -> Result<CallbackOutcom
         Ok(notified) => notified,
         Err(unreadable) => return Ok(ignored(reply, unreadable.to_string())),
     };
-    if Prompted::load(&reference)?.is_none_or(|prompted| prompted.id != id) {
+    if recorded_prompt(&reference)?.is_none_or(|prompted| prompted.id != id) {
         return Ok(ignored(
             reply,
             format!("a callback for {id}, not this pay-in's"),
