@@ -19,20 +19,16 @@ use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, 
 use corridor_connector_kit::bindings::exports::connector::Guest;
 use corridor_connector_kit::failure::{from_http, not_supported, read_only, retryable, unknown};
 use corridor_connector_kit::settings::Settings;
+use corridor_connector_kit::token::TokenCache;
 use corridor_rail_alipay::{self as alipay, AlipaySettings};
 use corridor_rail_mpesa::broker::BrokerSettings;
-use corridor_rail_mpesa::oauth::{self, Token};
+use corridor_rail_mpesa::oauth;
 use corridor_rail_mpesa::{self as mpesa, MpesaSettings, PayOutProtocol, Rejection};
 
 struct AlipayMpesa;
 
-/// Storage keys.
+/// Storage keys (the refresh lock is `mpesa/token-lock`).
 const TOKEN_KEY: &str = "mpesa/token";
-const TOKEN_LOCK_KEY: &str = "mpesa/token-lock";
-/// How long one instance may hold the token refresh.
-const TOKEN_LOCK_MS: u64 = 10_000;
-/// How long an instance waits for another's refresh, in polls of 20 ms.
-const TOKEN_WAIT_POLLS: u32 = 500;
 
 fn order_key(reference: &str) -> String {
     format!("alipay/order/{reference}")
@@ -76,57 +72,20 @@ fn set_text(key: &str, value: &str) -> Result<(), Failure> {
 
 // ---- M-PESA: the token, cached in storage and refreshed by one instance ----
 
-fn cached_token(now_ms: u64, rejected: Option<&str>) -> Option<Token> {
-    let bytes = storage::get(TOKEN_KEY).ok().flatten()?;
-    let token: Token = serde_json::from_slice(&bytes).ok()?;
-    (token.is_fresh(now_ms, oauth::REFRESH_MARGIN_MS)
-        && Some(token.access_token.as_str()) != rejected)
-        .then_some(token)
-}
-
 /// A token Daraja should accept. Each new token invalidates the previous one,
-/// so exactly one instance refreshes (a compare-and-swap lock in storage) and
-/// the others wait for its result. `rejected` is a token Daraja just refused.
+/// so exactly one instance refreshes ([`TokenCache`]) and the others wait
+/// for its result. `rejected` is a token Daraja just refused.
 fn access_token(settings: &MpesaSettings, rejected: Option<&str>) -> Result<String, Failure> {
-    for _ in 0..TOKEN_WAIT_POLLS {
-        let now_ms = clock::now_ms();
-        if let Some(token) = cached_token(now_ms, rejected) {
-            return Ok(token.access_token);
-        }
-        let lock = storage::get(TOKEN_LOCK_KEY).map_err(storage_failure)?;
-        let lock_expired = lock
-            .as_deref()
-            .and_then(|bytes| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
-            .is_none_or(|until_ms| until_ms <= now_ms);
-        let mine = (now_ms + TOKEN_LOCK_MS).to_string().into_bytes();
-        if lock_expired
-            && storage::compare_and_swap(TOKEN_LOCK_KEY, lock.as_deref(), Some(&mine))
-                .map_err(storage_failure)?
-        {
-            let refreshed = refresh_token(settings, rejected);
-            let _ = storage::compare_and_swap(TOKEN_LOCK_KEY, Some(&mine), None);
-            return refreshed;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Err(retryable(
-        "oauth-busy",
-        "another instance is refreshing the token",
-    ))
-}
-
-fn refresh_token(settings: &MpesaSettings, rejected: Option<&str>) -> Result<String, Failure> {
-    // Someone may have refreshed between our look and our lock.
-    if let Some(token) = cached_token(clock::now_ms(), rejected) {
-        return Ok(token.access_token);
-    }
-    let response = send(&oauth::request(settings)).map_err(read_only)?;
-    let token = oauth::parse(&response, clock::now_ms())?;
-    let stored =
-        serde_json::to_string(&token).map_err(|error| retryable("storage", error.to_string()))?;
-    set_text(TOKEN_KEY, &stored)?;
-    log::write(log::Level::Info, "fetched a new Daraja access token");
-    Ok(token.access_token)
+    let cache = TokenCache {
+        key: TOKEN_KEY,
+        margin_ms: oauth::REFRESH_MARGIN_MS,
+    };
+    cache.get(rejected, || {
+        let response = send(&oauth::request(settings)).map_err(read_only)?;
+        let token = oauth::parse(&response, clock::now_ms())?;
+        log::write(log::Level::Info, "fetched a new Daraja access token");
+        Ok(token)
+    })
 }
 
 fn security_credential(password: &str, certificate_pem: &str) -> Result<String, Failure> {

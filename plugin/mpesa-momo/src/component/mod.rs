@@ -26,16 +26,11 @@ use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, 
 use corridor_connector_kit::bindings::exports::connector::Guest;
 use corridor_connector_kit::failure::{from_http, read_only, retryable};
 use corridor_connector_kit::settings::Settings;
-use corridor_connector_kit::token::Token;
+use corridor_connector_kit::token::TokenCache;
 use corridor_rail_mpesa::pay_in::MpesaPayInSettings;
 use corridor_rail_mpesa::{MpesaSettings, oauth};
 
 struct MpesaMomo;
-
-/// How long one instance may hold a token refresh.
-const TOKEN_LOCK_MS: u64 = 10_000;
-/// How long an instance waits for another's refresh, in polls of 20 ms.
-const TOKEN_WAIT_POLLS: u32 = 500;
 
 fn lookup(key: &str) -> Option<String> {
     config::get(key)
@@ -65,73 +60,6 @@ fn set_text(key: &str, value: &str) -> Result<(), Failure> {
 
 fn warn(message: &str) {
     log::write(log::Level::Warn, message);
-}
-
-/// A provider's bearer token, cached under `key`.
-struct TokenCache<'a> {
-    key: &'a str,
-    margin_ms: u64,
-}
-
-impl TokenCache<'_> {
-    fn cached(&self, now_ms: u64, rejected: Option<&str>) -> Option<Token> {
-        let bytes = storage::get(self.key).ok().flatten()?;
-        let token: Token = serde_json::from_slice(&bytes).ok()?;
-        (token.is_fresh(now_ms, self.margin_ms) && Some(token.access_token.as_str()) != rejected)
-            .then_some(token)
-    }
-
-    /// A token the provider should accept. A new token may invalidate the
-    /// last (Daraja's does), so exactly one instance refreshes (a
-    /// compare-and-swap lock in storage) and the others wait for it.
-    /// `rejected` is a token the provider just refused.
-    fn get(
-        &self,
-        rejected: Option<&str>,
-        fetch: impl Fn() -> Result<Token, Failure>,
-    ) -> Result<String, Failure> {
-        let lock_key = format!("{}-lock", self.key);
-        for _ in 0..TOKEN_WAIT_POLLS {
-            let now_ms = clock::now_ms();
-            if let Some(token) = self.cached(now_ms, rejected) {
-                return Ok(token.access_token);
-            }
-            let lock = storage::get(&lock_key).map_err(storage_failure)?;
-            let lock_expired = lock
-                .as_deref()
-                .and_then(|bytes| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
-                .is_none_or(|until_ms| until_ms <= now_ms);
-            let mine = (now_ms + TOKEN_LOCK_MS).to_string().into_bytes();
-            if lock_expired
-                && storage::compare_and_swap(&lock_key, lock.as_deref(), Some(&mine))
-                    .map_err(storage_failure)?
-            {
-                let refreshed = self.refresh(rejected, &fetch);
-                let _ = storage::compare_and_swap(&lock_key, Some(&mine), None);
-                return refreshed;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Err(retryable(
-            "token-busy",
-            "another instance is refreshing the token",
-        ))
-    }
-
-    fn refresh(
-        &self,
-        rejected: Option<&str>,
-        fetch: &impl Fn() -> Result<Token, Failure>,
-    ) -> Result<String, Failure> {
-        if let Some(token) = self.cached(clock::now_ms(), rejected) {
-            return Ok(token.access_token);
-        }
-        let token = fetch()?;
-        let stored = serde_json::to_string(&token)
-            .map_err(|error| retryable("storage", error.to_string()))?;
-        set_text(self.key, &stored)?;
-        Ok(token.access_token)
-    }
 }
 
 /// Daraja's token.

@@ -1,7 +1,7 @@
 //! The pay-out: one MoMo Disbursement transfer per transfer, its status,
 //! and its callback (unsigned, so evidence the host confirms by query).
 
-use super::{TokenCache, ignored, send, settings};
+use super::{ignored, send, settings};
 use crate::events;
 use corridor_connector_kit::bindings::corridor::connector::clock;
 use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
@@ -10,6 +10,7 @@ use corridor_connector_kit::bindings::corridor::connector::types::{
     PayOutStatus, Reply,
 };
 use corridor_connector_kit::failure::{read_only, retryable};
+use corridor_connector_kit::token::TokenCache;
 use corridor_rail_momo::status::Answer;
 use corridor_rail_momo::{self as momo, MomoSettings, Rejection};
 
