@@ -200,14 +200,18 @@ async fn a_host_killed_between_validation_and_confirmation_completes_the_transfe
     assert_eq!(corridor.momo_transfer_requests(), 1);
 }
 
-/// Each definitive MoMo failure gives the payer the shillings back by a
-/// reversal of the Paybill payment.
+/// Each definitive MoMo failure reason a Ugandan payee can meet (the
+/// sandbox's test numbers) gives the payer the shillings back by a reversal
+/// of the Paybill payment.
 #[tokio::test]
 async fn each_definitive_momo_failure_refunds_the_payer_by_reversal() {
     let corridor = Corridor::start(setup("paybill")).await;
     for (recipient, reason) in [
         ("256770000001", "PAYEE_NOT_FOUND"),
+        ("256770000002", "PAYEE_NOT_ALLOWED_TO_RECEIVE"),
         ("256770000003", "NOT_ALLOWED"),
+        ("256770000004", "NOT_ENOUGH_FUNDS"),
+        ("256770000005", "SERVICE_UNAVAILABLE"),
         ("256770000006", "INTERNAL_PROCESSING_ERROR"),
     ] {
         let before = corridor.mpesa_customer(PAYBILL_PAYER);
@@ -231,7 +235,7 @@ async fn each_definitive_momo_failure_refunds_the_payer_by_reversal() {
             "{reason}: {refunded:#?}"
         );
     }
-    assert_eq!(corridor.reversal_requests(), 3, "one reversal per refund");
+    assert_eq!(corridor.reversal_requests(), 6, "one reversal per refund");
 }
 
 /// A prompted payment goes back the same way: a reversal of its receipt.
