@@ -125,6 +125,8 @@ impl Sender {
                 );
                 Ok(())
             }
+            // Paid already: the prompt was answered before the host recorded it.
+            None if transfer.state != TransferState::Created => Ok(()),
             None => anyhow::bail!("the transfer tells the M-PESA payer nothing to do"),
         }
     }

@@ -1,4 +1,5 @@
-//! Table tests of a refund's decisions: sent once, resolved by query.
+//! Table tests of a refund's decisions (sent once, resolved by query), and
+//! of the pay-in's late facts.
 
 use super::tests::{money, transfer_in};
 use super::*;
@@ -231,4 +232,22 @@ fn an_unconfirmed_pay_in_report_moves_nothing() {
     let decision = step(&mut transfer, input, 5);
     assert_eq!(decision.effect, Effect::Unchanged, "{}", decision.summary);
     assert_eq!(transfer.state(), TransferState::AwaitingPayIn);
+}
+
+#[test]
+fn an_instruction_answered_after_the_payment_is_recorded_and_moves_nothing() {
+    let mut transfer = transfer_in(TransferState::PaidIn);
+    transfer.pay_in.provider_transaction_id = Some("QK1".into());
+    let started = Input::PayInStarted {
+        payment_url: None,
+        provider_reference: Some("ws_CO_1".into()),
+        action: None,
+        details: vec![],
+    };
+    let decision = step(&mut transfer, started.clone(), 5);
+    assert_eq!(decision.effect, Effect::Changed, "{}", decision.summary);
+    assert_eq!(transfer.state(), TransferState::PaidIn, "not moved back");
+    assert_eq!(transfer.pay_in.provider_reference.as_deref(), Some("ws_CO_1"));
+    let again = step(&mut transfer, started, 6);
+    assert_eq!(again.effect, Effect::Unchanged, "recorded once");
 }

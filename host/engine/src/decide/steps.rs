@@ -79,20 +79,37 @@ pub(super) fn step(transfer: &mut Transfer, input: Input, now_ms: u64) -> Outcom
             action,
             details,
         } => {
-            let due_at_ms = Some(transfer.pay_in.expires_at_ms);
-            let summary = "payment instruction issued".to_string();
-            advance(
-                transfer,
-                (Created, AwaitingPayIn),
-                due_at_ms,
-                summary,
-                |t| {
-                    t.pay_in.payment_url = payment_url;
-                    t.pay_in.provider_reference = provider_reference;
-                    t.pay_in.action = action;
-                    show(&t.id, "pay-in", &mut t.pay_in.details, &details);
-                },
-            )
+            let record = |t: &mut Transfer| {
+                t.pay_in.payment_url = payment_url;
+                t.pay_in.provider_reference = provider_reference;
+                t.pay_in.action = action;
+                show(&t.id.clone(), "pay-in", &mut t.pay_in.details, &details);
+            };
+            if transfer.state() == Created {
+                let due_at_ms = Some(transfer.pay_in.expires_at_ms);
+                let summary = "payment instruction issued".to_string();
+                return advance(
+                    transfer,
+                    (Created, AwaitingPayIn),
+                    due_at_ms,
+                    summary,
+                    record,
+                );
+            }
+            // A fast payer (and a fast provider) can pay, and the payment be
+            // confirmed, before the instruction's answer is recorded: the
+            // instruction is kept for the record, the state is not touched.
+            let unrecorded = transfer.pay_in.payment_url.is_none()
+                && transfer.pay_in.provider_reference.is_none()
+                && transfer.pay_in.action.is_none();
+            if unrecorded && transfer.pay_in.provider_transaction_id.is_some() {
+                record(transfer);
+                return changed("payment instruction recorded after the payment");
+            }
+            unchanged(format!(
+                "ignored: a payment instruction in state {}",
+                transfer.state()
+            ))
         }
         Input::PayInRefused(failure) => {
             let summary = format!("pay-in refused: {}", failure.code);
