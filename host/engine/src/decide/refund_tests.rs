@@ -247,7 +247,10 @@ fn an_instruction_answered_after_the_payment_is_recorded_and_moves_nothing() {
     let decision = step(&mut transfer, started.clone(), 5);
     assert_eq!(decision.effect, Effect::Changed, "{}", decision.summary);
     assert_eq!(transfer.state(), TransferState::PaidIn, "not moved back");
-    assert_eq!(transfer.pay_in.provider_reference.as_deref(), Some("ws_CO_1"));
+    assert_eq!(
+        transfer.pay_in.provider_reference.as_deref(),
+        Some("ws_CO_1")
+    );
     let again = step(&mut transfer, started, 6);
     assert_eq!(again.effect, Effect::Unchanged, "recorded once");
 }
