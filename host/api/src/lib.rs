@@ -10,7 +10,7 @@
 //! | `GET /health` | liveness and the loaded connectors |
 //! | `GET /openapi.json` | this API's OpenAPI document |
 //! | `* /callbacks/{connector}/{route}/{transfer}/{secret}` | providers' callbacks for one transfer |
-//! | `* /callbacks/{connector}/{route}/{secret}` | providers' callbacks on a connector's own routes (a Paybill's validation and confirmation) |
+//! | `* /callbacks/{connector}/{route}/{secret}` | providers' callbacks on a connector's own routes (one URL for every transfer, registered once with the provider) |
 //!
 //! The operators' API is on its own listener ([`admin`]).
 //!

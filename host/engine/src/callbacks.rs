@@ -15,8 +15,9 @@
 //! provider's word only if the connector checked a signature, and is
 //! otherwise confirmed by `query-pay-in` here, before it is applied; the
 //! status routes carry the provider's answers to the host's own queries.
-//! A connector's own routes (one URL for every transfer, such as a Paybill's
-//! confirmation URL) are in [`super::connector_routes`].
+//! A connector's own routes (one URL for every transfer, such as the
+//! confirmation URL of an account paid by hand) are in
+//! [`super::connector_routes`].
 
 use std::net::IpAddr;
 
@@ -298,11 +299,7 @@ impl Engine {
             summaries.join("; "),
         )
         .await;
-        CallbackReply {
-            status: outcome.reply.status,
-            headers: outcome.reply.headers,
-            body: outcome.reply.body,
-        }
+        outcome.reply.into()
     }
 
     /// The transfer an event is about: the route's, or the one its reference names.
@@ -368,9 +365,7 @@ impl Engine {
             Event::PayInFailed(failure) => failure.reference.clone(),
             _ => return Ok(None),
         };
-        let connector = connector.to_string();
-        self.db(move |store| store.by_pay_in_reference(&connector, &reference))
-            .await
+        self.by_pay_in_reference(connector, &reference).await
     }
 
     /// A pay-in report the connector could not authenticate: asks the

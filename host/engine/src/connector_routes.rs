@@ -1,6 +1,6 @@
 //! A connector's own callback routes: one URL per route for every transfer,
-//! which a connector registers once with its provider (a Paybill's
-//! validation and confirmation URLs), at
+//! which a connector registers once with its provider (the validation and
+//! confirmation URLs of an account customers pay by hand), at
 //! `/callbacks/{connector}/{route}/{secret}`.
 //!
 //! The gates are those of per-transfer routes: the route is one the
@@ -20,7 +20,7 @@ use super::{CallbackReply, Engine, NoAnswer, random_hex};
 use crate::model::Transfer;
 use crate::runtime::exports;
 use crate::versions::Loaded;
-use crate::wit::{InboundKind, InboundRequest, OfferAnswer, OfferReading, PayInOffer, RouteUrl};
+use crate::wit::{InboundKind, InboundRequest, OfferAnswer, OfferReading, RouteUrl};
 use corridor_runtime::StoreError;
 use std::sync::Arc;
 
@@ -163,11 +163,11 @@ impl Engine {
             Ok(OfferReading::Unreadable(unreadable)) => {
                 let summary = format!("ignored: {}", unreadable.reason);
                 self.log_callback(&connector, "", &route, summary).await;
-                return reply_of(unreadable.reply);
+                return unreadable.reply.into();
             }
             Err(no_answer) => return self.no_answer(&connector, &route, &no_answer).await,
         };
-        let transfer = match self.offered_transfer(&connector, &offer).await {
+        let transfer = match self.by_pay_in_reference(&connector, &offer.reference).await {
             Ok(transfer) => transfer,
             Err(error) => {
                 tracing::error!(%error, "cannot look up an offer's transfer");
@@ -190,18 +190,19 @@ impl Engine {
         match self.ask_on::<exports::AnswerOffer>(version, answer).await {
             Ok(reply) => {
                 self.log_callback(&connector, &id, &route, summary).await;
-                reply_of(reply)
+                reply.into()
             }
             Err(no_answer) => self.no_answer(&connector, &route, &no_answer).await,
         }
     }
 
-    async fn offered_transfer(
+    /// The transfer of `connector` whose pay-in reference is `reference`.
+    pub(super) async fn by_pay_in_reference(
         &self,
         connector: &str,
-        offer: &PayInOffer,
+        reference: &str,
     ) -> Result<Option<Transfer>, StoreError> {
-        let (connector, reference) = (connector.to_string(), offer.reference.clone());
+        let (connector, reference) = (connector.to_string(), reference.to_string());
         self.db(move |store| store.by_pay_in_reference(&connector, &reference))
             .await
     }
@@ -216,13 +217,5 @@ impl Engine {
         )
         .await;
         CallbackReply::plain(503, "try again later")
-    }
-}
-
-fn reply_of(reply: crate::wit::Reply) -> CallbackReply {
-    CallbackReply {
-        status: reply.status,
-        headers: reply.headers,
-        body: reply.body,
     }
 }

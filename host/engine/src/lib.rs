@@ -210,6 +210,16 @@ pub struct CallbackReply {
     pub body: Vec<u8>,
 }
 
+impl From<crate::wit::Reply> for CallbackReply {
+    fn from(reply: crate::wit::Reply) -> CallbackReply {
+        CallbackReply {
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
+        }
+    }
+}
+
 impl CallbackReply {
     fn plain(status: u16, body: &str) -> CallbackReply {
         CallbackReply {
@@ -441,6 +451,16 @@ impl Engine {
             max_attempts: self.config.max_attempts,
             first_wait_ms: millis(self.config.retry_backoff),
             max_wait_ms: millis(self.config.retry_backoff_max),
+        }
+    }
+
+    /// How often and how soon a provider is asked after a request whose
+    /// outcome is pending or unknown (a pay-out's, a refund's).
+    fn query_budget(&self) -> Budget {
+        Budget {
+            max_queries: self.config.max_status_queries,
+            first_wait_ms: millis(self.config.query_backoff),
+            max_wait_ms: millis(self.config.query_backoff_max),
         }
     }
 

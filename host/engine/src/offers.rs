@@ -1,5 +1,6 @@
 //! The payer's action in a pay-in instruction, and the host's verdict on a
-//! payment a provider offers before completing it (a Paybill validation):
+//! payment a provider offers before completing it (a validation of a payment
+//! made by hand to an account):
 //! pure functions of the stored transfer.
 
 use crate::model::{PayerAction, Transfer, TransferState};
@@ -139,13 +140,13 @@ mod tests {
         let amount = transfer.pay_in.amount.clone();
         let by_hand = |reference: &str, amount_minor: i64| {
             wit::PayerAction::PayToAccount(wit::AccountPayment {
-                account: "Paybill 600977".into(),
+                account: "Account 123456".into(),
                 reference: reference.into(),
                 amount: wit::Money {
                     amount_minor,
                     currency: amount.currency.to_string(),
                 },
-                message: "Pay with M-PESA".into(),
+                message: "Pay by hand".into(),
             })
         };
         let reference = transfer.pay_in.reference.clone();

@@ -94,11 +94,7 @@ impl Engine {
 
     /// Asks the provider where the pay-out stands, on a backoff, a bounded number of times.
     pub(super) async fn query_pay_out(&self, transfer: &Transfer) {
-        let budget = Budget {
-            max_queries: self.config.max_status_queries,
-            first_wait_ms: millis(self.config.query_backoff),
-            max_wait_ms: millis(self.config.query_backoff_max),
-        };
+        let budget = self.query_budget();
         let counted = self
             .record(&transfer.id, Input::PayOutQueryDue(budget), None)
             .await;

@@ -34,14 +34,6 @@ impl Engine {
         self.reverse_in_ledger(&transfer.id).await;
     }
 
-    fn refund_budget(&self) -> Budget {
-        Budget {
-            max_queries: self.config.max_status_queries,
-            first_wait_ms: millis(self.config.query_backoff),
-            max_wait_ms: millis(self.config.query_backoff_max),
-        }
-    }
-
     /// Sends the one refund request, its intent recorded first.
     async fn request_refund(&self, transfer: &Transfer) {
         let result_wait_ms = millis(self.config.result_wait);
@@ -101,7 +93,7 @@ impl Engine {
         let counted = self
             .record(
                 &transfer.id,
-                Input::RefundQueryDue(self.refund_budget()),
+                Input::RefundQueryDue(self.query_budget()),
                 None,
             )
             .await;

@@ -29,20 +29,29 @@ impl TransferStore {
     }
 
     /// `connector`'s route root: the one stored, or `candidate`, stored now.
+    /// Read first, so the pay-ins that hand the URLs out take no write lock.
     pub fn connector_route_root(
         &self,
         connector: &str,
         candidate: &str,
     ) -> Result<String, StoreError> {
         let connection = self.lock();
+        let stored = |connection: &rusqlite::Connection| {
+            connection
+                .query_row(
+                    "SELECT root FROM connector_route_roots WHERE connector = ?1",
+                    params![connector],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()
+        };
+        if let Some(root) = stored(&connection)? {
+            return Ok(root);
+        }
         connection.execute(
             "INSERT OR IGNORE INTO connector_route_roots (connector, root) VALUES (?1, ?2)",
             params![connector, candidate],
         )?;
-        Ok(connection.query_row(
-            "SELECT root FROM connector_route_roots WHERE connector = ?1",
-            params![connector],
-            |row| row.get(0),
-        )?)
+        Ok(stored(&connection)?.unwrap_or_else(|| candidate.to_string()))
     }
 }

@@ -131,3 +131,13 @@ fn a_transfer_naming_a_reference_another_uses_is_not_stored() -> Result<(), Stor
     );
     Ok(())
 }
+
+#[test]
+fn a_connectors_route_root_is_made_once_and_kept() -> Result<(), StoreError> {
+    let store = TransferStore::in_memory()?;
+    let first = store.connector_route_root("acme", "root-one")?;
+    assert_eq!(first, "root-one");
+    assert_eq!(store.connector_route_root("acme", "root-two")?, "root-one");
+    assert_eq!(store.connector_route_root("other", "root-two")?, "root-two");
+    Ok(())
+}
