@@ -7,7 +7,7 @@
 
 use crate::quote::{self, QuoteSettings};
 use crate::{CONNECTOR_ID, routes};
-use corridor_connector_kit::bindings::corridor::connector::http::{self, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
 use corridor_connector_kit::bindings::corridor::connector::types::FailureKind;
 use corridor_connector_kit::bindings::corridor::connector::types::{
     CallbackOutcome, Descriptor, Event, Failure, FxQuote, InboundRequest, OfferAnswer,
@@ -15,10 +15,10 @@ use corridor_connector_kit::bindings::corridor::connector::types::{
     PayOutRequest, PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest, RefundQuery,
     RefundRequest, RefundStarted, RefundStatus, Reply, TransferDraft, TransferPlan,
 };
-use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, storage};
+use corridor_connector_kit::bindings::corridor::connector::{clock, log};
 use corridor_connector_kit::bindings::exports::connector::Guest;
-use corridor_connector_kit::failure::{from_http, not_supported, read_only, retryable, unknown};
-use corridor_connector_kit::settings::Settings;
+use corridor_connector_kit::failure::{not_supported, read_only, retryable, unknown};
+use corridor_connector_kit::imports::{get_text, send, set_text, settings};
 use corridor_connector_kit::token::TokenCache;
 use corridor_rail_alipay::{self as alipay, AlipaySettings};
 use corridor_rail_mpesa::broker::BrokerSettings;
@@ -42,32 +42,6 @@ fn originator_key(reference: &str) -> String {
 /// Our pay-out reference of a Daraja `OriginatorConversationID` (v1 only).
 fn reference_key(originator: &str) -> String {
     format!("mpesa/reference/{originator}")
-}
-
-fn lookup(key: &str) -> Option<String> {
-    config::get(key)
-}
-
-fn settings() -> Settings<'static> {
-    Settings::new(&lookup)
-}
-
-fn send(request: &Request) -> Result<Response, Failure> {
-    http::send(request).map_err(|error| from_http(&error))
-}
-
-fn storage_failure(error: storage::StorageError) -> Failure {
-    retryable("storage", format!("{error:?}"))
-}
-
-fn get_text(key: &str) -> Result<Option<String>, Failure> {
-    Ok(storage::get(key)
-        .map_err(storage_failure)?
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
-}
-
-fn set_text(key: &str, value: &str) -> Result<(), Failure> {
-    storage::set(key, value.as_bytes()).map_err(storage_failure)
 }
 
 // ---- M-PESA: the token, cached in storage and refreshed by one instance ----

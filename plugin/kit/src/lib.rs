@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`bindings`] | the WIT bindings of `corridor:connector`, generated once; connectors export through [`export!`] |
 //! | [`failure`] | `failed` / `retryable` / `unknown` failures, and HTTP errors mapped by whether the provider may have acted |
+//! | [`imports`] | the host's imports as a component's glue uses them: settings, one HTTP exchange, text in storage |
 //! | [`settings`] | the policy's settings, read through a lookup so rails test natively |
 //! | [`money`] | decimal strings on the wire ↔ integer minor units; exact rate conversions |
 //! | [`quote`] | the corridors' one way of quoting: rates, fee, expiry |
@@ -16,6 +17,7 @@
 
 pub mod bindings;
 pub mod failure;
+pub mod imports;
 pub mod money;
 pub mod quote;
 pub mod settings;

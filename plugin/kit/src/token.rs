@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::bindings::corridor::connector::types::Failure;
 use crate::bindings::corridor::connector::{clock, storage};
 use crate::failure::retryable;
+use crate::imports::storage_failure;
 
 /// A cached access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,10 +54,6 @@ const TOKEN_LOCK_MS: u64 = 10_000;
 /// How long an instance waits for another's refresh, in polls of 20 ms.
 const TOKEN_WAIT_POLLS: u32 = 500;
 
-fn unavailable(error: storage::StorageError) -> Failure {
-    retryable("storage", format!("{error:?}"))
-}
-
 /// A provider's bearer token, cached under `key`.
 pub struct TokenCache<'a> {
     /// The storage key of the token; its refresh lock is `<key>-lock`.
@@ -88,7 +85,7 @@ impl TokenCache<'_> {
             if let Some(token) = self.cached(now_ms, rejected) {
                 return Ok(token.access_token);
             }
-            let lock = storage::get(&lock_key).map_err(unavailable)?;
+            let lock = storage::get(&lock_key).map_err(storage_failure)?;
             let lock_expired = lock
                 .as_deref()
                 .and_then(|bytes| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
@@ -96,7 +93,7 @@ impl TokenCache<'_> {
             let mine = (now_ms + TOKEN_LOCK_MS).to_string().into_bytes();
             if lock_expired
                 && storage::compare_and_swap(&lock_key, lock.as_deref(), Some(&mine))
-                    .map_err(unavailable)?
+                    .map_err(storage_failure)?
             {
                 let refreshed = self.refresh(rejected, &fetch);
                 let _ = storage::compare_and_swap(&lock_key, Some(&mine), None);
@@ -121,7 +118,7 @@ impl TokenCache<'_> {
         let token = fetch()?;
         let stored = serde_json::to_string(&token)
             .map_err(|error| retryable("storage", error.to_string()))?;
-        storage::set(self.key, stored.as_bytes()).map_err(unavailable)?;
+        storage::set(self.key, stored.as_bytes()).map_err(storage_failure)?;
         Ok(token.access_token)
     }
 }

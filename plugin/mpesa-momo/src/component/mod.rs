@@ -15,48 +15,22 @@ mod pay_out;
 mod refund;
 
 use crate::{CONNECTOR_ID, routes};
-use corridor_connector_kit::bindings::corridor::connector::http::{self, Request, Response};
+use corridor_connector_kit::bindings::corridor::connector::http::{Request, Response};
 use corridor_connector_kit::bindings::corridor::connector::types::{
     CallbackOutcome, Descriptor, Failure, FxQuote, InboundRequest, OfferAnswer, OfferReading,
     PayInInstruction, PayInQuery, PayInRequest, PayInStatus, PayOutQuery, PayOutRequest,
     PayOutStarted, PayOutStatus, PlanRefusal, QuoteRequest, RefundQuery, RefundRequest,
     RefundStarted, RefundStatus, Reply, TransferDraft, TransferPlan,
 };
-use corridor_connector_kit::bindings::corridor::connector::{clock, config, log, storage};
+use corridor_connector_kit::bindings::corridor::connector::{clock, log};
 use corridor_connector_kit::bindings::exports::connector::Guest;
-use corridor_connector_kit::failure::{from_http, read_only, retryable};
-use corridor_connector_kit::settings::Settings;
+use corridor_connector_kit::failure::{read_only, retryable};
+use corridor_connector_kit::imports::{get_text, send, set_text, settings};
 use corridor_connector_kit::token::TokenCache;
 use corridor_rail_mpesa::pay_in::MpesaPayInSettings;
 use corridor_rail_mpesa::{MpesaSettings, oauth};
 
 struct MpesaMomo;
-
-fn lookup(key: &str) -> Option<String> {
-    config::get(key)
-}
-
-fn settings() -> Settings<'static> {
-    Settings::new(&lookup)
-}
-
-fn send(request: &Request) -> Result<Response, Failure> {
-    http::send(request).map_err(|error| from_http(&error))
-}
-
-fn storage_failure(error: storage::StorageError) -> Failure {
-    retryable("storage", format!("{error:?}"))
-}
-
-fn get_text(key: &str) -> Result<Option<String>, Failure> {
-    Ok(storage::get(key)
-        .map_err(storage_failure)?
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
-}
-
-fn set_text(key: &str, value: &str) -> Result<(), Failure> {
-    storage::set(key, value.as_bytes()).map_err(storage_failure)
-}
 
 fn warn(message: &str) {
     log::write(log::Level::Warn, message);
