@@ -216,6 +216,9 @@ fn demo_options_out_of_range_are_refused_by_the_parser() {
         ["demo", "--transfers", "0"],
         ["demo", "--concurrency", "0"],
         ["demo", "--profile", "fast"],
+        ["demo", "--corridor", "nowhere"],
+        ["demo", "--pay-in", "sms"],
+        ["demo", "--pay-out", "daraja-v2"],
     ] {
         let parsed = Cli::try_parse_from(std::iter::once("corridor").chain(arguments));
         assert!(parsed.is_err(), "{arguments:?}");

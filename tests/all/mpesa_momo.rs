@@ -145,6 +145,37 @@ async fn a_forged_paybill_confirmation_that_m_pesa_does_not_confirm_moves_nothin
     assert_eq!(corridor.momo_transfer_requests(), 0);
 }
 
+/// A connector's own route opens only with its secret, and only for a
+/// route the connector declares: anything else is 404 and reaches no
+/// connector.
+#[tokio::test]
+async fn a_connector_route_with_a_wrong_secret_or_an_undeclared_name_is_not_found() {
+    let corridor = Corridor::start(setup("paybill")).await;
+    let transfer = corridor
+        .send_kes(SENT, RECIPIENT, None)
+        .await
+        .expect("a transfer");
+    let real = corridor.confirmation_url();
+    let (base, secret) = real.rsplit_once('/').expect("a secret in the path");
+    let wrong_secret = format!("{base}/{}", "0".repeat(secret.len()));
+    let undeclared = real.replace("/c2b-confirmation/", "/c2b-anything/");
+    let other_connector = real.replace("/mpesa-momo/", "/alipay-mpesa/");
+    for url in [wrong_secret, undeclared, other_connector] {
+        let status = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("the host answers")
+            .status();
+        assert_eq!(status.as_u16(), 404, "{url}");
+    }
+    assert!(corridor.callbacks(&transfer.id).await.is_empty());
+    let still = corridor.client.get(&transfer.id).await.expect("transfer");
+    assert_eq!(still.state, TransferState::AwaitingPayIn);
+}
+
 #[tokio::test]
 async fn a_duplicate_paybill_confirmation_credits_the_transfer_once() {
     let corridor = Corridor::start(setup("paybill")).await;

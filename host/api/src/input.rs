@@ -264,6 +264,14 @@ mod tests {
             );
         }
         assert!(recipient(&"é".repeat(64)).is_ok(), "characters, not bytes");
+        for bad in ["", "0722\n000000", &"7".repeat(65)] {
+            assert_eq!(
+                payer(bad).map_err(|error| error.code),
+                Err("invalid-payer"),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(payer("0722000000").as_deref(), Ok("0722000000"));
         assert!(currency("currency", "usd").is_err());
         assert!(idempotency_key("").is_err());
     }

@@ -183,3 +183,30 @@ pub(crate) mod testing {
         }
     }
 }
+
+#[cfg(test)]
+mod protocol_tests {
+    use super::*;
+
+    #[test]
+    fn the_pay_out_protocol_is_one_of_three_and_daraja_v3_by_default() {
+        let read = |value: Option<&'static str>| {
+            let lookup = move |key: &str| {
+                (key == "mpesa_pay_out_protocol")
+                    .then(|| value)
+                    .flatten()
+                    .map(str::to_string)
+            };
+            PayOutProtocol::from_settings(&Settings::new(&lookup))
+        };
+        assert_eq!(read(None).ok(), Some(PayOutProtocol::DarajaV3));
+        assert_eq!(read(Some("broker")).ok(), Some(PayOutProtocol::Broker));
+        let refused = read(Some("daraja-v2")).expect_err("refused");
+        assert_eq!(refused.code, "misconfigured");
+        assert!(
+            refused.message.contains("daraja-v3, daraja-v1 or broker"),
+            "{}",
+            refused.message
+        );
+    }
+}
