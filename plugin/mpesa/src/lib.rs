@@ -192,9 +192,8 @@ mod protocol_tests {
     fn the_pay_out_protocol_is_one_of_three_and_daraja_v3_by_default() {
         let read = |value: Option<&'static str>| {
             let lookup = move |key: &str| {
-                (key == "mpesa_pay_out_protocol")
-                    .then(|| value)
-                    .flatten()
+                value
+                    .filter(|_| key == "mpesa_pay_out_protocol")
                     .map(str::to_string)
             };
             PayOutProtocol::from_settings(&Settings::new(&lookup))
