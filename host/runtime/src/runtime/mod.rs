@@ -71,6 +71,9 @@ pub struct RuntimeConfig {
     pub pool_wait: Duration,
     /// Where compiled components are cached. `None`: no disk cache.
     pub cache_dir: Option<PathBuf>,
+    /// Write `/tmp/perf-<pid>.map` so `perf report` names the connectors'
+    /// compiled functions. Default: on when `CORRIDOR_PERF_MAP` is set.
+    pub perf_map: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -82,6 +85,7 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(10),
             pool_wait: Duration::from_secs(5),
             cache_dir: None,
+            perf_map: std::env::var_os("CORRIDOR_PERF_MAP").is_some(),
         }
     }
 }
@@ -224,6 +228,9 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    if config.perf_map {
+        engine.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     engine
 }
 
