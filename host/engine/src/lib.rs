@@ -99,7 +99,12 @@ pub struct EngineConfig {
     pub max_attempts: u32,
     /// How often the scheduler looks for due work when nothing wakes it. Default 50 ms.
     pub tick: Duration,
-    /// Steps running at once. Default 256.
+    /// Steps running at once. Default 4096. A step waiting on a slow
+    /// provider or the ledger is a parked task (a timer and a few kilobytes),
+    /// so this bounds memory, not throughput: the scarce things have bounds
+    /// of their own (the instance pool, each policy's `max_concurrent`, the
+    /// database's one writer). At 256, a thousand transfers each waiting five
+    /// seconds on the ledger went through in waves.
     pub max_parallel_steps: usize,
     /// When a canary version is rolled back without an operator.
     pub canary: versions::CanaryConfig,
@@ -117,7 +122,7 @@ impl Default for EngineConfig {
             retry_backoff_max: Duration::from_secs(60),
             max_attempts: 20,
             tick: Duration::from_millis(50),
-            max_parallel_steps: 256,
+            max_parallel_steps: 4096,
             canary: versions::CanaryConfig::default(),
         }
     }
@@ -396,7 +401,7 @@ impl Engine {
         let (key, source, now_ms) = (id.to_string(), source.map(str::to_string), self.now_ms());
         let Some(updated) = self
             .db(move |store| {
-                store.update(&key, now_ms, |transfer| {
+                store.update(&key, now_ms, move |transfer| {
                     decide(transfer, input, now_ms).from_source(source)
                 })
             })

@@ -2,13 +2,15 @@
 //! the columns that are searched or must be unique), the state-change trail,
 //! and every callback received.
 //!
-//! Every change is one `BEGIN IMMEDIATE` transaction: read, decide, write. In
-//! one process the connection's mutex serialises them; across processes
-//! sharing the file, the write lock taken at `BEGIN` does.
+//! Every change is one job of the database's group commit
+//! ([`Database::write`]): read, decide, write inside a savepoint of its own,
+//! answered once the batch it rode in is on disk. One writer thread runs the
+//! jobs one after the other; across processes sharing the file, the write
+//! lock taken at `BEGIN IMMEDIATE` serialises the batches.
 
 use std::sync::{Arc, MutexGuard};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::decide::{Decision, Effect};
 use super::model::{StoredQuote, Transfer, TransferEvent, TransferState};
@@ -49,12 +51,12 @@ pub enum Creation {
 /// planned) are not recorded. Runs inside the creating transaction, which
 /// holds the write lock, so the look and the write cannot be raced.
 fn claim_references(
-    transaction: &rusqlite::Transaction<'_>,
+    connection: &Connection,
     transfer_id: &str,
     references: &[&str],
 ) -> Result<Option<Creation>, StoreError> {
     for reference in references.iter().filter(|reference| !reference.is_empty()) {
-        let owner: Option<String> = transaction
+        let owner: Option<String> = connection
             .query_row(
                 "SELECT transfer_id FROM transfer_references WHERE reference = ?1",
                 params![reference],
@@ -69,7 +71,7 @@ fn claim_references(
         }
     }
     for reference in references.iter().filter(|reference| !reference.is_empty()) {
-        transaction.execute(
+        connection.execute(
             "INSERT INTO transfer_references (reference, transfer_id) VALUES (?1, ?2)",
             params![reference, transfer_id],
         )?;
@@ -231,29 +233,30 @@ impl TransferStore {
         idempotency: Option<(&str, &str)>,
     ) -> Result<QuoteInsertion, StoreError> {
         let body = serde_json::to_string(quote).map_err(json_error)?;
-        let mut connection = self.lock();
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some((key, _)) = idempotency
-            && let Some((earlier, request_sha256)) = quote_by_key(&transaction, key)?
-        {
-            return Ok(QuoteInsertion::Existing {
-                quote: Box::new(earlier),
-                request_sha256,
-            });
-        }
-        transaction.execute(
-            "INSERT INTO quotes (id, body, expires_at_ms, idempotency_key, request_sha256)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                quote.id,
-                body,
-                millis_column(quote.expires_at_ms),
-                idempotency.map(|(key, _)| key),
-                idempotency.map(|(_, sha)| sha),
-            ],
-        )?;
-        transaction.commit()?;
-        Ok(QuoteInsertion::Inserted)
+        let (id, expires_at_ms) = (quote.id.clone(), millis_column(quote.expires_at_ms));
+        let idempotency = idempotency.map(|(key, sha)| (key.to_string(), sha.to_string()));
+        self.database.write(move |connection| {
+            if let Some((key, _)) = &idempotency
+                && let Some((earlier, request_sha256)) = quote_by_key(connection, key)?
+            {
+                return Ok(QuoteInsertion::Existing {
+                    quote: Box::new(earlier),
+                    request_sha256,
+                });
+            }
+            connection.execute(
+                "INSERT INTO quotes (id, body, expires_at_ms, idempotency_key, request_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    id,
+                    body,
+                    expires_at_ms,
+                    idempotency.as_ref().map(|(key, _)| key),
+                    idempotency.as_ref().map(|(_, sha)| sha),
+                ],
+            )?;
+            Ok(QuoteInsertion::Inserted)
+        })
     }
 
     /// The quote priced under an idempotency key, and its request's SHA-256.
@@ -261,13 +264,14 @@ impl TransferStore {
         &self,
         key: &str,
     ) -> Result<Option<(StoredQuote, String)>, StoreError> {
-        quote_by_key(&self.lock(), key)
+        quote_by_key(&self.database.read(), key)
     }
 
     /// A quote by id.
     pub fn quote(&self, id: &str) -> Result<Option<StoredQuote>, StoreError> {
         let body: Option<String> = self
-            .lock()
+            .database
+            .read()
             .query_row(
                 "SELECT body FROM quotes WHERE id = ?1",
                 params![id],
@@ -304,69 +308,24 @@ impl TransferStore {
         idempotency: Option<(&str, &str)>,
         event: &TransferEvent,
     ) -> Result<Creation, StoreError> {
-        let mut connection = self.lock();
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some((key, _)) = idempotency
-            && let Some(existing) = made_under_key(&transaction, key)?
-        {
-            return Ok(existing);
-        }
-        let used_by: Option<Option<String>> = transaction
-            .query_row(
-                "SELECT used_by FROM quotes WHERE id = ?1",
-                params![transfer.quote.id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        match used_by {
-            None => return Ok(Creation::QuoteNotFound),
-            Some(Some(other)) => return Ok(Creation::QuoteUsed(other)),
-            Some(None) => {}
-        }
-        let references = [
-            transfer.pay_in.reference.as_str(),
-            transfer.pay_out.reference.as_str(),
-            transfer.refund_reference.as_str(),
-        ];
-        if let Some(used) = claim_references(&transaction, &transfer.id, &references)? {
-            return Ok(used);
-        }
-        transaction.execute(
-            "UPDATE quotes SET used_by = ?2 WHERE id = ?1",
-            params![transfer.quote.id, transfer.id],
-        )?;
-        let body = serde_json::to_string(transfer).map_err(json_error)?;
-        transaction.execute(
-            "INSERT INTO transfers (id, connector, state, due_at_ms, idempotency_key, request_sha256,
-                                    pay_in_reference, pay_out_reference, body, created_at_ms, updated_at_ms, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
-            params![
-                transfer.id,
-                transfer.connector,
-                transfer.state().name(),
-                transfer.due_at_ms.map(millis_column),
-                idempotency.map(|(key, _)| key),
-                idempotency.map(|(_, sha)| sha),
-                transfer.pay_in.reference,
-                transfer.pay_out.reference,
-                body,
-                millis_column(transfer.created_at_ms),
-                non_empty(&transfer.version),
-            ],
-        )?;
-        append_event(&transaction, &transfer.id, event)?;
-        transaction.commit()?;
-        Ok(Creation::Created(Box::new(transfer.clone())))
+        let (transfer, event) = (transfer.clone(), event.clone());
+        let idempotency = idempotency.map(|(key, sha)| (key.to_string(), sha.to_string()));
+        self.database.write(move |connection| {
+            let idempotency = idempotency
+                .as_ref()
+                .map(|(key, sha)| (key.as_str(), sha.as_str()));
+            create_in(connection, &transfer, idempotency, &event)
+        })
     }
 
     /// A transfer by id.
     pub fn get(&self, id: &str) -> Result<Option<Transfer>, StoreError> {
-        read_transfer(&self.lock(), id)
+        read_transfer(&self.database.read(), id)
     }
 
     /// The transfer made under an idempotency key, and its request's SHA-256.
     pub fn by_idempotency_key(&self, key: &str) -> Result<Option<(Transfer, String)>, StoreError> {
-        let connection = self.lock();
+        let connection = self.database.read();
         let found: Option<(String, String)> = connection
             .query_row(
                 "SELECT id, request_sha256 FROM transfers WHERE idempotency_key = ?1",
@@ -388,49 +347,16 @@ impl TransferStore {
         &self,
         id: &str,
         now_ms: u64,
-        decide: impl FnOnce(&Transfer) -> Decision,
+        decide: impl FnOnce(&Transfer) -> Decision + Send + 'static,
     ) -> Result<Option<Updated>, StoreError> {
-        let mut connection = self.lock();
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(before) = read_transfer(&transaction, id)? else {
-            return Ok(None);
-        };
-        let mut decision = decide(&before);
-        if decision.effect == Effect::Unchanged {
-            decision.transfer = before.clone();
-            return Ok(Some(Updated {
-                from: before.state(),
-                decision,
-            }));
-        }
-        let note = decision.note();
-        let transfer = &mut decision.transfer;
-        assert_eq!(transfer.id, before.id, "a transfer's id never changes");
-        assert_eq!(
-            transfer.quote, before.quote,
-            "a transfer's quote never changes"
-        );
-        transfer.updated_at_ms = now_ms;
-        write_transfer(&transaction, transfer)?;
-        if transfer.state() != before.state() {
-            let event = TransferEvent {
-                state: transfer.state(),
-                at_ms: now_ms,
-                detail: note,
-                version: transfer.version.clone(),
-            };
-            append_event(&transaction, id, &event)?;
-        }
-        transaction.commit()?;
-        Ok(Some(Updated {
-            from: before.state(),
-            decision,
-        }))
+        let id = id.to_string();
+        self.database
+            .write(move |connection| update_in(connection, &id, now_ms, decide))
     }
 
     /// The state changes of a transfer, oldest first.
     pub fn events(&self, id: &str) -> Result<Vec<TransferEvent>, StoreError> {
-        let connection = self.lock();
+        let connection = self.database.read();
         let mut statement = connection.prepare_cached(
             "SELECT state, at_ms, detail, version FROM transfer_events WHERE transfer_id = ?1 ORDER BY seq",
         )?;
@@ -459,7 +385,7 @@ impl TransferStore {
     /// `(connector, version, state, count)`; a transfer from before versions
     /// has the version `""`.
     pub fn count_by_state(&self) -> Result<Vec<TransferCount>, StoreError> {
-        let connection = self.lock();
+        let connection = self.database.read();
         let mut statement = connection.prepare(
             "SELECT connector, COALESCE(version, ''), state, COUNT(*) FROM transfers
              GROUP BY connector, version, state",
@@ -478,7 +404,7 @@ impl TransferStore {
 
     /// Ids of transfers due at `now_ms`, soonest first.
     pub fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<String>, StoreError> {
-        let connection = self.lock();
+        let connection = self.database.read();
         let mut statement = connection.prepare_cached(
             "SELECT id FROM transfers WHERE due_at_ms IS NOT NULL AND due_at_ms <= ?1 ORDER BY due_at_ms LIMIT ?2",
         )?;
@@ -496,7 +422,7 @@ impl TransferStore {
 
     /// The newest transfers, up to `limit`.
     pub fn list(&self, limit: usize) -> Result<Vec<Transfer>, StoreError> {
-        let connection = self.lock();
+        let connection = self.database.read();
         let mut statement = connection.prepare_cached(
             "SELECT body FROM transfers ORDER BY created_at_ms DESC, id LIMIT ?1",
         )?;
@@ -520,16 +446,20 @@ impl TransferStore {
         now_ms: u64,
         outcome: &str,
     ) -> Result<(), StoreError> {
-        self.lock().execute(
-            "INSERT INTO callbacks (connector, route, transfer_id, at_ms, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![connector, route, transfer_id, millis_column(now_ms), outcome],
-        )?;
-        Ok(())
+        let row = [connector, route, transfer_id, outcome].map(str::to_string);
+        self.database.write(move |connection| {
+            let [connector, route, transfer_id, outcome] = &row;
+            connection.execute(
+                "INSERT INTO callbacks (connector, route, transfer_id, at_ms, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![connector, route, transfer_id, millis_column(now_ms), outcome],
+            )?;
+            Ok(())
+        })
     }
 
     /// The callbacks received for a transfer: `(route, at_ms, outcome)`.
     pub fn callbacks(&self, transfer_id: &str) -> Result<Vec<(String, u64, String)>, StoreError> {
-        let connection = self.lock();
+        let connection = self.database.read();
         let mut statement = connection.prepare_cached(
             "SELECT route, at_ms, outcome FROM callbacks WHERE transfer_id = ?1 ORDER BY id",
         )?;
@@ -546,12 +476,110 @@ impl TransferStore {
     }
 }
 
+/// [`TransferStore::create`]'s statements, inside the writer's transaction.
+fn create_in(
+    connection: &Connection,
+    transfer: &Transfer,
+    idempotency: Option<(&str, &str)>,
+    event: &TransferEvent,
+) -> Result<Creation, StoreError> {
+    if let Some((key, _)) = idempotency
+        && let Some(existing) = made_under_key(connection, key)?
+    {
+        return Ok(existing);
+    }
+    let used_by: Option<Option<String>> = connection
+        .query_row(
+            "SELECT used_by FROM quotes WHERE id = ?1",
+            params![transfer.quote.id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match used_by {
+        None => return Ok(Creation::QuoteNotFound),
+        Some(Some(other)) => return Ok(Creation::QuoteUsed(other)),
+        Some(None) => {}
+    }
+    let references = [
+        transfer.pay_in.reference.as_str(),
+        transfer.pay_out.reference.as_str(),
+        transfer.refund_reference.as_str(),
+    ];
+    if let Some(used) = claim_references(connection, &transfer.id, &references)? {
+        return Ok(used);
+    }
+    connection.execute(
+        "UPDATE quotes SET used_by = ?2 WHERE id = ?1",
+        params![transfer.quote.id, transfer.id],
+    )?;
+    let body = serde_json::to_string(transfer).map_err(json_error)?;
+    connection.execute(
+            "INSERT INTO transfers (id, connector, state, due_at_ms, idempotency_key, request_sha256,
+                                    pay_in_reference, pay_out_reference, body, created_at_ms, updated_at_ms, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+            params![
+                transfer.id,
+                transfer.connector,
+                transfer.state().name(),
+                transfer.due_at_ms.map(millis_column),
+                idempotency.map(|(key, _)| key),
+                idempotency.map(|(_, sha)| sha),
+                transfer.pay_in.reference,
+                transfer.pay_out.reference,
+                body,
+                millis_column(transfer.created_at_ms),
+                non_empty(&transfer.version),
+            ],
+        )?;
+    append_event(connection, &transfer.id, event)?;
+    Ok(Creation::Created(Box::new(transfer.clone())))
+}
+
+/// [`TransferStore::update`]'s statements, inside the writer's transaction.
+fn update_in(
+    connection: &Connection,
+    id: &str,
+    now_ms: u64,
+    decide: impl FnOnce(&Transfer) -> Decision,
+) -> Result<Option<Updated>, StoreError> {
+    let Some(before) = read_transfer(&connection, id)? else {
+        return Ok(None);
+    };
+    let mut decision = decide(&before);
+    if decision.effect == Effect::Unchanged {
+        decision.transfer = before.clone();
+        return Ok(Some(Updated {
+            from: before.state(),
+            decision,
+        }));
+    }
+    let note = decision.note();
+    let transfer = &mut decision.transfer;
+    assert_eq!(transfer.id, before.id, "a transfer's id never changes");
+    assert_eq!(
+        transfer.quote, before.quote,
+        "a transfer's quote never changes"
+    );
+    transfer.updated_at_ms = now_ms;
+    write_transfer(&connection, transfer)?;
+    if transfer.state() != before.state() {
+        let event = TransferEvent {
+            state: transfer.state(),
+            at_ms: now_ms,
+            detail: note,
+            version: transfer.version.clone(),
+        };
+        append_event(&connection, id, &event)?;
+    }
+    Ok(Some(Updated {
+        from: before.state(),
+        decision,
+    }))
+}
+
 /// The transfer made earlier under the idempotency key `key`, if any.
-fn made_under_key(
-    transaction: &rusqlite::Transaction<'_>,
-    key: &str,
-) -> Result<Option<Creation>, StoreError> {
-    let existing: Option<(String, String)> = transaction
+fn made_under_key(connection: &Connection, key: &str) -> Result<Option<Creation>, StoreError> {
+    let existing: Option<(String, String)> = connection
         .query_row(
             "SELECT id, request_sha256 FROM transfers WHERE idempotency_key = ?1",
             params![key],
@@ -561,7 +589,7 @@ fn made_under_key(
     let Some((id, request_sha256)) = existing else {
         return Ok(None);
     };
-    let earlier = read_transfer(transaction, &id)?
+    let earlier = read_transfer(connection, &id)?
         .unwrap_or_else(|| unreachable!("transfer {id} has an idempotency key but no row"));
     Ok(Some(Creation::Existing {
         transfer: Box::new(earlier),

@@ -16,12 +16,13 @@
 //! there (`IF NOT EXISTS`, columns added only when missing).
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{HookResult, M, Migrations};
 
+use crate::group_commit::GroupCommit;
 use crate::store_error::StoreError;
 
 /// How long a statement waits for another process's write lock before it
@@ -222,19 +223,37 @@ pub fn migrations() -> Migrations<'static> {
 /// built on it.
 pub struct Database {
     // One connection: SQLite serialises writers anyway, and every transaction
-    // here is short. Reads share it; they take microseconds.
-    connection: Mutex<Connection>,
+    // here is short. Reads share it; they take microseconds. The busy writes
+    // go through `writer`, which commits them in groups on this connection.
+    connection: Arc<Mutex<Connection>>,
+    writer: GroupCommit,
+    /// Connections that only read, so reads never queue behind a batch's
+    /// fsync (WAL lets them read the last commit meanwhile). Empty for an
+    /// in-memory database, whose one connection is the only way in.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
+
+/// Read-only connections a file database opens beside its writer.
+const READERS: usize = 4;
 
 impl Database {
     /// Opens (creating if needed) the file at `path` and brings its schema to
     /// the newest version.
     pub fn open(path: &Path) -> Result<Database, StoreError> {
-        let connection = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Database::configure(connection)
+        let open = |flags| {
+            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let mut database = Database::configure(open(OpenFlags::default())?)?;
+        for _ in 0..READERS {
+            let reader = open(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            reader.busy_timeout(BUSY_TIMEOUT)?;
+            database.readers.push(Mutex::new(reader));
+        }
+        Ok(database)
     }
 
     /// An in-memory database, for tests and benchmarks that need no durability.
@@ -253,9 +272,25 @@ impl Database {
         // processes opening one old file apply each version one after the other.
         connection.set_transaction_behavior(TransactionBehavior::Immediate);
         migrations().to_latest(&mut connection)?;
+        let connection = Arc::new(Mutex::new(connection));
         Ok(Database {
-            connection: Mutex::new(connection),
+            writer: GroupCommit::start(connection.clone()),
+            connection,
+            readers: Vec::new(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// Runs `op` as part of the next group commit ([`crate::group_commit`]),
+    /// in a savepoint of its own, and returns its result once it is on disk.
+    /// A failed `op` leaves nothing written. Blocks: call it from the blocking
+    /// pool. `op` must not call back into this database.
+    pub fn write<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.writer.write(op)
     }
 
     /// The connection, for one store call at a time.
@@ -263,6 +298,28 @@ impl Database {
         // A panic while holding the lock leaves SQLite consistent (transactions
         // roll back on drop), so a poisoned lock is safe to take over.
         self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A connection for reads that need no transaction with a write: one of
+    /// the read-only connections (the last commit as of the first statement),
+    /// or the one connection of an in-memory database.
+    pub fn read(&self) -> MutexGuard<'_, Connection> {
+        if self.readers.is_empty() {
+            return self.lock();
+        }
+        let turn = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let count = self.readers.len();
+        // A free one if there is; otherwise wait for this turn's.
+        for offset in 0..count {
+            if let Ok(reader) = self.readers[(turn + offset) % count].try_lock() {
+                return reader;
+            }
+        }
+        self.readers[turn % count]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

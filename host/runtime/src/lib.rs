@@ -14,6 +14,7 @@
 mod capabilities;
 pub mod clock;
 pub mod database;
+mod group_commit;
 pub mod policy;
 pub mod redact;
 pub mod routes;

@@ -62,8 +62,11 @@ pub struct ServeLimits {
     /// Connections open at once. Beyond it no further connection is accepted:
     /// new ones wait in the kernel's accept backlog (1024 with tokio), holding
     /// no descriptor of this process, and are accepted as open ones end.
-    /// Default 512: half of the common 1024-descriptor limit, leaving the rest
-    /// for the store, the compile cache and outbound HTTP.
+    /// Default: half of the process's descriptor limit (`RLIMIT_NOFILE`, soft),
+    /// at least 512, leaving the rest for the store, the compile cache and
+    /// outbound HTTP. A thousand transfers in flight mean a thousand clients
+    /// waiting and providers calling back at once; a cap below that turns
+    /// callbacks away and they come back minutes later.
     pub max_connections: usize,
 }
 
@@ -73,9 +76,20 @@ impl Default for ServeLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(30),
-            max_connections: 512,
+            max_connections: half_the_descriptors(),
         }
     }
+}
+
+/// Half the soft `RLIMIT_NOFILE`, at least 512 (the descriptors of a common
+/// 1024 limit) and at most 65,536.
+fn half_the_descriptors() -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    usize::try_from(soft / 2)
+        .unwrap_or(usize::MAX)
+        .clamp(512, 65_536)
 }
 
 /// A limit that cannot work.

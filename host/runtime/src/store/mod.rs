@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub use self::sealed::{KEY_ENV, KEY_FILE, Sealer, StoreKey};
 use crate::database::Database;
@@ -58,7 +58,7 @@ pub trait KvStore: Send + Sync + 'static {
 /// [`Database`], whose migrations create them.
 pub struct SqliteStore {
     database: Arc<Database>,
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
 }
 
 impl SqliteStore {
@@ -66,7 +66,7 @@ impl SqliteStore {
     pub fn new(database: Arc<Database>, key: &StoreKey) -> SqliteStore {
         SqliteStore {
             database,
-            sealer: Sealer::new(key),
+            sealer: Arc::new(Sealer::new(key)),
         }
     }
 
@@ -188,28 +188,26 @@ impl KvStore for SqliteStore {
         max_keys: u64,
     ) -> Result<(), StoreError> {
         let sealed = self.sealer.seal(namespace, key, value)?;
-        let mut connection = self.lock();
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing = current(&transaction, namespace, key)?.is_some();
-        write(
-            &transaction,
-            namespace,
-            key,
-            existing,
-            Some(&sealed),
-            max_keys,
-        )?;
-        transaction.commit()?;
-        Ok(())
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.database.write(move |connection| {
+            let existing = current(connection, &namespace, &key)?.is_some();
+            write(
+                connection,
+                &namespace,
+                &key,
+                existing,
+                Some(&sealed),
+                max_keys,
+            )
+        })
     }
 
     fn delete(&self, namespace: &str, key: &str) -> Result<(), StoreError> {
-        let mut connection = self.lock();
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing = current(&transaction, namespace, key)?.is_some();
-        write(&transaction, namespace, key, existing, None, u64::MAX)?;
-        transaction.commit()?;
-        Ok(())
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.database.write(move |connection| {
+            let existing = current(connection, &namespace, &key)?.is_some();
+            write(connection, &namespace, &key, existing, None, u64::MAX)
+        })
     }
 
     fn compare_and_swap(
@@ -220,34 +218,37 @@ impl KvStore for SqliteStore {
         new: Option<&[u8]>,
         max_keys: u64,
     ) -> Result<bool, StoreError> {
-        // Seal before taking the lock: a nonce is random, so sealing needs no
-        // knowledge of what is stored, and the transaction stays short.
+        // Seal before the write: a nonce is random, so sealing needs no
+        // knowledge of what is stored, and the writer's job stays short.
         let new = new
             .map(|value| self.sealer.seal(namespace, key, value))
             .transpose()?;
-        let mut connection = self.lock();
-        // IMMEDIATE takes the write lock at BEGIN, so the read and the write below
-        // are one atomic step even against other processes sharing the file.
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found = current(&transaction, namespace, key)?;
-        // Sealed values differ on every write, so compare what they hold.
-        let plaintext = found
-            .as_deref()
-            .map(|sealed| self.sealer.open(namespace, key, sealed))
-            .transpose()?;
-        if plaintext.as_deref() != expected {
-            return Ok(false);
-        }
-        write(
-            &transaction,
-            namespace,
-            key,
-            found.is_some(),
-            new.as_deref(),
-            max_keys,
-        )?;
-        transaction.commit()?;
-        Ok(true)
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        let expected = expected.map(<[u8]>::to_vec);
+        let sealer = self.sealer.clone();
+        // The writer runs one job at a time inside a transaction begun
+        // IMMEDIATE, so the read and the write below are one atomic step,
+        // even against other processes sharing the file.
+        self.database.write(move |connection| {
+            let found = current(connection, &namespace, &key)?;
+            // Sealed values differ on every write, so compare what they hold.
+            let plaintext = found
+                .as_deref()
+                .map(|sealed| sealer.open(&namespace, &key, sealed))
+                .transpose()?;
+            if plaintext != expected {
+                return Ok(false);
+            }
+            write(
+                connection,
+                &namespace,
+                &key,
+                found.is_some(),
+                new.as_deref(),
+                max_keys,
+            )?;
+            Ok(true)
+        })
     }
 }
 
