@@ -542,7 +542,7 @@ fn update_in(
     now_ms: u64,
     decide: impl FnOnce(&Transfer) -> Decision,
 ) -> Result<Option<Updated>, StoreError> {
-    let Some(before) = read_transfer(&connection, id)? else {
+    let Some(before) = read_transfer(connection, id)? else {
         return Ok(None);
     };
     let mut decision = decide(&before);
@@ -561,7 +561,7 @@ fn update_in(
         "a transfer's quote never changes"
     );
     transfer.updated_at_ms = now_ms;
-    write_transfer(&connection, transfer)?;
+    write_transfer(connection, transfer)?;
     if transfer.state() != before.state() {
         let event = TransferEvent {
             state: transfer.state(),
@@ -569,7 +569,7 @@ fn update_in(
             detail: note,
             version: transfer.version.clone(),
         };
-        append_event(&connection, id, &event)?;
+        append_event(connection, id, &event)?;
     }
     Ok(Some(Updated {
         from: before.state(),
