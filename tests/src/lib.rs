@@ -40,6 +40,7 @@ pub fn runtime_config() -> RuntimeConfig {
         epoch_tick: Duration::from_millis(10),
         pool_wait: Duration::from_secs(10),
         cache_dir: Some(root().join("target/corridor-test-cache")),
+        perf_map: false,
     }
 }
 
