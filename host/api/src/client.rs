@@ -38,6 +38,10 @@ pub struct Client {
     http: reqwest::Client,
 }
 
+/// How long one `wait_ms` request asks the host to wait: well inside the
+/// client's 60 s request timeout.
+const WAIT_PER_REQUEST_MS: u64 = 30_000;
+
 impl Client {
     /// A client of the host at `base_url`.
     pub fn new(base_url: &str) -> Client {
@@ -210,7 +214,9 @@ impl Client {
         Ok(listing.transfers)
     }
 
-    /// Polls a transfer until it reaches a terminal state or `within` passes.
+    /// Waits for a transfer to reach a terminal state, or for `within` to
+    /// pass, with `GET /v1/transfers/{id}?wait_ms=N` (the host answers when it
+    /// changes), asking again while time is left.
     pub async fn wait_until_final(
         &self,
         id: &str,
@@ -218,11 +224,15 @@ impl Client {
     ) -> Result<TransferView, ClientError> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let transfer = self.get(id).await?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let wait_ms = u64::try_from(left.as_millis())
+                .unwrap_or(u64::MAX)
+                .min(WAIT_PER_REQUEST_MS);
+            let url = format!("{}/v1/transfers/{id}?wait_ms={wait_ms}", self.base_url);
+            let transfer: TransferView = self.call(self.http.get(url)).await?.1;
             if transfer.state.is_terminal() || tokio::time::Instant::now() >= deadline {
                 return Ok(transfer);
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

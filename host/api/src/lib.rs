@@ -389,14 +389,27 @@ async fn create_transfer(
 }
 
 #[utoipa::path(get, path = "/v1/transfers/{id}",
-    params(("id" = String, Path, description = "the transfer")),
-    responses((status = 200, description = "the transfer, its legs and its state changes")))]
+    params(
+        ("id" = String, Path, description = "the transfer"),
+        ("wait_ms" = Option<u64>, Query, description = "if the transfer is not final, answer when it is or after this many ms, at most 60000 (0: at once)"),
+    ),
+    responses(
+        (status = 200, description = "the transfer, its legs and its state changes"),
+        (status = 400, description = "`invalid-query`: a parameter the route does not take, or a bad value"),
+    ))]
 async fn get_transfer(
     State(state): State<ApiState>,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = path?;
-    let transfer = state.engine.get(&id).await?;
+    let Query(query) = query?;
+    let wait = listing::wait(&query)?;
+    let transfer = if wait.is_zero() {
+        state.engine.get(&id).await?
+    } else {
+        state.engine.wait_until_final(&id, wait).await?
+    };
     Ok(axum::Json(view::transfer(&state.engine, transfer).await?).into_response())
 }
 

@@ -15,6 +15,29 @@ fn invalid(message: String) -> ApiError {
     ApiError::bad_request("invalid-query", message)
 }
 
+/// The longest a client may ask `GET /v1/transfers/{id}` to wait.
+pub const MAX_WAIT_MS: u64 = 60_000;
+
+/// `?wait_ms=N` of `GET /v1/transfers/{id}`: how long to wait for the
+/// transfer to be final (zero when absent).
+pub fn wait(query: &BTreeMap<String, String>) -> Result<std::time::Duration, ApiError> {
+    if let Some(unknown) = query.keys().find(|key| key.as_str() != "wait_ms") {
+        return Err(invalid(format!(
+            "unknown parameter {unknown:?}; this route takes wait_ms"
+        )));
+    }
+    let Some(text) = query.get("wait_ms") else {
+        return Ok(std::time::Duration::ZERO);
+    };
+    let wait_ms = millis("wait_ms", text)?;
+    if wait_ms > MAX_WAIT_MS {
+        return Err(invalid(format!(
+            "wait_ms {wait_ms} is more than {MAX_WAIT_MS}"
+        )));
+    }
+    Ok(std::time::Duration::from_millis(wait_ms))
+}
+
 fn millis(key: &str, text: &str) -> Result<u64, ApiError> {
     text.parse().map_err(|_| {
         invalid(format!(

@@ -43,6 +43,7 @@ mod scheduler;
 pub mod secrets;
 pub mod store;
 pub mod versions;
+mod watch;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -272,6 +273,8 @@ pub struct Engine {
     wake: Notify,
     in_flight: Mutex<HashSet<String>>,
     steps: Arc<Semaphore>,
+    /// Clients waiting for a transfer to end.
+    watchers: watch::Watchers,
     /// Cleared when the host stops: no more requests are served.
     alive: std::sync::atomic::AtomicBool,
 }
@@ -325,6 +328,7 @@ impl Engine {
             public_url: public_url.trim_end_matches('/').to_string(),
             wake: Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
+            watchers: watch::Watchers::default(),
             alive: std::sync::atomic::AtomicBool::new(true),
         })
     }
@@ -435,6 +439,7 @@ impl Engine {
         if transfer.due_at_ms.is_some_and(|due| due <= now_ms) {
             self.wake.notify_one();
         }
+        self.watchers.changed(id);
         Ok(Some(decision))
     }
 

@@ -4,6 +4,9 @@ use tracing::Instrument;
 
 use super::*;
 
+/// Due transfers started per scan, beyond those already in flight.
+const DUE_BATCH: usize = 512;
+
 impl Engine {
     /// Runs due steps until the task running it is aborted. Aborting it also
     /// aborts every step in flight (they live in its `JoinSet`), which is how
@@ -13,7 +16,12 @@ impl Engine {
         loop {
             while running.try_join_next().is_some() {}
             let now_ms = self.now_ms();
-            match self.db(move |store| store.due(now_ms, 512)).await {
+            // A transfer stays due in the store while its step runs, and the
+            // steps in flight are the longest due, so they come first: ask
+            // for that many more, or a thousand five-second waits would hide
+            // every other due transfer until they end.
+            let limit = DUE_BATCH + self.lock_in_flight().len();
+            match self.db(move |store| store.due(now_ms, limit)).await {
                 Ok(ids) => {
                     for id in ids {
                         let engine = self.clone();
