@@ -91,25 +91,26 @@ mod tests {
     #[tokio::test]
     async fn a_change_wakes_only_its_own_waiters_and_the_last_waiter_leaves_no_entry() {
         let watchers = Watchers::default();
-        let watch = watchers.watch("a");
-        let other = watchers.watch("b");
-        let woken = watch.notify.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        let not_woken = other.notify.notified();
-        tokio::pin!(not_woken);
-        not_woken.as_mut().enable();
-        watchers.changed("a");
-        tokio::time::timeout(Duration::from_secs(5), woken)
-            .await
-            .expect("the waiter on a is woken");
-        assert!(
-            tokio::time::timeout(Duration::from_millis(20), not_woken)
+        {
+            let watch = watchers.watch("a");
+            let other = watchers.watch("b");
+            let woken = watch.notify.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let not_woken = other.notify.notified();
+            tokio::pin!(not_woken);
+            not_woken.as_mut().enable();
+            watchers.changed("a");
+            tokio::time::timeout(Duration::from_secs(5), woken)
                 .await
-                .is_err(),
-            "the waiter on b sleeps on"
-        );
-        drop((watch, other));
+                .expect("the waiter on a is woken");
+            assert!(
+                tokio::time::timeout(Duration::from_millis(20), not_woken)
+                    .await
+                    .is_err(),
+                "the waiter on b sleeps on"
+            );
+        }
         assert!(watchers.lock().is_empty());
     }
 }
