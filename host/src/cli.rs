@@ -243,6 +243,10 @@ pub struct ServeArgs {
     /// The admin tokens file: one `role name token` a line, role read or operate.
     #[arg(long, env = "CORRIDOR_ADMIN_TOKENS")]
     pub admin_tokens: Option<PathBuf>,
+    /// Quotes and transfers one client (peer address) may create per second,
+    /// and at once. Default 50 (a burst of 100); a load driver needs more.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub creation_rate: Option<u32>,
 }
 
 /// Runs a parsed command line.
@@ -464,6 +468,12 @@ async fn serve(args: ServeArgs, data_dir: &Path, policy_dir: &Path) -> anyhow::R
     config.public_url = args.public_url;
     config.admin_tokens = crate::commands::admin::tokens(args.admin_tokens.as_deref())?;
     config.admin_bind = (!config.admin_tokens.is_empty()).then_some(args.admin_bind);
+    if let Some(per_second) = args.creation_rate.and_then(std::num::NonZeroU32::new) {
+        config.api.creation_rate = crate::api::RateLimit {
+            replenish_every: std::time::Duration::from_secs(1) / per_second.get(),
+            burst: per_second,
+        };
+    }
     if let Some(sandbox) = &sandbox {
         config.ledger_url = sandbox.ledger_url.clone();
     }

@@ -404,10 +404,9 @@ impl Engine {
     ) -> Result<Option<Decision>, StoreError> {
         let (key, source, now_ms) = (id.to_string(), source.map(str::to_string), self.now_ms());
         let Some(updated) = self
-            .db(move |store| {
-                store.update(&key, now_ms, move |transfer| {
-                    decide(transfer, input, now_ms).from_source(source)
-                })
+            .store
+            .update_async(&key, now_ms, move |transfer| {
+                decide(transfer, input, now_ms).from_source(source)
             })
             .await?
         else {
@@ -500,9 +499,11 @@ impl Engine {
 
     /// A transfer.
     pub async fn get(&self, id: &str) -> Result<Transfer, EngineError> {
-        let key = id.to_string();
-        self.db(move |store| store.get(&key))
-            .await?
+        // Inline, not on the blocking pool: one indexed row from a read-only
+        // connection that no write holds takes microseconds, less than the
+        // hand-off to another thread would.
+        self.store
+            .get(id)?
             .ok_or_else(|| EngineError::TransferNotFound(id.to_string()))
     }
 

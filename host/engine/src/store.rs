@@ -354,6 +354,19 @@ impl TransferStore {
             .write(move |connection| update_in(connection, &id, now_ms, decide))
     }
 
+    /// [`TransferStore::update`] for async callers: no thread waits for the commit.
+    pub async fn update_async(
+        &self,
+        id: &str,
+        now_ms: u64,
+        decide: impl FnOnce(&Transfer) -> Decision + Send + 'static,
+    ) -> Result<Option<Updated>, StoreError> {
+        let id = id.to_string();
+        self.database
+            .write_async(move |connection| update_in(connection, &id, now_ms, decide))
+            .await
+    }
+
     /// The state changes of a transfer, oldest first.
     pub fn events(&self, id: &str) -> Result<Vec<TransferEvent>, StoreError> {
         let connection = self.database.read();

@@ -293,6 +293,16 @@ impl Database {
         self.writer.write(op)
     }
 
+    /// [`Database::write`] for async callers: the task awaits the batch's
+    /// commit without holding a thread.
+    pub async fn write_async<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.writer.write_async(op).await
+    }
+
     /// The connection, for one store call at a time.
     pub fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions

@@ -44,7 +44,24 @@ trait Job: Send {
     fn refuse(self: Box<Self>, error: &rusqlite::Error);
 }
 
-type Answer<R> = SyncSender<std::thread::Result<Result<R, StoreError>>>;
+type Outcome<R> = std::thread::Result<Result<R, StoreError>>;
+
+/// Where a job's outcome goes: a blocked thread, or an awaiting task.
+enum Answer<R> {
+    Blocking(SyncSender<Outcome<R>>),
+    Async(tokio::sync::oneshot::Sender<Outcome<R>>),
+}
+
+impl<R> Answer<R> {
+    fn send(self, outcome: Outcome<R>) {
+        // The caller may have given up (its task was aborted): then nobody
+        // is left to tell.
+        let _ = match self {
+            Answer::Blocking(sender) => sender.send(outcome).map_err(drop),
+            Answer::Async(sender) => sender.send(outcome).map_err(drop),
+        };
+    }
+}
 
 struct Typed<F, R> {
     op: F,
@@ -65,15 +82,13 @@ where
                 (Ok(Ok(_)), Some(error)) => Ok(Err(StoreError::Database(copy(error)))),
                 (outcome, _) => outcome,
             };
-            // The caller may have given up (its task was aborted): then
-            // nobody is left to tell.
-            let _ = answer.send(outcome);
+            answer.send(outcome);
         };
         (ok, Box::new(reply))
     }
 
     fn refuse(self: Box<Self>, error: &rusqlite::Error) {
-        let _ = self.answer.send(Ok(Err(StoreError::Database(copy(error)))));
+        self.answer.send(Ok(Err(StoreError::Database(copy(error)))));
     }
 }
 
@@ -105,12 +120,41 @@ impl GroupCommit {
         R: Send + 'static,
     {
         let (answer, answered) = sync_channel(1);
-        let job: Box<dyn Job> = Box::new(Typed { op, answer });
-        let mut job = job;
+        self.enqueue(Box::new(Typed {
+            op,
+            answer: Answer::Blocking(answer),
+        }));
+        match answered.recv() {
+            Ok(outcome) => unwind(outcome),
+            Err(_) => unreachable!("the writer answers every job it takes"),
+        }
+    }
+
+    /// [`GroupCommit::write`] for async callers: no thread waits, the task
+    /// is woken when the batch is durable.
+    pub(crate) async fn write_async<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.enqueue(Box::new(Typed {
+            op,
+            answer: Answer::Async(answer),
+        }));
+        match answered.await {
+            Ok(outcome) => unwind(outcome),
+            Err(_) => unreachable!("the writer answers every job it takes"),
+        }
+    }
+
+    fn enqueue(&self, mut job: Box<dyn Job>) {
         loop {
             match self.jobs.try_send(job) {
-                Ok(()) => break,
+                Ok(()) => return,
                 Err(TrySendError::Full(returned)) => {
+                    // Thousands of writes queued: the disk is the limit; wait
+                    // a moment rather than grow the queue without bound.
                     job = returned;
                     std::thread::sleep(std::time::Duration::from_micros(200));
                 }
@@ -119,11 +163,14 @@ impl GroupCommit {
                 }
             }
         }
-        match answered.recv() {
-            Ok(Ok(result)) => result,
-            Ok(Err(panic)) => resume_unwind(panic),
-            Err(_) => unreachable!("the writer answers every job it takes"),
-        }
+    }
+}
+
+/// A job's result, or its panic resumed in the caller.
+fn unwind<R>(outcome: Outcome<R>) -> Result<R, StoreError> {
+    match outcome {
+        Ok(result) => result,
+        Err(panic) => resume_unwind(panic),
     }
 }
 

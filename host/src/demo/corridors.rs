@@ -36,6 +36,26 @@ pub fn mpesa_payers() -> impl Iterator<Item = String> {
 }
 
 impl DemoCorridor {
+    /// The simulated provider delays on a transfer's path after the payment,
+    /// ms, when the demo knows them: what is left of the end-to-end time
+    /// once they are taken away is the host's own.
+    pub(super) fn simulated_delays_ms(
+        self,
+        config: &corridor_sandbox::SandboxConfig,
+    ) -> Option<u64> {
+        let ms = |delay: std::time::Duration| u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        match self {
+            // The payment notification, the ledger's register and check, the B2C result.
+            DemoCorridor::AlipayMpesa => Some(
+                ms(config.delay(config.alipay.notify_delay_ms, 300))
+                    + ms(config.delay(config.ledger.register_latency_ms, 5000))
+                    + ms(config.delay(config.ledger.check_latency_ms, 100))
+                    + ms(config.delay(config.mpesa.result_delay_ms, 2500)),
+            ),
+            DemoCorridor::MpesaMomo => None,
+        }
+    }
+
     /// The corridors `--corridor` names: one, or `all`.
     pub(super) fn chosen(name: &str) -> Vec<DemoCorridor> {
         match name {
