@@ -20,6 +20,9 @@ fn args(corridor: &str) -> DemoArgs {
             .parent()
             .expect("the wasm folder")
             .to_path_buf(),
+        host: None,
+        sandbox_port_base: None,
+        host_pid: None,
     }
 }
 
