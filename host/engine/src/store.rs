@@ -123,11 +123,8 @@ pub(crate) fn read_transfer(
     id: &str,
 ) -> Result<Option<Transfer>, StoreError> {
     let body: Option<String> = connection
-        .query_row(
-            "SELECT body FROM transfers WHERE id = ?1",
-            params![id],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT body FROM transfers WHERE id = ?1")?
+        .query_row(params![id], |row| row.get(0))
         .optional()?;
     body.map(|body| serde_json::from_str(&body).map_err(json_error))
         .transpose()
@@ -138,8 +135,9 @@ pub(crate) fn write_transfer(
     transfer: &Transfer,
 ) -> Result<(), StoreError> {
     let body = serde_json::to_string(transfer).map_err(json_error)?;
-    connection.execute(
+    connection.prepare_cached(
         "UPDATE transfers SET state = ?2, due_at_ms = ?3, body = ?4, updated_at_ms = ?5, version = ?6 WHERE id = ?1",
+    )?.execute(
         params![
             transfer.id,
             transfer.state().name(),
@@ -157,9 +155,10 @@ pub(crate) fn append_event(
     id: &str,
     event: &TransferEvent,
 ) -> Result<(), StoreError> {
-    connection.execute(
+    connection.prepare_cached(
         "INSERT INTO transfer_events (transfer_id, seq, state, at_ms, detail, version)
          VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transfer_events WHERE transfer_id = ?1), ?2, ?3, ?4, ?5)",
+    )?.execute(
         params![
             id,
             event.state.name(),

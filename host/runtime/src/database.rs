@@ -267,6 +267,9 @@ impl Database {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
+        // Savepoints (a group commit's jobs) keep their statement journals in
+        // memory, not in a temporary file opened and deleted per job.
+        connection.pragma_update(None, "temp_store", "MEMORY")?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
         // The migrations' transactions take the write lock at BEGIN, so two
         // processes opening one old file apply each version one after the other.

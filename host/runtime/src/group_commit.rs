@@ -202,7 +202,7 @@ fn commit_batch(connection: &Connection, batch: Vec<Box<dyn Job>>) {
     }
     let mut replies = Vec::with_capacity(batch.len());
     for job in batch {
-        let began = connection.execute_batch("SAVEPOINT job");
+        let began = run(connection, "SAVEPOINT job");
         let (ok, reply) = match began {
             Ok(()) => job.run(connection),
             Err(error) => {
@@ -211,9 +211,9 @@ fn commit_batch(connection: &Connection, batch: Vec<Box<dyn Job>>) {
             }
         };
         let ended = if ok {
-            connection.execute_batch("RELEASE job")
+            run(connection, "RELEASE job")
         } else {
-            connection.execute_batch("ROLLBACK TO job; RELEASE job")
+            run(connection, "ROLLBACK TO job").and_then(|()| run(connection, "RELEASE job"))
         };
         if let Err(error) = ended {
             tracing::error!(%error, "cannot end a job's savepoint");
@@ -229,6 +229,12 @@ fn commit_batch(connection: &Connection, batch: Vec<Box<dyn Job>>) {
     for reply in replies {
         reply(error.as_ref());
     }
+}
+
+/// Runs one of the batch's own statements, parsed once per connection.
+fn run(connection: &Connection, statement: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(statement)?.execute([])?;
+    Ok(())
 }
 
 /// A copy of a commit's error for each job of the batch (the error type is not `Clone`).
