@@ -416,7 +416,8 @@ impl Engine {
             self.now_ms(),
         );
         if let Err(error) = self
-            .db(move |store| store.record_callback(&connector, &route, &id, now_ms, &outcome))
+            .store
+            .record_callback_async(&connector, &route, &id, now_ms, &outcome)
             .await
         {
             tracing::error!(%error, "cannot record a callback");

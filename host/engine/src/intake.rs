@@ -38,9 +38,7 @@ impl Engine {
         };
         if let Some((key, _)) = &idempotency {
             let lookup = key.clone();
-            let found = self
-                .db(move |store| store.quote_by_idempotency_key(&lookup))
-                .await?;
+            let found = self.store.quote_by_idempotency_key(&lookup)?;
             if let Some(earlier) = found {
                 return replay(earlier);
             }
@@ -76,12 +74,8 @@ impl Engine {
         };
         let record = stored.clone();
         let key = idempotency.clone();
-        let insertion = self
-            .db(move |store| {
-                let key = key.as_ref().map(|(key, sha)| (key.as_str(), sha.as_str()));
-                store.insert_quote(&record, key)
-            })
-            .await?;
+        let key = key.as_ref().map(|(key, sha)| (key.as_str(), sha.as_str()));
+        let insertion = self.store.insert_quote_async(&record, key).await?;
         match insertion {
             self::store::QuoteInsertion::Inserted => Ok((stored, true)),
             // Another request with the same key won the race.
@@ -123,15 +117,11 @@ impl Engine {
             detail: format!("from quote {}", quote.id),
             version: version.row.id.clone(),
         };
-        let idempotency = request.idempotency.clone();
-        let creation = self
-            .db(move |store| {
-                let key = idempotency
-                    .as_ref()
-                    .map(|(key, sha)| (key.as_str(), sha.as_str()));
-                store.create(&transfer, key, &event)
-            })
-            .await?;
+        let key = request
+            .idempotency
+            .as_ref()
+            .map(|(key, sha)| (key.as_str(), sha.as_str()));
+        let creation = self.store.create_async(&transfer, key, &event).await?;
         self.created(creation, &request, &quote.id).await
     }
 
@@ -139,8 +129,8 @@ impl Engine {
     async fn live_quote(&self, id: &str, now_ms: u64) -> Result<StoredQuote, EngineError> {
         let lookup = id.to_string();
         let quote = self
-            .db(move |store| store.quote(&lookup))
-            .await?
+            .store
+            .quote(&lookup)?
             .ok_or_else(|| EngineError::QuoteNotFound(id.to_string()))?;
         if quote.expires_at_ms <= now_ms {
             return Err(EngineError::QuoteExpired {

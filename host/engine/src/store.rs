@@ -231,31 +231,17 @@ impl TransferStore {
         quote: &StoredQuote,
         idempotency: Option<(&str, &str)>,
     ) -> Result<QuoteInsertion, StoreError> {
-        let body = serde_json::to_string(quote).map_err(json_error)?;
-        let (id, expires_at_ms) = (quote.id.clone(), millis_column(quote.expires_at_ms));
-        let idempotency = idempotency.map(|(key, sha)| (key.to_string(), sha.to_string()));
-        self.database.write(move |connection| {
-            if let Some((key, _)) = &idempotency
-                && let Some((earlier, request_sha256)) = quote_by_key(connection, key)?
-            {
-                return Ok(QuoteInsertion::Existing {
-                    quote: Box::new(earlier),
-                    request_sha256,
-                });
-            }
-            connection.execute(
-                "INSERT INTO quotes (id, body, expires_at_ms, idempotency_key, request_sha256)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    id,
-                    body,
-                    expires_at_ms,
-                    idempotency.as_ref().map(|(key, _)| key),
-                    idempotency.as_ref().map(|(_, sha)| sha),
-                ],
-            )?;
-            Ok(QuoteInsertion::Inserted)
-        })
+        self.database.write(insert_quote_job(quote, idempotency)?)
+    }
+
+    /// [`TransferStore::insert_quote`] for async callers.
+    pub async fn insert_quote_async(
+        &self,
+        quote: &StoredQuote,
+        idempotency: Option<(&str, &str)>,
+    ) -> Result<QuoteInsertion, StoreError> {
+        let job = insert_quote_job(quote, idempotency)?;
+        self.database.write_async(job).await
     }
 
     /// The quote priced under an idempotency key, and its request's SHA-256.
@@ -307,14 +293,19 @@ impl TransferStore {
         idempotency: Option<(&str, &str)>,
         event: &TransferEvent,
     ) -> Result<Creation, StoreError> {
-        let (transfer, event) = (transfer.clone(), event.clone());
-        let idempotency = idempotency.map(|(key, sha)| (key.to_string(), sha.to_string()));
-        self.database.write(move |connection| {
-            let idempotency = idempotency
-                .as_ref()
-                .map(|(key, sha)| (key.as_str(), sha.as_str()));
-            create_in(connection, &transfer, idempotency, &event)
-        })
+        self.database
+            .write(create_job(transfer, idempotency, event))
+    }
+
+    /// [`TransferStore::create`] for async callers: no thread waits for the commit.
+    pub async fn create_async(
+        &self,
+        transfer: &Transfer,
+        idempotency: Option<(&str, &str)>,
+        event: &TransferEvent,
+    ) -> Result<Creation, StoreError> {
+        let job = create_job(transfer, idempotency, event);
+        self.database.write_async(job).await
     }
 
     /// A transfer by id.
@@ -458,15 +449,21 @@ impl TransferStore {
         now_ms: u64,
         outcome: &str,
     ) -> Result<(), StoreError> {
-        let row = [connector, route, transfer_id, outcome].map(str::to_string);
-        self.database.write(move |connection| {
-            let [connector, route, transfer_id, outcome] = &row;
-            connection.execute(
-                "INSERT INTO callbacks (connector, route, transfer_id, at_ms, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![connector, route, transfer_id, millis_column(now_ms), outcome],
-            )?;
-            Ok(())
-        })
+        let job = callback_job([connector, route, transfer_id, outcome], now_ms);
+        self.database.write(job)
+    }
+
+    /// [`TransferStore::record_callback`] for async callers.
+    pub async fn record_callback_async(
+        &self,
+        connector: &str,
+        route: &str,
+        transfer_id: &str,
+        now_ms: u64,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        let job = callback_job([connector, route, transfer_id, outcome], now_ms);
+        self.database.write_async(job).await
     }
 
     /// The callbacks received for a transfer: `(route, at_ms, outcome)`.
@@ -485,6 +482,74 @@ impl TransferStore {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+}
+
+/// [`TransferStore::insert_quote`] as a job for the writer.
+fn insert_quote_job(
+    quote: &StoredQuote,
+    idempotency: Option<(&str, &str)>,
+) -> Result<
+    impl FnOnce(&Connection) -> Result<QuoteInsertion, StoreError> + Send + 'static,
+    StoreError,
+> {
+    let body = serde_json::to_string(quote).map_err(json_error)?;
+    let (id, expires_at_ms) = (quote.id.clone(), millis_column(quote.expires_at_ms));
+    let idempotency = idempotency.map(|(key, sha)| (key.to_string(), sha.to_string()));
+    Ok(move |connection: &Connection| {
+        if let Some((key, _)) = &idempotency
+            && let Some((earlier, request_sha256)) = quote_by_key(connection, key)?
+        {
+            return Ok(QuoteInsertion::Existing {
+                quote: Box::new(earlier),
+                request_sha256,
+            });
+        }
+        connection.execute(
+            "INSERT INTO quotes (id, body, expires_at_ms, idempotency_key, request_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id,
+                body,
+                expires_at_ms,
+                idempotency.as_ref().map(|(key, _)| key),
+                idempotency.as_ref().map(|(_, sha)| sha),
+            ],
+        )?;
+        Ok(QuoteInsertion::Inserted)
+    })
+}
+
+/// [`TransferStore::record_callback`] as a job for the writer: the
+/// connector, route, transfer and outcome, and when.
+fn callback_job(
+    row: [&str; 4],
+    now_ms: u64,
+) -> impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static {
+    let [connector, route, transfer_id, outcome] = row.map(str::to_string);
+    move |connection| {
+        connection
+            .prepare_cached(
+                "INSERT INTO callbacks (connector, route, transfer_id, at_ms, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![connector, route, transfer_id, millis_column(now_ms), outcome])?;
+        Ok(())
+    }
+}
+
+/// [`TransferStore::create`] as a job for the writer, owning what it needs.
+fn create_job(
+    transfer: &Transfer,
+    idempotency: Option<(&str, &str)>,
+    event: &TransferEvent,
+) -> impl FnOnce(&Connection) -> Result<Creation, StoreError> + Send + 'static {
+    let (transfer, event) = (transfer.clone(), event.clone());
+    let idempotency = idempotency.map(|(key, sha)| (key.to_string(), sha.to_string()));
+    move |connection| {
+        let idempotency = idempotency
+            .as_ref()
+            .map(|(key, sha)| (key.as_str(), sha.as_str()));
+        create_in(connection, &transfer, idempotency, &event)
     }
 }
 
