@@ -3,7 +3,7 @@
 //! a step's I/O) and the time, and answers with a [`Decision`]: the transfer
 //! after it, what that was ([`Effect`]) and a summary. No I/O, no clock, no
 //! randomness. The effect modules do the I/O, feed its result here, and
-//! persist the decision with the one store verb ([`TransferStore::update`]).
+//! persist the decision with the one store verb ([`TransferStore::update_async`]).
 //!
 //! Rules:
 //! - States only move forward, so a duplicate, late or out-of-order input
@@ -22,7 +22,7 @@
 //!   is sent and cleared only by the provider's retryable refusal of that very
 //!   request (it certainly did not act), so the same request may go again.
 //!
-//! [`TransferStore::update`]: super::store::TransferStore::update
+//! [`TransferStore::update_async`]: super::store::TransferStore::update_async
 
 mod events;
 mod operator;

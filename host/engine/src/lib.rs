@@ -393,7 +393,7 @@ impl Engine {
     }
 
     /// Feeds `input` to [`decide`] against the stored transfer and persists
-    /// the decision with the one store verb ([`TransferStore::update`]);
+    /// the decision with the one store verb ([`TransferStore::update_async`]);
     /// wakes the scheduler if that made the transfer due. `None`: no such
     /// transfer.
     async fn record(

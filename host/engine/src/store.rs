@@ -94,7 +94,7 @@ pub enum QuoteInsertion {
     },
 }
 
-/// What [`TransferStore::update`] did: the state the transfer was in, and
+/// What [`TransferStore::update_async`] did: the state the transfer was in, and
 /// the decision (written unless its effect is [`Effect::Unchanged`]).
 #[derive(Debug, Clone)]
 pub struct Updated {
@@ -333,18 +333,11 @@ impl TransferStore {
     /// sees the transfer as stored and answers with a [`Decision`], which is
     /// written (with a trail entry when the state moved) unless it left the
     /// transfer unchanged. `None` if there is no such transfer.
-    pub fn update(
-        &self,
-        id: &str,
-        now_ms: u64,
-        decide: impl FnOnce(&Transfer) -> Decision + Send + 'static,
-    ) -> Result<Option<Updated>, StoreError> {
-        let id = id.to_string();
-        self.database
-            .write(move |connection| update_in(connection, &id, now_ms, decide))
-    }
-
-    /// [`TransferStore::update`] for async callers: no thread waits for the commit.
+    /// The one verb that changes a transfer, in one job of the group commit:
+    /// `decide` sees the transfer as stored and answers with a [`Decision`],
+    /// which is written (with a trail entry when the state moved) unless it
+    /// left the transfer unchanged. `None` if there is no such transfer. The
+    /// task awaits the commit without holding a thread.
     pub async fn update_async(
         &self,
         id: &str,
@@ -612,7 +605,7 @@ fn create_in(
     Ok(Creation::Created(Box::new(transfer.clone())))
 }
 
-/// [`TransferStore::update`]'s statements, inside the writer's transaction.
+/// [`TransferStore::update_async`]'s statements, inside the writer's transaction.
 fn update_in(
     connection: &Connection,
     id: &str,
