@@ -21,7 +21,8 @@ impl Engine {
             // for that many more, or a thousand five-second waits would hide
             // every other due transfer until they end.
             let limit = DUE_BATCH + self.lock_in_flight().len();
-            match self.db(move |store| store.due(now_ms, limit)).await {
+            // Inline: an index range on a read-only connection.
+            match self.store.due(now_ms, limit) {
                 Ok(ids) => {
                     for id in ids {
                         let engine = self.clone();
